@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Compiles the CUDA sources into one fatbin (SASS for sm_80/86/89/90 plus compute_90 PTX) that the jar
+# carries as a resource. Without nvcc the build still succeeds: we write the reason next to where the
+# fatbin would be, and the CUDA backend reports it when asked for.
+set -euo pipefail
+src=$1; out=$2
+mkdir -p "$out"
+fatbin="$out/mamba_kernels.fatbin"; reason="$out/mamba_kernels.unavailable"
+nvcc_bin=${NVCC:-$(command -v nvcc || true)}
+[ -z "$nvcc_bin" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_bin=/usr/local/cuda/bin/nvcc
+if [ -z "$nvcc_bin" ]; then
+  rm -f "$fatbin"
+  echo "the jar was built without nvcc on PATH, so it carries no CUDA kernels" > "$reason"
+  echo "[build-fatbin] nvcc not found: CUDA kernels not built"
+  exit 0
+fi
+shopt -s nullglob
+sources=("$src"/*.cu)
+if [ ${#sources[@]} -eq 0 ]; then
+  echo "no CUDA sources under $src" > "$reason"; rm -f "$fatbin"; exit 0
+fi
+# Rebuild only when a source or header is newer than the fatbin (nvcc takes a while for four targets).
+if [ -f "$fatbin" ]; then
+  stale=0
+  for f in "$src"/*.cu "$src"/*.cuh "$0"; do [ "$f" -nt "$fatbin" ] && stale=1; done
+  [ $stale -eq 0 ] && { echo "[build-fatbin] up to date"; exit 0; }
+fi
+rm -f "$reason"
+archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_86,code=sm_86 -gencode=arch=compute_89,code=sm_89 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# One translation unit: all.cu includes every kernel file so the fatbin is a single module.
+echo "[build-fatbin] $nvcc_bin -> $fatbin"
+"$nvcc_bin" --fatbin -O3 -std=c++17 -lineinfo $archs ${NVCC_EXTRA:-} -o "$tmp/k.fatbin" "$src/all.cu"
+mv "$tmp/k.fatbin" "$fatbin"

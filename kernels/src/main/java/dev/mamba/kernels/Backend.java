@@ -1,0 +1,129 @@
+package dev.mamba.kernels;
+
+/**
+ * A compute backend: owns tensors and runs the Mamba operators on them. The model is written once
+ * against this interface; the pure-Java CPU backend is the reference, the CUDA backend keeps every
+ * tensor on the device.
+ *
+ * <h2>Batch layout</h2>
+ * A forward call processes {@code B} lanes of {@code T} steps. Activation row {@code m = b·T + t}
+ * holds lane {@code b}, step {@code t}. {@code lens} is an I32 tensor [B, 1] with
+ * {@code 0 ≤ lens[b] ≤ T}: steps {@code t ≥ lens[b]} are padding; their outputs are unspecified and
+ * they never change a state. State tensors have one row per lane.
+ *
+ * <h2>Threads and ownership</h2>
+ * Methods may be called from several threads on distinct output tensors (an implementation may
+ * serialize them). Every tensor returned by {@link #allocate} is owned by the backend and freed by
+ * {@link #free} or {@link #close}; views share their parent's storage. {@link #close} runs once.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name: {@code cpu} or {@code cuda}. */
+    String name();
+
+    /** One line naming device, driver, threads and precision, for logs and {@code info}. */
+    String describe();
+
+    /** Arithmetic mode of this backend's matrix products. */
+    Precision precision();
+
+    /** Element type the backend uses for activations between operators (F32, or BF16 in bf16 mode). */
+    DType activationType();
+
+    /** Element type the backend stores matrix weights in (F32, or BF16 in bf16 mode). */
+    DType matrixWeightType();
+
+    // ---------------------------------------------------------------- memory
+
+    /** A new zero-filled tensor. */
+    Tensor allocate(String name, int rows, int cols, DType dtype);
+
+    /** Frees a tensor returned by {@link #allocate} (not a view); freeing twice is an error. */
+    void free(Tensor t);
+
+    /** Bytes currently held by tensors of this backend (device bytes for CUDA). Zero after close. */
+    long bytesAllocated();
+
+    /** Copies {@code t.elements()} floats from {@code src[offset..]} into {@code t} (converting to its dtype). */
+    void write(Tensor dst, float[] src, int offset);
+
+    /** Copies {@code t.elements()} ints into an I32 tensor. */
+    void write(Tensor dst, int[] src, int offset);
+
+    /** Copies a F32/BF16 tensor to {@code dst[offset..]} as floats, row after row. */
+    void read(Tensor src, float[] dst, int offset);
+
+    /** Copies an I32 tensor to {@code dst[offset..]}. */
+    void read(Tensor src, int[] dst, int offset);
+
+    /** Sets every element of {@code t} to {@code value}. */
+    void fill(Tensor t, float value);
+
+    /** {@code dst = src}; same shape; dtypes may differ between F32 and BF16. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Waits for queued work; reads are already synchronous. */
+    default void synchronize() {
+    }
+
+    /** Allocates and fills a tensor in one step. */
+    default Tensor upload(String name, float[] data, int rows, int cols, DType dtype) {
+        Tensor t = allocate(name, rows, cols, dtype);
+        write(t, data, 0);
+        return t;
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    /** {@code out[m, :] = table[ids[m], :]}; ids are I32 [M, 1] and already checked against the table. */
+    void embedding(Tensor ids, Tensor table, Tensor out);
+
+    /**
+     * {@code out = (accumulate ? out : 0) + x · wᵀ + bias}: x [M, K], w [N, K] (PyTorch's Linear layout),
+     * bias [1, N] or null, out [M, N].
+     */
+    void linear(Tensor x, Tensor w, Tensor bias, Tensor out, boolean accumulate);
+
+    /** {@code out = x · rsqrt(mean(x²) + eps) · weight}, row by row; x [M, H], weight [1, H]. */
+    void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out);
+
+    /** {@code out += x}, same shape. */
+    void add(Tensor x, Tensor out);
+
+    /**
+     * Depthwise causal conv1d, bias and SiLU, continuing from a carried window.
+     * x [B·T, D] (may be a column view), weight [D, K], bias [1, D] or null, state [B, D·(K−1)]
+     * holding per channel d the K−1 previous inputs, oldest first, at {@code state[b, d·(K−1) + j]}.
+     * For lane b and {@code t < lens[b]}, with {@code win = state_d ++ x[b, 0.., d]}:
+     * {@code out[b·T+t, d] = silu(bias[d] + Σ_j weight[d, j] · win[t + j])}.
+     * Afterwards state holds the last K−1 entries of {@code state_d ++ x[b, 0..lens[b], d]}.
+     */
+    void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out);
+
+    /**
+     * Selective scan from a carried state. u, dtRaw, z, y [B·T, D]; b, c [B·T, N]; dtBias, dSkip [1, D];
+     * aNeg [D, N] (= −exp(A_log)); state [B, D·N] with {@code h[d, n]} at {@code state[b, d·N + n]}.
+     * For lane b, {@code t < lens[b]}: {@code δ = softplus(dtRaw + dtBias[d])} (PyTorch's softplus,
+     * threshold 20), {@code h = exp(δ·aNeg[d, n])·h + δ·b[m, n]·u[m, d]},
+     * {@code y[m, d] = (Σ_n h·c[m, n] + dSkip[d]·u[m, d]) · (z == null ? 1 : silu(z[m, d]))}.
+     * The final h of each lane is written back to state.
+     */
+    void selectiveScan(Tensor u, Tensor dtRaw, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
+                       Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y);
+
+    /**
+     * Per lane: {@code out[b, 0:H] = Σ_{t<lens[b]} hidden[b·T+t, :]} and {@code out[b, H:2H] =
+     * hidden[b·T+lens[b]−1, :]} (zeros when lens[b] = 0). hidden [B·T, H], out F32 [B, 2H].
+     */
+    void laneSummary(Tensor hidden, Tensor lens, Tensor out);
+
+    /**
+     * Per row: {@code out[m] = logsumexp(logits[m, :]) − logits[m, targets[m]]}; NaN where
+     * {@code targets[m] < 0}. logits [M, V], targets I32 [M, 1], out F32 [M, 1].
+     */
+    void tokenNll(Tensor logits, Tensor targets, Tensor out);
+
+    /** Frees every tensor and the backend's native resources; runs once. */
+    @Override
+    void close();
+}
