@@ -50,6 +50,13 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code t.elements()} ints into an I32 tensor. */
     void write(Tensor dst, int[] src, int offset);
 
+    /**
+     * Copies {@code dst.elements()} 32-bit little-endian elements from {@code src} (position to limit;
+     * a direct buffer such as an Arrow buffer's {@code nioBuffer()} avoids a heap copy): ints for an I32
+     * tensor, floats for F32 or BF16 (converted). The buffer's position is not changed.
+     */
+    void write(Tensor dst, java.nio.ByteBuffer src);
+
     /** Copies a F32/BF16 tensor to {@code dst[offset..]} as floats, row after row. */
     void read(Tensor src, float[] dst, int offset);
 

@@ -154,6 +154,31 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void write(Tensor dst, java.nio.ByteBuffer src) {
+        CpuTensor d = t(dst);
+        java.nio.ByteBuffer le = src.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long need = 4L * d.rows * d.cols;
+        if (le.remaining() < need) {
+            throw new IllegalArgumentException("write " + d.name + d.shape() + ": buffer holds " + le.remaining()
+                    + " bytes, need " + need);
+        }
+        int p = le.position();
+        for (int r = 0; r < d.rows; r++) {
+            int a = d.at(r, 0);
+            if (d.dtype == DType.I32) {
+                for (int j = 0; j < d.cols; j++, p += 4) {
+                    d.i[a + j] = le.getInt(p);
+                }
+            } else {
+                for (int j = 0; j < d.cols; j++, p += 4) {
+                    d.f[a + j] = le.getFloat(p);
+                }
+            }
+        }
+        d.root.packed = null;
+    }
+
+    @Override
     public void read(Tensor src, float[] dst, int offset) {
         CpuTensor s = f32(src, "read source");
         for (int r = 0; r < s.rows; r++) {
