@@ -53,7 +53,7 @@ public final class MambaConfig {
         check(hiddenSize > 0, "hidden_size must be > 0, is " + hiddenSize);
         check(numLayers > 0, "num_hidden_layers must be > 0, is " + numLayers);
         check(stateSize > 0, "state_size must be > 0, is " + stateSize);
-        check(convKernel > 0, "conv_kernel must be > 0, is " + convKernel);
+        check(convKernel >= 2, "conv_kernel must be >= 2, is " + convKernel);
         check(intermediateSize > 0, "intermediate_size must be > 0, is " + intermediateSize);
         check(timeStepRank > 0, "time_step_rank must be > 0, is " + timeStepRank);
         if (family == ModelFamily.TOKENS) {

@@ -1,0 +1,319 @@
+package dev.mamba.pipeline.model;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Tensor;
+import dev.mamba.pipeline.config.MambaConfig;
+import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.pipeline.state.SequenceState;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs forward passes of one {@link MambaModel} for one thread: {@code lanes} state slots (one
+ * sequence each, carried across calls) and a workspace for up to {@code lanes × maxSteps} rows,
+ * allocated once. The model is written once here, against {@link Backend}.
+ */
+public final class Runner implements AutoCloseable {
+    private final MambaModel model;
+    private final MambaConfig cfg;
+    private final Backend be;
+    private final int lanes;
+    private final int maxSteps;
+    private final List<Tensor> owned = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private final Tensor[] convState;  // per layer [lanes, D(K−1)] F32
+    private final Tensor[] ssmState;   // per layer [lanes, D·N] F32
+    private final Tensor ints;         // [lanes + 2·rows, 1] I32: lens | ids | targets
+    private final Tensor features;     // CONTINUOUS [rows, k] F32
+    private final Tensor h;            // residual stream [rows, H] F32
+    private final Tensor xn;           // normed input [rows, H] act
+    private final Tensor xz;           // in_proj output [rows, 2D] act
+    private final Tensor xc;           // conv output [rows, D] act
+    private final Tensor dbc;          // x_proj output [rows, R + 2N] act
+    private final Tensor dt;           // dt_proj output [rows, D] act
+    private final Tensor y;            // scan output [rows, D] act
+    private final Tensor hf;           // after norm_f [rows, H] F32
+    private Tensor logits;             // [rows, V] F32, allocated on first use
+    private Tensor nll;                // [rows, 1] F32
+    private Tensor summary;            // [lanes, 2H] F32
+    private Tensor prediction;         // [rows, out] F32
+    private final ByteBuffer staging;  // host copy of the packed ints
+
+    Runner(MambaModel model, int lanes, int maxSteps) {
+        if (lanes <= 0 || maxSteps <= 0) {
+            throw new IllegalArgumentException("runner needs lanes > 0 and maxSteps > 0, got " + lanes + " × " + maxSteps);
+        }
+        this.model = model;
+        this.cfg = model.config();
+        this.be = model.backend();
+        this.lanes = lanes;
+        this.maxSteps = maxSteps;
+        long rowsL = (long) lanes * maxSteps;
+        if (rowsL > Integer.MAX_VALUE / 4) {
+            throw new IllegalArgumentException("lanes × maxSteps = " + rowsL + " is too large");
+        }
+        int rows = (int) rowsL;
+        DType act = be.activationType();
+        final int hs = cfg.hiddenSize, d = cfg.intermediateSize;
+        boolean ok = false;
+        try {
+            convState = new Tensor[cfg.numLayers];
+            ssmState = new Tensor[cfg.numLayers];
+            for (int l = 0; l < cfg.numLayers; l++) {
+                convState[l] = alloc("conv_state." + l, lanes, cfg.convStateSize(), DType.F32);
+                ssmState[l] = alloc("ssm_state." + l, lanes, cfg.ssmStateSize(), DType.F32);
+            }
+            ints = alloc("inputs", lanes + 2 * rows, 1, DType.I32);
+            features = cfg.family == ModelFamily.CONTINUOUS ? alloc("features", rows, cfg.inputFeatures, DType.F32) : null;
+            h = alloc("residual", rows, hs, DType.F32);
+            xn = alloc("normed", rows, hs, act);
+            xz = alloc("in_proj_out", rows, 2 * d, act);
+            xc = alloc("conv_out", rows, d, act);
+            dbc = alloc("x_proj_out", rows, cfg.timeStepRank + 2 * cfg.stateSize, act);
+            dt = alloc("dt", rows, d, act);
+            y = alloc("scan_out", rows, d, act);
+            hf = alloc("hidden_final", rows, hs, DType.F32);
+            staging = ByteBuffer.allocateDirect(4 * (lanes + 2 * rows)).order(ByteOrder.LITTLE_ENDIAN);
+            ok = true;
+        } finally {
+            if (!ok) {
+                close();
+            }
+        }
+    }
+
+    private Tensor alloc(String name, int rows, int cols, DType t) {
+        Tensor x = be.allocate(name, rows, cols, t);
+        owned.add(x);
+        return x;
+    }
+
+    public int lanes() {
+        return lanes;
+    }
+
+    public int maxSteps() {
+        return maxSteps;
+    }
+
+    public MambaModel model() {
+        return model;
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("runner has been closed already");
+        }
+        model.checkOpen();
+    }
+
+    private void checkLane(int lane) {
+        if (lane < 0 || lane >= lanes) {
+            throw new IndexOutOfBoundsException("lane " + lane + " outside [0, " + lanes + ")");
+        }
+    }
+
+    /** Zeroes a lane's state: the next call starts a new sequence there. */
+    public void reset(int lane) {
+        checkOpen();
+        checkLane(lane);
+        for (int l = 0; l < cfg.numLayers; l++) {
+            be.fill(convState[l].rows(lane, lane + 1), 0f);
+            be.fill(ssmState[l].rows(lane, lane + 1), 0f);
+        }
+    }
+
+    /** Copies a lane's model state to the host ({@code extras} and {@code position} are left as given). */
+    public void saveState(int lane, SequenceState into) {
+        checkOpen();
+        checkLane(lane);
+        into.checkFits(cfg, "saveState");
+        for (int l = 0; l < cfg.numLayers; l++) {
+            be.read(convState[l].rows(lane, lane + 1), into.conv[l], 0);
+            be.read(ssmState[l].rows(lane, lane + 1), into.ssm[l], 0);
+        }
+    }
+
+    /** Puts a saved state into a lane (resume). */
+    public void loadState(int lane, SequenceState from) {
+        checkOpen();
+        checkLane(lane);
+        from.checkFits(cfg, "loadState");
+        for (int l = 0; l < cfg.numLayers; l++) {
+            be.write(convState[l].rows(lane, lane + 1), from.conv[l], 0);
+            be.write(ssmState[l].rows(lane, lane + 1), from.ssm[l], 0);
+        }
+    }
+
+    /** Runs a batch given as host arrays (see {@link ForwardBatch}). */
+    public ForwardResult forward(ForwardBatch batch, Set<Output> outputs) {
+        checkOpen();
+        if (batch.lanes != lanes) {
+            throw new IllegalArgumentException("batch has " + batch.lanes + " lanes, runner has " + lanes);
+        }
+        batch.validate(cfg);
+        int steps = batch.steps, rows = lanes * steps;
+        staging.clear();
+        for (int b = 0; b < lanes; b++) {
+            staging.putInt(batch.lens[b]);
+        }
+        for (int r = 0; r < rows; r++) {
+            staging.putInt(batch.tokens == null ? 0 : batch.tokens[r]);
+        }
+        for (int r = 0; r < rows; r++) {
+            staging.putInt(batch.targets == null ? -1 : batch.targets[r]);
+        }
+        staging.flip();
+        return forwardPacked(steps, staging, batch.features, batch.lens, outputs);
+    }
+
+    /**
+     * Runs one call. {@code packedInts}: little-endian ints {@code lens[lanes] | ids[lanes·steps] |
+     * targets[lanes·steps]} (ids and targets already checked against the vocabulary; ids of padding
+     * steps must be valid, e.g. 0). {@code features}: for continuous models, [lanes·steps, k] floats
+     * (little-endian ByteBuffer or float[]), else null. {@code lens}: host copy of the lengths.
+     */
+    public ForwardResult forwardPacked(int steps, ByteBuffer packedInts, Object featureData, int[] lens,
+                                       Set<Output> outputs) {
+        checkOpen();
+        if (steps <= 0 || steps > maxSteps) {
+            throw new IllegalArgumentException("steps " + steps + " outside [1, " + maxSteps + "]");
+        }
+        final int rows = lanes * steps;
+        final int hs = cfg.hiddenSize, d = cfg.intermediateSize, r = cfg.timeStepRank, n = cfg.stateSize;
+        EnumSet<Output> want = outputs.isEmpty() ? EnumSet.noneOf(Output.class) : EnumSet.copyOf(outputs);
+        checkOutputs(want);
+
+        // One host → backend copy of the batch's ints.
+        Tensor in = ints.rows(0, lanes + 2 * rows);
+        be.write(in, packedInts);
+        Tensor lensT = in.rows(0, lanes);
+        Tensor ids = in.rows(lanes, lanes + rows);
+        Tensor targets = in.rows(lanes + rows, lanes + 2 * rows);
+
+        Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), xzv = xz.rows(0, rows), xcv = xc.rows(0, rows),
+                dbcv = dbc.rows(0, rows), dtv = dt.rows(0, rows), yv = y.rows(0, rows), hfv = hf.rows(0, rows);
+        if (cfg.family == ModelFamily.TOKENS) {
+            be.embedding(ids, model.embeddings, hv);
+        } else {
+            Tensor fv = features.rows(0, rows);
+            if (featureData == null) {
+                throw new IllegalArgumentException("continuous model needs features");
+            }
+            if (featureData instanceof float[]) {
+                be.write(fv, (float[]) featureData, 0);
+            } else if (featureData instanceof ByteBuffer) {
+                be.write(fv, (ByteBuffer) featureData);
+            } else {
+                throw new IllegalArgumentException("features must be float[] or ByteBuffer");
+            }
+            be.linear(fv, model.inputProj, model.inputProjBias, hv, false);
+        }
+        Tensor x = xzv.columns(0, d), z = xzv.columns(d, 2 * d);
+        Tensor dtIn = dbcv.columns(0, r), bm = dbcv.columns(r, r + n), cm = dbcv.columns(r + n, r + 2 * n);
+        for (int l = 0; l < cfg.numLayers; l++) {
+            LayerWeights lw = model.layers[l];
+            be.rmsNorm(hv, lw.norm, cfg.layerNormEpsilon, xnv);
+            be.linear(xnv, lw.inProj, lw.inProjBias, xzv, false);
+            be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l], lensT, xcv);
+            be.linear(xcv, lw.xProj, null, dbcv, false);
+            be.linear(dtIn, lw.dtProj, null, dtv, false);
+            be.selectiveScan(xcv, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z, ssmState[l], lensT, yv);
+            be.linear(yv, lw.outProj, lw.outProjBias, hv, true);
+        }
+        be.rmsNorm(hv, model.normF, cfg.layerNormEpsilon, hfv);
+
+        ForwardResult res = new ForwardResult(lanes, steps, lens.clone());
+        if (want.contains(Output.HIDDEN)) {
+            res.hidden = new float[rows * hs];
+            be.read(hfv, res.hidden, 0);
+        }
+        if (want.contains(Output.SUMMARY)) {
+            if (summary == null) {
+                summary = alloc("summary", lanes, 2 * hs, DType.F32);
+            }
+            be.laneSummary(hfv, lensT, summary);
+            res.summary = new float[lanes * 2 * hs];
+            be.read(summary, res.summary, 0);
+        }
+        if (want.contains(Output.LOGITS) || want.contains(Output.NLL)) {
+            if (logits == null) {
+                logits = alloc("logits", lanes * maxSteps, cfg.vocabSize, DType.F32);
+            }
+            Tensor lv = logits.rows(0, rows);
+            be.linear(hfv, model.lmHead, null, lv, false);
+            if (want.contains(Output.LOGITS)) {
+                res.logits = new float[Math.multiplyExact(rows, cfg.vocabSize)];
+                be.read(lv, res.logits, 0);
+            }
+            if (want.contains(Output.NLL)) {
+                if (nll == null) {
+                    nll = alloc("nll", lanes * maxSteps, 1, DType.F32);
+                }
+                be.tokenNll(lv, targets, nll.rows(0, rows));
+                res.nll = new float[rows];
+                be.read(nll.rows(0, rows), res.nll, 0);
+            }
+        }
+        if (want.contains(Output.PREDICTION)) {
+            if (prediction == null) {
+                prediction = alloc("prediction", lanes * maxSteps, cfg.outputFeatures, DType.F32);
+            }
+            Tensor pv = prediction.rows(0, rows);
+            be.linear(hfv, model.head, model.headBias, pv, false);
+            res.prediction = new float[rows * cfg.outputFeatures];
+            be.read(pv, res.prediction, 0);
+        }
+        return res;
+    }
+
+    private void checkOutputs(Set<Output> want) {
+        boolean tokens = cfg.family == ModelFamily.TOKENS;
+        for (Output o : want) {
+            switch (o) {
+                case LOGITS:
+                case NLL:
+                    if (!model.hasLmHead()) {
+                        throw new IllegalArgumentException("output " + o + " needs a token model with an LM head");
+                    }
+                    break;
+                case PREDICTION:
+                    if (tokens) {
+                        throw new IllegalArgumentException("output PREDICTION needs a continuous model");
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /** Frees the workspace and lane states. */
+    @Override
+    public void close() {
+        if (!closed.getAndSet(true)) {
+            RuntimeException first = null;
+            for (Tensor t : owned) {
+                try {
+                    be.free(t);
+                } catch (RuntimeException e) {
+                    if (first == null) {
+                        first = e;
+                    }
+                }
+            }
+            owned.clear();
+            if (first != null) {
+                throw first;
+            }
+        }
+    }
+}
