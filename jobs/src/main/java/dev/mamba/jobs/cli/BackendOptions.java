@@ -1,0 +1,34 @@
+package dev.mamba.jobs.cli;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.BackendChoice;
+import dev.mamba.kernels.Backends;
+import dev.mamba.kernels.Precision;
+import picocli.CommandLine.Option;
+
+/** Backend selection flags shared by the commands. */
+public final class BackendOptions {
+    @Option(names = "--backend", paramLabel = "auto|cpu|cuda",
+            description = "Compute backend (default: property mamba.backend, else env MAMBA_BACKEND, else auto).")
+    public String backend;
+
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "CUDA device index (default: ${DEFAULT-VALUE}).")
+    public int device;
+
+    @Option(names = "--precision", paramLabel = "fp32|tf32|bf16", defaultValue = "fp32",
+            description = "CUDA arithmetic: fp32 (exact), tf32 or bf16 (default: ${DEFAULT-VALUE}); the CPU computes in fp32.")
+    public String precision;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "CPU backend worker threads (default: one per core).")
+    public int threads;
+
+    /** The resolved choice (flag, property, environment, auto). */
+    public BackendChoice choice() {
+        return BackendChoice.resolve(backend, "--backend");
+    }
+
+    public Backend open() {
+        return Backends.open(choice(), device, Precision.parse(precision), threads);
+    }
+}
