@@ -157,7 +157,8 @@ public final class FastqReader extends FastxReader {
             throw error("truncated record " + id + " at end of file: no '+' line after the sequence");
         }
         if (b != '+') {
-            String hint = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z')
+            // a nucleotide letter suggests a wrapped sequence rather than a lost '+' line
+            String hint = "ACGTUNRYKMSWBDHVacgtunrykmswbdhv".indexOf(b) >= 0
                     ? " (multi-line FASTQ sequences are not supported)" : "";
             throw error("missing '+' line after the sequence of record " + id + ": found "
                     + InputFormatException.describeByte(b) + hint);
