@@ -1,0 +1,299 @@
+package dev.mamba.pipeline.io.fasta;
+
+import dev.mamba.pipeline.io.Chunk;
+import dev.mamba.pipeline.io.ChunkReader;
+import dev.mamba.pipeline.io.InputFormatException;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * What FASTA and FASTQ readers share: opening a split (plain from an offset, gzip whole), finding the
+ * first record that starts in the split, header parsing, line numbers for errors, chunk buffers.
+ *
+ * <p>Split rule: a reader for {@code [splitStart, splitEnd)} emits exactly the records whose header line
+ * starts at an offset in that range, reading past {@code splitEnd} to finish its last record. A gzip file
+ * cannot be split: the split with {@code splitStart == 0} reads all of it and every other split is empty.
+ */
+abstract class FastxReader implements ChunkReader {
+    /** Chunk length used when none is given, in steps (bytes of sequence). */
+    static final int DEFAULT_CHUNK_LEN = 4096;
+    /** Longest sequence id accepted: ids are kept in memory, sequence lines never are. */
+    static final int MAX_ID_BYTES = 1 << 16;
+
+    final Path path;
+    final String file;
+    final int chunkLen;
+    final long splitEnd;
+    ByteInput in;
+    /** Offset of the first line the reader looked at (the split's first line start). */
+    private long alignedStart;
+    /** Line index of the current position, 0-based, counted from {@link #alignedStart}. */
+    long line;
+    /** Offset where the current line starts (for columns in messages). */
+    long lineStartOffset;
+    /** Lines before {@link #alignedStart}; -1 until an error needs it (counting costs a pass over the prefix). */
+    private long linesBefore = -1;
+    boolean done;
+    boolean inRecord;
+    String id;
+    long chunkIndex;
+    long start;
+    private byte[] scratch;
+
+    FastxReader(Path path, long splitStart, long splitEnd, int chunkLen) throws IOException {
+        if (chunkLen <= 0) {
+            throw new IllegalArgumentException("chunkLen must be > 0, is " + chunkLen);
+        }
+        if (splitStart < 0 || splitEnd < splitStart) {
+            throw new IllegalArgumentException("split [" + splitStart + ", " + splitEnd + ") of " + path + " is invalid");
+        }
+        this.path = path;
+        this.file = path.toString();
+        this.chunkLen = chunkLen;
+        if (ByteInput.isGzip(path)) {
+            this.splitEnd = Long.MAX_VALUE;
+            if (splitStart == 0) {
+                in = ByteInput.gzip(path);
+            } else {
+                done = true;
+            }
+            return;
+        }
+        this.splitEnd = splitEnd;
+        long size = Files.size(path);
+        if (splitStart >= size || splitStart >= splitEnd) {
+            done = true;
+            return;
+        }
+        if (splitStart == 0) {
+            in = ByteInput.plain(path, 0);
+            return;
+        }
+        openAtFirstRecord(splitStart);
+    }
+
+    /** Whether a line beginning with {@code first} starts a record, given the first bytes of the two lines before. */
+    abstract boolean isRecordStart(int first, int prev1, int prev2);
+
+    /** Whether {@link #isRecordStart} looks at the lines before (then they are found by scanning backwards). */
+    abstract boolean needsPreviousLines();
+
+    /** Positions {@link #in} at the first record header in {@code [splitStart, splitEnd)}, or sets done. */
+    private void openAtFirstRecord(long splitStart) throws IOException {
+        int prev1 = -1;
+        int prev2 = -1;
+        long lineStart;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            if (ByteInput.byteAt(ch, splitStart - 1) == '\n') {
+                lineStart = splitStart;
+            } else {
+                // the line holding splitStart began before it: its record (if any) is the previous split's
+                lineStart = -1;
+            }
+            if (lineStart >= 0 && needsPreviousLines()) {
+                long nl = ByteInput.lastNewlineAtOrBefore(ch, lineStart - 2);
+                long p1Start = nl + 1;
+                prev1 = ByteInput.byteAt(ch, p1Start);
+                if (p1Start > 0) {
+                    long nl2 = ByteInput.lastNewlineAtOrBefore(ch, p1Start - 2);
+                    prev2 = ByteInput.byteAt(ch, nl2 + 1);
+                }
+            }
+        }
+        in = ByteInput.plain(path, splitStart);
+        alignedStart = splitStart;
+        lineStartOffset = splitStart;
+        if (lineStart < 0) {
+            // skip the rest of the line holding splitStart: its first byte is known only as "not a line start"
+            if (!skipLine()) {
+                return;
+            }
+            if (needsPreviousLines()) {
+                // that line's first byte is unknown here; find it the slow way (rare: once per split)
+                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                    long nl = ByteInput.lastNewlineAtOrBefore(ch, splitStart - 1);
+                    long p1Start = nl + 1;
+                    prev1 = ByteInput.byteAt(ch, p1Start);
+                    if (p1Start > 0) {
+                        long nl2 = ByteInput.lastNewlineAtOrBefore(ch, p1Start - 2);
+                        prev2 = ByteInput.byteAt(ch, nl2 + 1);
+                    }
+                }
+            }
+        }
+        while (!done) {
+            int b = in.peek();
+            if (b < 0 || in.offset() >= splitEnd) {
+                done = true;
+                return;
+            }
+            if (isRecordStart(b, prev1, prev2)) {
+                return;
+            }
+            prev2 = prev1;
+            prev1 = b;
+            skipLine();
+        }
+    }
+
+    /**
+     * Skips to the start of the next line, giving up (done) at end of input or once past {@link #splitEnd}
+     * (any later line start is not this split's). Returns false when done.
+     */
+    private boolean skipLine() throws IOException {
+        while (true) {
+            if (!in.fill() || in.offset() >= splitEnd) {
+                done = true;
+                return false;
+            }
+            byte[] buf = in.buf;
+            int p = in.pos;
+            int lim = in.lim;
+            while (p < lim && buf[p] != '\n') {
+                p++;
+            }
+            if (p < lim) {
+                in.pos = p + 1;
+                newLine();
+                return true;
+            }
+            in.pos = p;
+        }
+    }
+
+    /** Bookkeeping after consuming a '\n' at {@code in.pos - 1}. */
+    final void newLine() {
+        line++;
+        lineStartOffset = in.offset();
+    }
+
+    /**
+     * Parses a header line at the current position (its first byte, '>' or '@', not yet consumed): sets
+     * {@link #id} to the text up to the first whitespace, consumes the line, starts a record.
+     */
+    final void readHeader() throws IOException {
+        in.pos++;
+        byte[] idBuf = new byte[64];
+        int n = 0;
+        boolean eol = false;
+        while (!eol) {
+            if (!in.fill()) {
+                break;
+            }
+            int b = in.buf[in.pos] & 0xFF;
+            if (b == ' ' || b == '\t' || b == '\r' || b == '\n') {
+                break;
+            }
+            if (b < 0x20 || b == 0x7F) {
+                throw error("byte " + InputFormatException.describeByte(b) + " in header line");
+            }
+            if (n == MAX_ID_BYTES) {
+                throw error("sequence id longer than " + MAX_ID_BYTES + " bytes");
+            }
+            if (n == idBuf.length) {
+                idBuf = Arrays.copyOf(idBuf, n * 2);
+            }
+            idBuf[n++] = (byte) b;
+            in.pos++;
+        }
+        if (n == 0) {
+            throw error("empty sequence id in header line");
+        }
+        id = new String(idBuf, 0, n, StandardCharsets.UTF_8);
+        // the rest of the header (description) is not kept
+        while (in.fill()) {
+            byte[] buf = in.buf;
+            int p = in.pos;
+            int lim = in.lim;
+            while (p < lim && buf[p] != '\n') {
+                p++;
+            }
+            in.pos = p;
+            if (p < lim) {
+                in.pos++;
+                newLine();
+                break;
+            }
+        }
+        inRecord = true;
+        chunkIndex = 0;
+        start = 0;
+    }
+
+    /** A chunk buffer of {@link #chunkLen} bytes (reused until a full one is handed out). */
+    final byte[] scratch() {
+        if (scratch == null) {
+            scratch = new byte[chunkLen];
+        }
+        return scratch;
+    }
+
+    /** Builds the chunk from the first {@code n} scratch bytes and advances the record position. */
+    final Chunk emit(int n, boolean last) {
+        byte[] symbols;
+        if (n == chunkLen) {
+            symbols = scratch;
+            scratch = null;
+        } else {
+            symbols = Arrays.copyOf(scratch(), n);
+        }
+        Chunk c = Chunk.text(id, file, chunkIndex, start, n, last, symbols);
+        chunkIndex++;
+        start += n;
+        if (last) {
+            inRecord = false;
+        }
+        return c;
+    }
+
+    /** {@code file:line: what}, with the line number counted from the file's start. */
+    final InputFormatException error(String what) {
+        return InputFormatException.atLine(file, absoluteLine(), what);
+    }
+
+    /** {@code file:line: what} for an earlier line, given as a value of {@link #line}. */
+    final InputFormatException errorAtLine(long localLine, String what) {
+        return InputFormatException.atLine(file, absoluteLine() - line + localLine, what);
+    }
+
+    /** 1-based line number of the current line in the whole file. */
+    final long absoluteLine() {
+        if (linesBefore < 0) {
+            if (alignedStart == 0) {
+                linesBefore = 0;
+            } else {
+                try {
+                    linesBefore = ByteInput.countNewlines(path, alignedStart);
+                } catch (IOException e) {
+                    return -1;
+                }
+            }
+        }
+        return linesBefore + line + 1;
+    }
+
+    /** 1-based byte column of the byte at the current position within its line. */
+    final long column() {
+        return in.offset() - lineStartOffset + 1;
+    }
+
+    /** Error for a byte that may not appear in a sequence or quality line. */
+    final InputFormatException badByte(int b, String where) {
+        return error("byte " + InputFormatException.describeByte(b) + " at column " + column() + " in " + where
+                + " of record " + id + " (binary data?)");
+    }
+
+    @Override
+    public void close() throws IOException {
+        done = true;
+        if (in != null) {
+            in.close();
+        }
+    }
+}
