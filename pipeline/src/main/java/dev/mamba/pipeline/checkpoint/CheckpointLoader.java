@@ -285,7 +285,8 @@ public final class CheckpointLoader {
             if (n.equals("lm_head.weight") && cfg.family == ModelFamily.TOKENS) {
                 return " (tensors without the backbone. prefix are a bare MambaModel, which has no LM head)";
             }
-            if (cfg.family == ModelFamily.TOKENS && !n.startsWith("backbone.")
+            if (cfg.family == ModelFamily.TOKENS
+                    && (n.startsWith("layers.") || n.startsWith("embedding") || n.startsWith("norm_f."))
                     && ck.names().stream().anyMatch(x -> x.startsWith("backbone."))) {
                 return " (other tensors have the backbone. prefix)";
             }

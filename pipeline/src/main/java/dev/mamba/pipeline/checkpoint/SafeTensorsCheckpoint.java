@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,8 +96,14 @@ public final class SafeTensorsCheckpoint implements AutoCloseable {
                         + " must be a file name, found " + e.getValue());
             }
             String shard = e.getValue().asText();
-            Path p = dir.resolve(shard).normalize();
-            if (Path.of(shard).isAbsolute() || !p.startsWith(dir)) {
+            Path p;
+            try {
+                p = Path.of(shard).isAbsolute() ? null : dir.resolve(shard).normalize();
+            } catch (InvalidPathException bad) {
+                throw new CheckpointException(label + ": weight_map entry for tensor " + e.getKey()
+                        + " names shard " + shard + ", which is not a valid file name", bad);
+            }
+            if (p == null || !p.startsWith(dir)) {
                 throw new CheckpointException(label + ": weight_map entry for tensor " + e.getKey() + " names shard "
                         + shard + ", which is outside the model directory");
             }

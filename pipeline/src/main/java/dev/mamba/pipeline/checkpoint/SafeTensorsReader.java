@@ -41,10 +41,14 @@ public final class SafeTensorsReader implements AutoCloseable {
 
     /** One tensor's header entry. Offsets are relative to the start of the data section. */
     public static final class TensorInfo {
+        /** The tensor's key in the header. */
         public final String name;
+        /** Stored element type. */
         public final SafeTensorsDType dtype;
         private final long[] shape;
+        /** First byte, relative to the data section. */
         public final long begin;
+        /** One past the last byte, relative to the data section. */
         public final long end;
 
         TensorInfo(String name, SafeTensorsDType dtype, long[] shape, long begin, long end) {

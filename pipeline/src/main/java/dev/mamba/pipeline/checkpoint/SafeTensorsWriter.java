@@ -31,8 +31,10 @@ import java.util.Set;
 public final class SafeTensorsWriter implements AutoCloseable {
     /** One tensor to write: its name, shape and stored dtype. */
     public static final class Spec {
+        /** The tensor's key in the header. */
         public final String name;
         private final long[] shape;
+        /** Stored element type. */
         public final SafeTensorsDType dtype;
 
         /** A tensor stored as {@code dtype} (F32, BF16 or F16). */
