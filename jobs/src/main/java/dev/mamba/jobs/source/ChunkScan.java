@@ -1,0 +1,119 @@
+package dev.mamba.jobs.source;
+
+import org.apache.spark.sql.connector.read.Batch;
+import org.apache.spark.sql.connector.read.InputPartition;
+import org.apache.spark.sql.connector.read.PartitionReaderFactory;
+import org.apache.spark.sql.connector.read.Scan;
+import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** Plans partitions: byte-range splits of plain FASTA/FASTQ files, groups of whole files otherwise. */
+final class ChunkScan implements Scan, Batch {
+    private final ChunkFormat format;
+    private final SourceOptions options;
+    private final boolean reportErrors;
+
+    ChunkScan(ChunkFormat format, SourceOptions options, Map<String, String> raw) {
+        this.format = format;
+        this.options = options;
+        String onError = new org.apache.spark.sql.util.CaseInsensitiveStringMap(raw).getOrDefault("onError", "fail")
+                .toLowerCase(Locale.ROOT);
+        if (!onError.equals("fail") && !onError.equals("report")) {
+            throw new IllegalArgumentException("option onError = '" + onError + "': expected fail or report");
+        }
+        this.reportErrors = onError.equals("report");
+    }
+
+    @Override
+    public StructType readSchema() {
+        return ChunkSchema.SCHEMA;
+    }
+
+    @Override
+    public Batch toBatch() {
+        return this;
+    }
+
+    @Override
+    public String description() {
+        return format + " chunks of " + options.paths;
+    }
+
+    /** Input files: each path, or the regular files of a directory (names not starting with '.' or '_'), sorted. */
+    static List<Path> files(List<String> paths) {
+        List<Path> out = new ArrayList<>();
+        for (String s : paths) {
+            Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s);
+            if (!Files.exists(p)) {
+                throw new IllegalArgumentException("input path " + s + " does not exist");
+            }
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> list = Files.list(p)) {
+                    list.filter(Files::isRegularFile)
+                            .filter(f -> !f.getFileName().toString().startsWith(".")
+                                    && !f.getFileName().toString().startsWith("_"))
+                            .sorted().forEach(out::add);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot list input directory " + s, e);
+                }
+            } else {
+                out.add(p);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("no input files under " + paths);
+        }
+        return out;
+    }
+
+    @Override
+    public InputPartition[] planInputPartitions() {
+        List<InputPartition> parts = new ArrayList<>();
+        List<InputStreamSpec> wholeFiles = new ArrayList<>();
+        try {
+            for (Path f : files(options.paths)) {
+                long size = Files.size(f);
+                if (format.isSplittableFile(f)) {
+                    for (dev.mamba.pipeline.io.ByteRange r : dev.mamba.pipeline.io.fasta.Fastx.planSplits(f, options.splitBytes)) {
+                        parts.add(new ChunkPartition(parts.size(), subRanges(f.toString(), r.start(), r.end())));
+                    }
+                } else {
+                    wholeFiles.add(new InputStreamSpec(f.toString(), 0, size));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+        for (int i = 0; i < wholeFiles.size(); i += options.lanes) {
+            parts.add(new ChunkPartition(parts.size(),
+                    List.copyOf(wholeFiles.subList(i, Math.min(wholeFiles.size(), i + options.lanes)))));
+        }
+        return parts.toArray(new InputPartition[0]);
+    }
+
+    /** Cuts a split into {@code lanes} sub-ranges; readers resolve record boundaries in each. */
+    private List<InputStreamSpec> subRanges(String file, long start, long end) {
+        List<InputStreamSpec> out = new ArrayList<>();
+        long len = end - start;
+        int n = (int) Math.max(1, Math.min(options.lanes, len));
+        for (int i = 0; i < n; i++) {
+            long a = start + len * i / n, b = start + len * (i + 1) / n;
+            out.add(new InputStreamSpec(file, a, b));
+        }
+        return out;
+    }
+
+    @Override
+    public PartitionReaderFactory createReaderFactory() {
+        return new ChunkReaderFactory(format, options, reportErrors);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.mamba.jobs.source;
+
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The rows every chunk source yields: one per chunk, in order within a sequence.
+ * <ul>
+ *   <li>{@code sequence_id} string, {@code file} string, {@code chunk_index} long (0-based),
+ *       {@code start} long (first step's offset in the sequence), {@code length} int (steps),
+ *       {@code last} boolean (final chunk of its sequence);</li>
+ *   <li>{@code payload} binary: text formats, one byte per step as in the file; numeric formats,
+ *       {@code length × features} float32 little-endian (binary, so no per-value boxing);</li>
+ *   <li>{@code features} int: 0 for text, values per step for numeric;</li>
+ *   <li>{@code error} string: null, except on the single row that reports a stream the reader could
+ *       not read (only with {@code onError=report}).</li>
+ * </ul>
+ */
+public final class ChunkSchema {
+    public static final StructType SCHEMA = new StructType()
+            .add("sequence_id", DataTypes.StringType, false)
+            .add("file", DataTypes.StringType, false)
+            .add("chunk_index", DataTypes.LongType, false)
+            .add("start", DataTypes.LongType, false)
+            .add("length", DataTypes.IntegerType, false)
+            .add("last", DataTypes.BooleanType, false)
+            .add("payload", DataTypes.BinaryType, true)
+            .add("features", DataTypes.IntegerType, false)
+            .add("error", DataTypes.StringType, true);
+
+    public static final int SEQUENCE_ID = 0, FILE = 1, CHUNK_INDEX = 2, START = 3, LENGTH = 4, LAST = 5, PAYLOAD = 6,
+            FEATURES = 7, ERROR = 8;
+
+    private ChunkSchema() {
+    }
+}
