@@ -53,7 +53,7 @@ public final class LaneScheduler implements AutoCloseable {
     private boolean inputEnded;
 
     /** Counters for progress and efficiency reports. */
-    public long batches, stepsRun, paddedSteps, chunksRun, sequencesDone, sequencesFailed;
+    public long batches, stepsRun, computedSteps, chunksRun, sequencesDone, sequencesFailed;
 
     @SuppressWarnings("unchecked")
     public LaneScheduler(Runner runner, StepEncoder enc, ResultSink sink, Set<Output> outputs,
@@ -128,13 +128,29 @@ public final class LaneScheduler implements AutoCloseable {
                     + (c.chunkIndex() == 0 ? " (duplicate sequence id: ids must be unique within a file)" : ""));
         }
         s.nextChunkIndex++;
-        if (s.lane >= 0) {
-            queue[s.lane].add(c);
+        ArrayDeque<Chunk> q = s.lane >= 0 ? queue[s.lane] : pendingChunks.get(s);
+        if (c.length() <= maxSteps) {
+            q.add(c);
+            buffered++;
         } else {
-            pendingChunks.get(s).add(c);
+            // A chunk longer than one call's steps runs as consecutive pieces (the state carries over).
+            for (int off = 0; off < c.length(); off += maxSteps) {
+                q.add(piece(c, off, Math.min(maxSteps, c.length() - off)));
+                buffered++;
+            }
         }
-        buffered++;
         pump();
+    }
+
+    private static Chunk piece(Chunk c, int off, int n) {
+        boolean last = c.last() && off + n == c.length();
+        if (c.isText()) {
+            return Chunk.text(c.sequenceId(), c.file(), c.chunkIndex(), c.start() + off, n, last,
+                    java.util.Arrays.copyOfRange(c.symbols(), off, off + n));
+        }
+        int k = c.features();
+        return Chunk.numeric(c.sequenceId(), c.file(), c.chunkIndex(), c.start() + off, n, last,
+                java.util.Arrays.copyOfRange(c.values(), off * k, (off + n) * k), k);
     }
 
     /** Input is over: runs everything still queued and reports sequences that never got their last chunk. */
@@ -272,7 +288,7 @@ public final class LaneScheduler implements AutoCloseable {
                 release(s);
             }
         }
-        paddedSteps += (long) rows;
+        computedSteps += (long) rows;
         fillFreeLanes();
     }
 

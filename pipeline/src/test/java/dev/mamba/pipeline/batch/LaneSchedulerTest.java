@@ -136,7 +136,7 @@ class LaneSchedulerTest {
                 sb.append((char) ('a' + rnd.nextInt(6)));
             }
             seqs.put("s" + i, sb.toString());
-            streams.add(chunks("s" + i, sb.toString(), 16));
+            streams.add(chunks("s" + i, sb.toString(), i % 3 == 0 ? 40 : 16)); // 40 > 16 steps: split into pieces
         }
         seqs.put("bad", "abcabcabzabc");
         streams.add(chunks("bad", "abcabcabzabcabcabcabcabc", 8));
