@@ -86,48 +86,29 @@ abstract class FastxReader implements ChunkReader {
 
     /** Positions {@link #in} at the first record header in {@code [splitStart, splitEnd)}, or sets done. */
     private void openAtFirstRecord(long splitStart) throws IOException {
+        boolean atLineStart;
         int prev1 = -1;
         int prev2 = -1;
-        long lineStart;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            if (ByteInput.byteAt(ch, splitStart - 1) == '\n') {
-                lineStart = splitStart;
-            } else {
-                // the line holding splitStart began before it: its record (if any) is the previous split's
-                lineStart = -1;
-            }
-            if (lineStart >= 0 && needsPreviousLines()) {
-                long nl = ByteInput.lastNewlineAtOrBefore(ch, lineStart - 2);
-                long p1Start = nl + 1;
+            atLineStart = ByteInput.byteAt(ch, splitStart - 1) == '\n';
+            if (needsPreviousLines()) {
+                // the line before the first candidate: the one ending at splitStart - 1, or, when splitStart is
+                // mid-line, the line holding splitStart (skipped below)
+                long p1Start = ByteInput.lastNewlineAtOrBefore(ch, atLineStart ? splitStart - 2 : splitStart - 1) + 1;
                 prev1 = ByteInput.byteAt(ch, p1Start);
                 if (p1Start > 0) {
-                    long nl2 = ByteInput.lastNewlineAtOrBefore(ch, p1Start - 2);
-                    prev2 = ByteInput.byteAt(ch, nl2 + 1);
+                    prev2 = ByteInput.byteAt(ch, ByteInput.lastNewlineAtOrBefore(ch, p1Start - 2) + 1);
                 }
             }
         }
         in = ByteInput.plain(path, splitStart);
         alignedStart = splitStart;
         lineStartOffset = splitStart;
-        if (lineStart < 0) {
-            // skip the rest of the line holding splitStart: its first byte is known only as "not a line start"
-            if (!skipLine()) {
-                return;
-            }
-            if (needsPreviousLines()) {
-                // that line's first byte is unknown here; find it the slow way (rare: once per split)
-                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                    long nl = ByteInput.lastNewlineAtOrBefore(ch, splitStart - 1);
-                    long p1Start = nl + 1;
-                    prev1 = ByteInput.byteAt(ch, p1Start);
-                    if (p1Start > 0) {
-                        long nl2 = ByteInput.lastNewlineAtOrBefore(ch, p1Start - 2);
-                        prev2 = ByteInput.byteAt(ch, nl2 + 1);
-                    }
-                }
-            }
+        // a line that began before splitStart holds no header of this split
+        if (!atLineStart && !skipLine()) {
+            return;
         }
-        while (!done) {
+        while (true) {
             int b = in.peek();
             if (b < 0 || in.offset() >= splitEnd) {
                 done = true;
@@ -138,7 +119,9 @@ abstract class FastxReader implements ChunkReader {
             }
             prev2 = prev1;
             prev1 = b;
-            skipLine();
+            if (!skipLine()) {
+                return;
+            }
         }
     }
 

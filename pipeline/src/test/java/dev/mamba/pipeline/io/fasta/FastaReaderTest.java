@@ -271,6 +271,29 @@ class FastaReaderTest {
         }
     }
 
+    @Test
+    void detectOpenIteratorAndIdempotentClose() throws IOException {
+        Path fa = write("x.txt", "\n\n>a\nAC\n");
+        Path fq = write("y.txt", "@a\nAC\n+\nII\n");
+        assertEquals(SequenceFormat.FASTA, Fastx.detect(fa));
+        assertEquals(SequenceFormat.FASTQ, Fastx.detect(fq));
+        InputFormatException e = assertThrows(InputFormatException.class, () -> Fastx.detect(write("z.txt", "  ACGT")));
+        assertEquals(dir.resolve("z.txt") + ": neither FASTA nor FASTQ: first non-blank byte is 'A' (0x41), expected "
+                + "'>' or '@'", e.getMessage());
+        e = assertThrows(InputFormatException.class, () -> Fastx.detect(write("e.txt", "")));
+        assertEquals(dir.resolve("e.txt") + ": neither FASTA nor FASTQ: the file is empty or blank", e.getMessage());
+        for (Path p : List.of(fa, fq)) {
+            dev.mamba.pipeline.io.ChunkReader r = Fastx.open(p, 0, Long.MAX_VALUE, 10);
+            java.util.Iterator<Chunk> it = r.asIterator();
+            assertTrue(it.hasNext());
+            assertEquals("AC", new String(it.next().symbols(), StandardCharsets.US_ASCII));
+            assertFalse(it.hasNext());
+            r.close();
+            r.close();
+            assertEquals(null, r.next());
+        }
+    }
+
     // ---- errors ----
 
     @Test
