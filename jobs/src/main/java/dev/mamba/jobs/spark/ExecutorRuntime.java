@@ -1,0 +1,200 @@
+package dev.mamba.jobs.spark;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.BackendChoice;
+import dev.mamba.kernels.Backends;
+import dev.mamba.kernels.Precision;
+import dev.mamba.pipeline.io.vocab.UnknownPolicy;
+import dev.mamba.pipeline.io.vocab.Vocab;
+import dev.mamba.pipeline.model.MambaModel;
+import dev.mamba.pipeline.model.Runner;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * What an executor JVM keeps between tasks: one backend per device, each model's weights uploaded
+ * once per backend, pools of runners (workspaces and lane states) and the Arrow root allocator.
+ * Tasks borrow a runner and give it back; nothing is loaded twice.
+ */
+public final class ExecutorRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(ExecutorRuntime.class);
+    private static final Map<String, Backend> BACKENDS = new ConcurrentHashMap<>();
+    private static final Map<String, MambaModel> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, Vocab> VOCABS = new ConcurrentHashMap<>();
+    private static final Map<String, ConcurrentLinkedDeque<Runner>> RUNNERS = new ConcurrentHashMap<>();
+    private static volatile RootAllocator allocator;
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(ExecutorRuntime::closeAll, "mamba-runtime-close"));
+    }
+
+    private ExecutorRuntime() {
+    }
+
+    /** A loaded model and the runner a task uses; close returns the runner to the pool. */
+    public static final class Lease implements AutoCloseable {
+        public final MambaModel model;
+        public final Runner runner;
+        private final String poolKey;
+        private boolean returned;
+
+        Lease(MambaModel model, Runner runner, String poolKey) {
+            this.model = model;
+            this.runner = runner;
+            this.poolKey = poolKey;
+        }
+
+        @Override
+        public void close() {
+            if (!returned) {
+                returned = true;
+                RUNNERS.computeIfAbsent(poolKey, k -> new ConcurrentLinkedDeque<>()).push(runner);
+            }
+        }
+    }
+
+    /** The CUDA device for the current task: explicit, from Spark's GPU resources, else spread by partition. */
+    static int pickDevice(JobSettings s) {
+        if (s.device >= 0) {
+            return s.device;
+        }
+        TaskContext tc = TaskContext.get();
+        if (tc != null) {
+            scala.collection.immutable.Map<String, ResourceInformation> res = tc.resources();
+            if (res.contains("gpu")) {
+                String[] addr = res.apply("gpu").addresses();
+                if (addr.length > 0) {
+                    try {
+                        return Integer.parseInt(addr[0].trim());
+                    } catch (NumberFormatException e) {
+                        throw new IllegalStateException("Spark assigned GPU address '" + addr[0]
+                                + "', expected a device index", e);
+                    }
+                }
+            }
+            // Local mode (Spark's GPU scheduling does not work there): spread tasks over visible devices.
+            int n = Backends.cuda().deviceCount();
+            if (n > 0) {
+                return tc.partitionId() % n;
+            }
+        }
+        return 0;
+    }
+
+    private static Backend backend(JobSettings s, int device) {
+        BackendChoice choice = BackendChoice.resolve(s.backend, "job setting backend");
+        Precision p = Precision.parse(s.precision);
+        String key = choice + "/" + device + "/" + p + "/" + s.cpuThreads;
+        return BACKENDS.computeIfAbsent(key, k -> {
+            Backend b = Backends.open(choice, device, p, s.cpuThreads);
+            LOG.info("executor backend: {} (asked: {}, device {})", b.describe(), choice.lower(), device);
+            return b;
+        });
+    }
+
+    /** Loads (once per backend) the model and borrows a runner with the job's lanes and steps. */
+    public static Lease acquire(JobSettings s) {
+        int device = pickDevice(s);
+        Backend b = backend(s, device);
+        String modelKey = s.model + "@" + System.identityHashCode(b);
+        MambaModel m = MODELS.computeIfAbsent(modelKey, k -> {
+            try {
+                long t0 = System.nanoTime();
+                MambaModel mm = MambaModel.load(Path.of(s.model), b);
+                LOG.info("loaded model {} ({}) in {} ms", s.model, mm.config(), (System.nanoTime() - t0) / 1_000_000);
+                return mm;
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot load model " + s.model + ": " + e.getMessage(), e);
+            }
+        });
+        String poolKey = modelKey + "/" + s.lanes + "x" + s.stepsPerCall();
+        Runner r = RUNNERS.computeIfAbsent(poolKey, k -> new ConcurrentLinkedDeque<>()).poll();
+        if (r == null) {
+            r = m.newRunner(s.lanes, s.stepsPerCall());
+        }
+        return new Lease(m, r, poolKey);
+    }
+
+    /** The model's vocab.json (token models), loaded once. */
+    public static Vocab vocab(JobSettings s) {
+        return VOCABS.computeIfAbsent(s.model + "|" + s.unknown + "|" + s.caseInsensitive, k -> {
+            Path p = Path.of(s.model, "vocab.json");
+            if (!Files.exists(p)) {
+                throw new IllegalStateException("token model " + s.model + " has no vocab.json (a JSON object "
+                        + "mapping each character to its id, e.g. {\"A\": 0, \"C\": 1})");
+            }
+            try {
+                return Vocab.load(p, s.unknown.equals("unk") ? UnknownPolicy.MAP_TO_UNKNOWN : UnknownPolicy.FAIL,
+                        s.caseInsensitive);
+            } catch (IOException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /** The executor's Arrow root; tasks take child allocators from it. */
+    public static BufferAllocator allocator() {
+        RootAllocator a = allocator;
+        if (a == null) {
+            synchronized (ExecutorRuntime.class) {
+                if (allocator == null) {
+                    allocator = new RootAllocator();
+                }
+                a = allocator;
+            }
+        }
+        return a;
+    }
+
+    /**
+     * Frees runners and models, then checks that each backend holds no memory, then closes it.
+     * Returns the leak descriptions (empty when clean). Used by tests and at JVM exit.
+     */
+    public static synchronized List<String> closeAll() {
+        List<String> leaks = new ArrayList<>();
+        RUNNERS.values().forEach(q -> q.forEach(Runner::close));
+        RUNNERS.clear();
+        MODELS.values().forEach(MambaModel::close);
+        MODELS.clear();
+        VOCABS.clear();
+        for (Map.Entry<String, Backend> e : BACKENDS.entrySet()) {
+            long left = e.getValue().bytesAllocated();
+            if (left != 0) {
+                leaks.add("backend " + e.getKey() + " still holds " + left + " bytes");
+            }
+            e.getValue().close();
+        }
+        BACKENDS.clear();
+        RootAllocator a = allocator;
+        allocator = null;
+        if (a != null) {
+            if (a.getAllocatedMemory() != 0) {
+                leaks.add("Arrow allocator still holds " + a.getAllocatedMemory() + " bytes");
+            }
+            try {
+                a.close();
+            } catch (RuntimeException e) {
+                leaks.add(e.getMessage());
+            }
+        }
+        return leaks;
+    }
+
+    /** Bytes the cached backends hold right now (weights plus pooled workspaces). */
+    public static long backendBytes() {
+        return BACKENDS.values().stream().mapToLong(Backend::bytesAllocated).sum();
+    }
+}

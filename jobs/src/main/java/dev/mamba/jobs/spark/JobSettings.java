@@ -1,0 +1,64 @@
+package dev.mamba.jobs.spark;
+
+import java.io.Serializable;
+
+/**
+ * Settings a job ships to its executors. Defaults are documented in conf/mamba-job.properties and the
+ * README; the CLI flags set them.
+ */
+public final class JobSettings implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Model directory (config.json, safetensors, vocab.json for token models); must be readable on executors. */
+    public String model;
+    /** auto|cpu|cuda, or null to consult the property / environment. */
+    public String backend;
+    /** CUDA device; −1: from Spark's resource scheduling, else spread tasks over visible devices. */
+    public int device = -1;
+    /** fp32|tf32|bf16 (CUDA). */
+    public String precision = "fp32";
+    /** CPU backend worker threads per executor JVM (0: one per core). */
+    public int cpuThreads = 0;
+    /** Sequences run side by side per task (state slots of a runner). */
+    public int lanes = 8;
+    /** Steps per chunk read from the input. */
+    public int chunkLength = 4096;
+    /** Steps × lanes of one forward call: steps per call = min(chunkLength, batchTokens / lanes). */
+    public int batchTokens = 8192;
+    /** Token models: symbols missing from vocab.json: fail (error output) or unk (map to "<unk>"). */
+    public String unknown = "fail";
+    /** Symbols are matched case-insensitively (soft-masked DNA). */
+    public boolean caseInsensitive = true;
+    /** Embed: window size in steps for per-window mean embeddings (0: none). */
+    public long window = 0;
+    /** Malformed input files: fail the job, or report them in the errors output and go on. */
+    public String onError = "fail";
+    /** WAV: samples per frame (one step). */
+    public int frameSize = 400;
+    /** WAV: mix channels to mono. */
+    public boolean mixToMono = false;
+    /** Input split size in bytes for plain FASTA/FASTQ. */
+    public long splitBytes = 64L << 20;
+
+    /** Steps per forward call. */
+    public int stepsPerCall() {
+        return Math.max(1, Math.min(chunkLength, batchTokens / Math.max(1, lanes)));
+    }
+
+    /** Checks ranges; messages name the flag. */
+    public void validate() {
+        check(lanes > 0, "--lanes must be > 0, is " + lanes);
+        check(chunkLength > 0, "--chunk-length must be > 0, is " + chunkLength);
+        check(batchTokens > 0, "--batch-tokens must be > 0, is " + batchTokens);
+        check(unknown.equals("fail") || unknown.equals("unk"), "--unknown must be fail or unk, is " + unknown);
+        check(onError.equals("fail") || onError.equals("report"), "--on-error must be fail or report, is " + onError);
+        check(window >= 0, "--window must be >= 0, is " + window);
+        check(frameSize > 0, "--frame-size must be > 0, is " + frameSize);
+    }
+
+    private static void check(boolean ok, String msg) {
+        if (!ok) {
+            throw new IllegalArgumentException(msg);
+        }
+    }
+}

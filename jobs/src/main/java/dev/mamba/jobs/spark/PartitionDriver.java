@@ -1,0 +1,131 @@
+package dev.mamba.jobs.spark;
+
+import dev.mamba.jobs.source.ChunkSchema;
+import dev.mamba.pipeline.batch.LaneScheduler;
+import dev.mamba.pipeline.batch.StepEncoder;
+import dev.mamba.pipeline.io.Chunk;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.util.LongAccumulator;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.function.Function;
+
+/**
+ * Runs one partition's chunks through the model: a pull-based iterator that feeds chunk rows to a
+ * {@link LaneScheduler} until its sink has output rows, so a task's memory stays bounded however long
+ * its sequences are. Resources (runner lease, Arrow allocator) are released when the input ends or the
+ * task completes, whichever comes first.
+ */
+final class PartitionDriver implements Iterator<Row> {
+    private final Iterator<Row> in;
+    private final RowSink sink;
+    private final ExecutorRuntime.Lease lease;
+    private final BufferAllocator alloc;
+    private final LaneScheduler sch;
+    private final LongAccumulator chunks;
+    private final LongAccumulator steps;
+    private long lastSteps;
+    private boolean finished;
+    private boolean released;
+
+    PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, StepEncoder> encoder,
+                    RowSink sink, LongAccumulator chunks, LongAccumulator steps) {
+        this.in = in;
+        this.sink = sink;
+        this.chunks = chunks;
+        this.steps = steps;
+        this.lease = ExecutorRuntime.acquire(s);
+        TaskContext tc = TaskContext.get();
+        String name = "task-" + (tc == null ? "local" : tc.partitionId() + "." + tc.attemptNumber());
+        BufferAllocator a = null;
+        LaneScheduler sc = null;
+        try {
+            a = ExecutorRuntime.allocator().newChildAllocator(name, 0, Long.MAX_VALUE);
+            sc = new LaneScheduler(lease.runner, encoder.apply(lease), sink, sink.outputs(), a, 4 * s.lanes);
+        } catch (RuntimeException e) {
+            if (a != null) {
+                a.close();
+            }
+            lease.close();
+            throw e;
+        }
+        this.alloc = a;
+        this.sch = sc;
+        if (tc != null) {
+            tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> release());
+        }
+    }
+
+    @Override
+    public boolean hasNext() {
+        while (sink.out.isEmpty() && !finished) {
+            if (in.hasNext()) {
+                feed(in.next());
+            } else {
+                sch.finish();
+                finished = true;
+                report();
+                release();
+            }
+        }
+        return !sink.out.isEmpty();
+    }
+
+    @Override
+    public Row next() {
+        if (!hasNext()) {
+            throw new NoSuchElementException();
+        }
+        return sink.out.poll();
+    }
+
+    private void feed(Row r) {
+        String error = r.isNullAt(ChunkSchema.ERROR) ? null : r.getString(ChunkSchema.ERROR);
+        String id = r.getString(ChunkSchema.SEQUENCE_ID), file = r.getString(ChunkSchema.FILE);
+        if (error != null) {
+            sink.sequenceFailed(id, file, r.getLong(ChunkSchema.START), error);
+            return;
+        }
+        sch.accept(toChunk(r, id, file));
+        chunks.add(1);
+        report();
+    }
+
+    private void report() {
+        long now = sch.stepsRun;
+        if (now != lastSteps) {
+            steps.add(now - lastSteps);
+            lastSteps = now;
+        }
+    }
+
+    static Chunk toChunk(Row r, String id, String file) {
+        long index = r.getLong(ChunkSchema.CHUNK_INDEX), start = r.getLong(ChunkSchema.START);
+        int length = r.getInt(ChunkSchema.LENGTH), features = r.getInt(ChunkSchema.FEATURES);
+        boolean last = r.getBoolean(ChunkSchema.LAST);
+        byte[] payload = (byte[]) r.get(ChunkSchema.PAYLOAD);
+        if (features == 0) {
+            return Chunk.text(id, file, index, start, length, last, payload);
+        }
+        float[] v = new float[payload.length / 4];
+        ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+        return Chunk.numeric(id, file, index, start, length, last, v, features);
+    }
+
+    private void release() {
+        if (!released) {
+            released = true;
+            try {
+                sch.close();
+                alloc.close();
+            } finally {
+                lease.close();
+            }
+        }
+    }
+}
