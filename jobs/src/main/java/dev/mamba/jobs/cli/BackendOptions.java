@@ -12,7 +12,8 @@ public final class BackendOptions {
             description = "Compute backend (default: property mamba.backend, else env MAMBA_BACKEND, else auto).")
     public String backend;
 
-    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "CUDA device index (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", paramLabel = "N", defaultValue = "-1",
+            description = "CUDA device index (default: 0 in-process; in jobs, the GPU Spark assigns, else tasks spread over all).")
     public int device;
 
     @Option(names = "--precision", paramLabel = "fp32|tf32|bf16", defaultValue = "fp32",
@@ -29,6 +30,11 @@ public final class BackendOptions {
     }
 
     public Backend open() {
-        return Backends.open(choice(), device, Precision.parse(precision), threads);
+        return Backends.open(choice(), Math.max(0, device), Precision.parse(precision), threads);
+    }
+
+    /** Whether --device was given. */
+    public boolean deviceExplicit() {
+        return device >= 0;
     }
 }

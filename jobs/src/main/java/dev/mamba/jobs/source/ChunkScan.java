@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /** Plans partitions: byte-range splits of plain FASTA/FASTQ files, groups of whole files otherwise. */
-final class ChunkScan implements Scan, Batch {
+public final class ChunkScan implements Scan, Batch {
     private final ChunkFormat format;
     private final SourceOptions options;
     private final boolean reportErrors;
@@ -49,7 +49,7 @@ final class ChunkScan implements Scan, Batch {
     }
 
     /** Input files: each path, or the regular files of a directory (names not starting with '.' or '_'), sorted. */
-    static List<Path> files(List<String> paths) {
+    public static List<Path> files(List<String> paths) {
         List<Path> out = new ArrayList<>();
         for (String s : paths) {
             Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s);

@@ -33,13 +33,20 @@ final class PartitionDriver implements Iterator<Row> {
     private boolean finished;
     private boolean released;
 
-    PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, StepEncoder> encoder,
-                    RowSink sink, LongAccumulator chunks, LongAccumulator steps) {
+    PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, RowSink> sinks,
+                    Function<ExecutorRuntime.Lease, StepEncoder> encoder, LongAccumulator chunks, LongAccumulator steps) {
         this.in = in;
-        this.sink = sink;
         this.chunks = chunks;
         this.steps = steps;
         this.lease = ExecutorRuntime.acquire(s);
+        RowSink sk;
+        try {
+            sk = sinks.apply(lease);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        this.sink = sk;
         TaskContext tc = TaskContext.get();
         String name = "task-" + (tc == null ? "local" : tc.partitionId() + "." + tc.attemptNumber());
         BufferAllocator a = null;

@@ -253,7 +253,9 @@ public final class LaneScheduler implements AutoCloseable {
                 }
             } catch (InputFormatException e) {
                 batch[b] = null;
-                fail(s, s.id, s.file, c.start(), e.getMessage(), !c.last(), null);
+                long at = e instanceof dev.mamba.pipeline.io.vocab.UnknownSymbolException
+                        ? ((dev.mamba.pipeline.io.vocab.UnknownSymbolException) e).position() : c.start();
+                fail(s, s.id, s.file, at, e.getMessage(), !c.last(), null);
                 continue;
             }
             lens[b] = c.length();

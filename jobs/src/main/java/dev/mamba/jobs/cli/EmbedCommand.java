@@ -1,0 +1,47 @@
+package dev.mamba.jobs.cli;
+
+import dev.mamba.jobs.spark.EmbedJob;
+import dev.mamba.jobs.spark.JobSettings;
+import dev.mamba.jobs.spark.JobSummary;
+import dev.mamba.jobs.spark.SparkSessions;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code embed}: a Spark job writing one embedding row per input sequence. */
+@Command(name = "embed", mixinStandardHelpOptions = true,
+        description = "Embeds every sequence of the inputs (mean and last final hidden state, optional per-window "
+                + "means) as Parquet under DIR/embeddings, DIR/windows, DIR/errors, with DIR/summary.json.")
+public final class EmbedCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    String model;
+
+    @Option(names = "--window", defaultValue = "0", paramLabel = "STEPS",
+            description = "Also write the mean embedding of every window of this many steps (default: none).")
+    long window;
+
+    @Mixin
+    JobOptions job = new JobOptions();
+
+    @Mixin
+    BackendOptions backend = new BackendOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        JobSettings s = job.settings(model, backend);
+        s.window = window;
+        s.validate();
+        SparkSession spark = SparkSessions.get("mamba-embed", job.master);
+        try {
+            JobSummary sum = new EmbedJob(s).run(spark, job.format(), job.inputs, job.output, job.overwrite);
+            System.err.println(sum.line());
+            System.err.println("[mamba] output: " + job.output.toAbsolutePath());
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.mamba.jobs.cli;
+
+import dev.mamba.jobs.spark.JobSettings;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** Flags shared by the Spark jobs (embed, score). Defaults match conf/mamba-job.properties. */
+public final class JobOptions {
+    @Option(names = "--input", required = true, arity = "1..*", paramLabel = "PATH",
+            description = "Input files or directories (FASTA/FASTQ plain or .gz, WAV).")
+    List<String> inputs;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
+    Path output;
+
+    @Option(names = "--overwrite", description = "Replace an existing output directory.")
+    boolean overwrite;
+
+    @Option(names = "--format", paramLabel = "fasta|fastq|wav", description = "Input format (default: from the file names).")
+    String format;
+
+    @Option(names = "--master", paramLabel = "URL",
+            description = "Spark master (default: spark.master from spark-submit, else local[*]).")
+    String master;
+
+    @Option(names = "--lanes", defaultValue = "8", description = "Sequences run side by side per task (default: ${DEFAULT-VALUE}).")
+    int lanes;
+
+    @Option(names = "--chunk-length", defaultValue = "4096", description = "Steps per chunk read (default: ${DEFAULT-VALUE}).")
+    int chunkLength;
+
+    @Option(names = "--batch-tokens", defaultValue = "8192",
+            description = "Lanes × steps of one forward call (default: ${DEFAULT-VALUE}; raise it on a GPU, e.g. 131072).")
+    int batchTokens;
+
+    @Option(names = "--split-size", defaultValue = "67108864", description = "Bytes per split of a plain FASTA/FASTQ file (default: ${DEFAULT-VALUE}).")
+    long splitBytes;
+
+    @Option(names = "--unknown", defaultValue = "fail", paramLabel = "fail|unk",
+            description = "Symbols missing from vocab.json: fail the sequence (errors output) or map to <unk> (default: ${DEFAULT-VALUE}).")
+    String unknown;
+
+    @Option(names = "--on-error", defaultValue = "fail", paramLabel = "fail|report",
+            description = "Malformed input files: fail the job, or report them in the errors output and go on (default: ${DEFAULT-VALUE}).")
+    String onError;
+
+    @Option(names = "--frame-size", defaultValue = "400", description = "WAV: samples per step (default: ${DEFAULT-VALUE}).")
+    int frameSize;
+
+    @Option(names = "--mix-to-mono", description = "WAV: mix channels to mono.")
+    boolean mixToMono;
+
+    /** The settings for executors, from these flags and the backend flags. */
+    JobSettings settings(String model, BackendOptions b) {
+        JobSettings s = new JobSettings();
+        s.model = Path.of(model).toAbsolutePath().normalize().toString();
+        s.backend = b.backend;
+        s.device = b.deviceExplicit() ? b.device : -1;
+        s.precision = b.precision;
+        s.cpuThreads = b.threads;
+        s.lanes = lanes;
+        s.chunkLength = chunkLength;
+        s.batchTokens = batchTokens;
+        s.splitBytes = splitBytes;
+        s.unknown = unknown;
+        s.onError = onError;
+        s.frameSize = frameSize;
+        s.mixToMono = mixToMono;
+        s.validate();
+        return s;
+    }
+
+    /** The format from --format or the first input's name. */
+    String format() {
+        if (format != null) {
+            return format.toLowerCase(Locale.ROOT);
+        }
+        Path p = Path.of(inputs.get(0));
+        if (Files.isDirectory(p)) {
+            try (var l = Files.list(p)) {
+                p = l.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
+                        .sorted().findFirst().orElse(p);
+            } catch (java.io.IOException e) {
+                throw new UserError("cannot list " + p + ": " + e.getMessage());
+            }
+        }
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT).replaceAll("\\.(gz|bgz)$", "");
+        if (n.endsWith(".fa") || n.endsWith(".fasta") || n.endsWith(".fna") || n.endsWith(".ffn") || n.endsWith(".faa")) {
+            return "fasta";
+        }
+        if (n.endsWith(".fq") || n.endsWith(".fastq")) {
+            return "fastq";
+        }
+        if (n.endsWith(".wav") || n.endsWith(".wave")) {
+            return "wav";
+        }
+        throw new UserError("cannot tell the format of " + p + " from its name: pass --format fasta|fastq|wav");
+    }
+}

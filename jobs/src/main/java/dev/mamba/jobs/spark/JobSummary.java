@@ -1,0 +1,49 @@
+package dev.mamba.jobs.spark;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What a finished job reports: printed at the end and written as summary.json beside the outputs. */
+public final class JobSummary {
+    public final String job;
+    public long sequences;
+    public long errors;
+    public long steps;
+    public long chunks;
+    public double seconds;
+    public final Map<String, Long> rows = new LinkedHashMap<>();
+    public final Map<String, String> settings = new LinkedHashMap<>();
+
+    JobSummary(String job) {
+        this.job = job;
+    }
+
+    public double stepsPerSecond() {
+        return seconds > 0 ? steps / seconds : 0;
+    }
+
+    /** One line for the terminal. */
+    public String line() {
+        return String.format("[mamba] %s done: %,d sequences, %,d steps, %,d errors in %.1f s (%,.0f steps/s)",
+                job, sequences, steps, errors, seconds, stepsPerSecond());
+    }
+
+    public String json() {
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode n = m.createObjectNode();
+        n.put("job", job).put("sequences", sequences).put("errors", errors).put("steps", steps).put("chunks", chunks)
+                .put("seconds", seconds).put("steps_per_second", stepsPerSecond());
+        ObjectNode r = n.putObject("rows");
+        rows.forEach(r::put);
+        ObjectNode st = n.putObject("settings");
+        settings.forEach(st::put);
+        try {
+            return m.writerWithDefaultPrettyPrinter().writeValueAsString(n);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

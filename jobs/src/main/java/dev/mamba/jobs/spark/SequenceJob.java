@@ -1,0 +1,151 @@
+package dev.mamba.jobs.spark;
+
+import dev.mamba.pipeline.batch.StepEncoder;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The shape every sequence job shares: read chunks with a data source, run each partition's chunks
+ * through the model in lanes ({@link PartitionDriver}), write the result parts as Parquet under a
+ * staging directory, count rows per kind, write summary.json, and move the directory into place.
+ */
+public abstract class SequenceJob implements Serializable {
+    private static final long serialVersionUID = 1L;
+    protected final JobSettings settings;
+
+    protected SequenceJob(JobSettings settings) {
+        this.settings = settings;
+    }
+
+    /** Job name for logs and the summary. */
+    protected abstract String name();
+
+    /** Schema of the rows the partition function yields (with a {@code kind} column). */
+    protected abstract StructType rowSchema();
+
+    /** Creates the sink on the executor. */
+    protected abstract RowSink sink(ExecutorRuntime.Lease lease);
+
+    /** Writes the output parts from the persisted rows. */
+    protected abstract void writeParts(Dataset<Row> rows, OutputDir out);
+
+    /** Runs the job; the output directory appears only when complete. */
+    public JobSummary run(SparkSession spark, String format, List<String> inputs, Path output, boolean overwrite)
+            throws IOException {
+        settings.validate();
+        InputPlan plan = InputPlan.of(settings, format, inputs);
+        long t0 = System.nanoTime();
+        LongAccumulator chunks = spark.sparkContext().longAccumulator("mamba.chunks");
+        LongAccumulator steps = spark.sparkContext().longAccumulator("mamba.steps");
+        JobSummary summary = new JobSummary(name());
+        try (OutputDir out = new OutputDir(output, overwrite);
+             ProgressListener progress = new ProgressListener(chunks, steps, plan.totalSteps, plan.estimated)) {
+            spark.sparkContext().addSparkListener(progress);
+            try {
+                Dataset<Row> chunkRows = spark.read().format(plan.format)
+                        .option("chunkLength", settings.chunkLength)
+                        .option("lanes", settings.lanes)
+                        .option("splitSize", settings.splitBytes)
+                        .option("onError", settings.onError)
+                        .option("frameSize", settings.frameSize)
+                        .option("mixToMono", settings.mixToMono)
+                        .load(inputs.toArray(new String[0]));
+                Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, chunks, steps), Encoders.row(rowSchema()))
+                        .persist(StorageLevel.MEMORY_AND_DISK());
+                try {
+                    writeParts(rows, out);
+                    for (Row r : rows.groupBy("kind").count().collectAsList()) {
+                        summary.rows.put(r.getString(0), r.getLong(1));
+                    }
+                } finally {
+                    rows.unpersist();
+                }
+            } catch (RuntimeException e) {
+                throw rootCause(e);
+            } finally {
+                spark.sparkContext().removeSparkListener(progress);
+            }
+            summary.errors = summary.rows.getOrDefault("error", 0L);
+            summary.sequences = summary.rows.getOrDefault(sequenceKind(), 0L);
+            summary.steps = steps.value();
+            summary.chunks = chunks.value();
+            summary.seconds = (System.nanoTime() - t0) / 1e9;
+            summary.settings.put("model", settings.model);
+            summary.settings.put("format", plan.format);
+            summary.settings.put("inputs", String.join(",", inputs));
+            summary.settings.put("backend", String.valueOf(settings.backend));
+            summary.settings.put("precision", settings.precision);
+            summary.settings.put("lanes", String.valueOf(settings.lanes));
+            summary.settings.put("chunk_length", String.valueOf(settings.chunkLength));
+            summary.settings.put("batch_tokens", String.valueOf(settings.batchTokens));
+            summary.settings.put("spark_master", spark.sparkContext().master());
+            Files.writeString(out.staging().resolve("summary.json"), summary.json());
+            afterParts(spark, out, summary);
+            out.commit();
+        }
+        return summary;
+    }
+
+    /** The kind of row that counts as one processed sequence. */
+    protected abstract String sequenceKind();
+
+    /** Hook for extra files (reports) before the output is committed. */
+    protected void afterParts(SparkSession spark, OutputDir out, JobSummary summary) throws IOException {
+    }
+
+    /** Spark wraps task failures; users want the message of what actually went wrong. */
+    static RuntimeException rootCause(RuntimeException e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        if (t == e) {
+            return e;
+        }
+        return new IllegalStateException(t.getMessage() != null ? t.getMessage() : t.toString(), e);
+    }
+
+    /** Builds the token or feature encoder for the model. */
+    StepEncoder encoder(ExecutorRuntime.Lease lease) {
+        var cfg = lease.model.config();
+        if (cfg.family == dev.mamba.pipeline.config.ModelFamily.TOKENS) {
+            return new dev.mamba.pipeline.batch.VocabEncoder(ExecutorRuntime.vocab(settings), cfg.vocabSize);
+        }
+        return new dev.mamba.pipeline.batch.FeatureEncoder(cfg.inputFeatures);
+    }
+
+    /** The partition function: serialisable, builds everything on the executor. */
+    private static final class Fn implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final SequenceJob job;
+        private final LongAccumulator chunks;
+        private final LongAccumulator steps;
+
+        Fn(SequenceJob job, LongAccumulator chunks, LongAccumulator steps) {
+            this.job = job;
+            this.chunks = chunks;
+            this.steps = steps;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> input) {
+            if (!input.hasNext()) {
+                return java.util.Collections.emptyIterator();
+            }
+            return new PartitionDriver(input, job.settings, job::sink, job::encoder, chunks, steps);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+package dev.mamba.tests;
+
+import dev.mamba.jobs.cli.Main;
+import dev.mamba.jobs.spark.ExecutorRuntime;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The embed job (local mode) equals the in-process forward over each whole sequence. */
+class EmbedJobTest {
+    @TempDir
+    static Path tmp;
+    static Path model;
+    static Path inputs;
+    static Map<String, String> records = new LinkedHashMap<>();
+    static Map<String, float[][]> expected;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("model")));
+        inputs = Files.createDirectories(tmp.resolve("in"));
+        Random rnd = new Random(3);
+        Map<String, String> a = JobFixtures.randomRecords(rnd, "a", 12, 900);
+        a.put("long", JobFixtures.randomDna(rnd, 5000)); // many chunks, spans splits
+        Map<String, String> b = JobFixtures.randomRecords(rnd, "b", 5, 300);
+        Map<String, String> c = JobFixtures.randomRecords(rnd, "c", 3, 2000);
+        JobFixtures.writeFasta(inputs.resolve("a.fa"), a);
+        JobFixtures.writeFasta(inputs.resolve("b.fasta"), b);
+        JobFixtures.writeFasta(inputs.resolve("c.fa.gz"), c);
+        records.putAll(a);
+        records.putAll(b);
+        records.putAll(c);
+        expected = JobFixtures.expectedEmbeddings(model, records);
+    }
+
+    @AfterAll
+    static void leaks() {
+        assertEquals(List.of(), ExecutorRuntime.closeAll(), "memory left after the jobs");
+    }
+
+    static Map<String, Row> read(Path dir, String part) {
+        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            Map<String, Row> m = new HashMap<>();
+            for (Row r : spark.read().parquet(dir.resolve(part).toString()).collectAsList()) {
+                m.put(r.getString(0), r);
+            }
+            return m;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    static double relErr(List<Float> got, float[] want) {
+        double n = 0, d = 0;
+        for (int j = 0; j < want.length; j++) {
+            double e = got.get(j) - want[j];
+            n += e * e;
+            d += (double) want[j] * want[j];
+        }
+        return Math.sqrt(n / d);
+    }
+
+    void runAndCheck(String master, String chunk, String split, String lanes) {
+        Path out = tmp.resolve("out-" + master.replaceAll("\\W", "") + "-" + chunk + "-" + split + "-" + lanes);
+        int rc = Main.run("embed", "--model", model.toString(), "--input", inputs.toString(), "--output", out.toString(),
+                "--master", master, "--chunk-length", chunk, "--split-size", split, "--lanes", lanes,
+                "--batch-tokens", "2048", "--backend", "cpu");
+        assertEquals(0, rc);
+        assertTrue(Files.exists(out.resolve("_SUCCESS")));
+        assertTrue(Files.exists(out.resolve("summary.json")));
+        Map<String, Row> rows = read(out, "embeddings");
+        assertEquals(records.keySet(), rows.keySet());
+        for (Map.Entry<String, float[][]> e : expected.entrySet()) {
+            Row r = rows.get(e.getKey());
+            assertEquals(records.get(e.getKey()).length(), r.getLong(2), e.getKey());
+            double em = relErr(r.getList(3), e.getValue()[0]), el = relErr(r.getList(4), e.getValue()[1]);
+            assertTrue(em <= 1e-5 && el <= 1e-5, master + " chunk " + chunk + " " + e.getKey() + ": mean " + em + ", last " + el);
+        }
+        assertTrue(read(out, "errors").isEmpty());
+    }
+
+    @Test
+    void localOneCoreSmallChunksManySplits() {
+        runAndCheck("local[1]", "64", "2000", "3");
+    }
+
+    @Test
+    void localFourCoresOtherChunking() {
+        runAndCheck("local[4]", "1000", "100000", "8");
+    }
+
+    @Test
+    void badSymbolGoesToErrorsAndOthersAreExact() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("bad"));
+        Map<String, String> recs = new LinkedHashMap<>();
+        recs.put("good1", records.get("a1"));
+        recs.put("bad", "ACGTACGTXACGT");
+        recs.put("good2", records.get("a2"));
+        JobFixtures.writeFasta(in.resolve("x.fa"), recs);
+        Path out = tmp.resolve("out-bad");
+        assertEquals(0, Main.run("embed", "--model", model.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--master", "local[2]", "--chunk-length", "5", "--backend", "cpu"));
+        Map<String, Row> emb = read(out, "embeddings");
+        assertEquals(2, emb.size());
+        assertTrue(relErr(emb.get("good1").getList(3), expected.get("a1")[0]) <= 1e-5);
+        Map<String, Row> err = read(out, "errors");
+        assertEquals(1, err.size());
+        Row e = err.get("bad");
+        assertEquals(8L, e.getLong(2), "error position");
+        assertTrue(e.getString(3).contains("'X'") && e.getString(3).contains("position 8"), e.getString(3));
+    }
+
+    @Test
+    void existingOutputAndMissingInputsAreClearErrors() throws Exception {
+        Path out = Files.createDirectories(tmp.resolve("exists"));
+        assertNotEquals(0, Main.run("embed", "--model", model.toString(), "--input", inputs.toString(), "--output",
+                out.toString(), "--master", "local[1]"));
+        Path none = tmp.resolve("never");
+        assertNotEquals(0, Main.run("embed", "--model", model.toString(), "--input", tmp.resolve("missing.fa").toString(),
+                "--output", none.toString(), "--master", "local[1]"));
+        assertFalse(Files.exists(none));
+        assertNotEquals(0, Main.run("embed", "--model", tmp.resolve("nomodel").toString(), "--input", inputs.toString(),
+                "--output", none.toString(), "--master", "local[1]"));
+        assertFalse(Files.exists(none));
+    }
+}
