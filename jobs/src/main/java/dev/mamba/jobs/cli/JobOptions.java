@@ -11,7 +11,7 @@ import java.util.Locale;
 /** Flags shared by the Spark jobs (embed, score). Defaults match conf/mamba-job.properties. */
 public final class JobOptions {
     @Option(names = "--input", required = true, arity = "1..*", paramLabel = "PATH",
-            description = "Input files or directories (FASTA/FASTQ plain or .gz, WAV).")
+            description = "Input files or directories (FASTA/FASTQ plain or .gz, WAV; score also CSV/Parquet time series).")
     List<String> inputs;
 
     @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output directory (must not exist).")
@@ -20,7 +20,7 @@ public final class JobOptions {
     @Option(names = "--overwrite", description = "Replace an existing output directory.")
     boolean overwrite;
 
-    @Option(names = "--format", paramLabel = "fasta|fastq|wav", description = "Input format (default: from the file names).")
+    @Option(names = "--format", paramLabel = "FORMAT", description = "fasta, fastq, wav, csv or parquet (default: from the file names).")
     String format;
 
     @Option(names = "--master", paramLabel = "URL",
@@ -98,6 +98,12 @@ public final class JobOptions {
         if (n.endsWith(".wav") || n.endsWith(".wave")) {
             return "wav";
         }
-        throw new UserError("cannot tell the format of " + p + " from its name: pass --format fasta|fastq|wav");
+        if (n.endsWith(".csv") || n.endsWith(".tsv")) {
+            return "csv";
+        }
+        if (n.endsWith(".parquet")) {
+            return "parquet";
+        }
+        throw new UserError("cannot tell the format of " + p + " from its name: pass --format fasta|fastq|wav|csv|parquet");
     }
 }

@@ -28,8 +28,11 @@ public final class ChunkSchema {
             .add("features", DataTypes.IntegerType, false)
             .add("error", DataTypes.StringType, true);
 
+    /** Time-series chunks add the steps' times (float64 little-endian, one per step). */
+    public static final StructType WITH_TIMES = SCHEMA.add("times", DataTypes.BinaryType, true);
+
     public static final int SEQUENCE_ID = 0, FILE = 1, CHUNK_INDEX = 2, START = 3, LENGTH = 4, LAST = 5, PAYLOAD = 6,
-            FEATURES = 7, ERROR = 8;
+            FEATURES = 7, ERROR = 8, TIMES = 9;
 
     private ChunkSchema() {
     }

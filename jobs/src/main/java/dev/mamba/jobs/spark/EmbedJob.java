@@ -49,11 +49,6 @@ public final class EmbedJob extends SequenceJob {
                             col("embedding_mean"))
                     .write().parquet(out.part("windows"));
         }
-        writeErrors(rows, out);
-    }
-
-    /** errors/: sequence_id, file, position, reason. */
-    static void writeErrors(Dataset<Row> rows, OutputDir out) {
         rows.filter(col("kind").equalTo("error"))
                 .select(col("sequence_id"), col("file"), col("error_position").as("position"),
                         col("error_reason").as("reason"))

@@ -35,8 +35,9 @@ final class InputPlan {
 
     static InputPlan of(JobSettings s, String format, List<String> inputs) {
         String fmt = format.toLowerCase(Locale.ROOT);
-        if (!fmt.equals("fasta") && !fmt.equals("fastq") && !fmt.equals("wav")) {
-            throw new IllegalArgumentException("unknown input format '" + format + "': expected fasta, fastq or wav");
+        if (!List.of("fasta", "fastq", "wav", "csv", "parquet").contains(fmt)) {
+            throw new IllegalArgumentException("unknown input format '" + format
+                    + "': expected fasta, fastq, wav, csv or parquet");
         }
         Path dir = Path.of(s.model);
         if (!Files.isDirectory(dir)) {
@@ -48,14 +49,19 @@ final class InputPlan {
         } catch (IOException e) {
             throw new IllegalArgumentException("model " + s.model + ": " + e.getMessage(), e);
         }
-        boolean text = !fmt.equals("wav");
+        boolean text = fmt.equals("fasta") || fmt.equals("fastq");
+        boolean series = fmt.equals("csv") || fmt.equals("parquet");
         if (text && cfg.family != ModelFamily.TOKENS) {
             throw new IllegalArgumentException("model " + s.model + " is a continuous-input model; " + fmt
                     + " input needs a token model with a vocab.json");
         }
         if (!text && cfg.family != ModelFamily.CONTINUOUS) {
-            throw new IllegalArgumentException("model " + s.model + " is a token model; wav input needs a "
+            throw new IllegalArgumentException("model " + s.model + " is a token model; " + fmt + " input needs a "
                     + "continuous-input model (model_type mamba_continuous)");
+        }
+        if (series) {
+            // Totals are not known before the job reads the tables; the progress line shows rates only.
+            return new InputPlan(fmt, cfg, files(inputs), 0, true);
         }
         if (text) {
             // Loads and checks vocab.json against the embedding now, not in every task.

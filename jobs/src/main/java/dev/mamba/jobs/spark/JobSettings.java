@@ -37,6 +37,20 @@ public final class JobSettings implements Serializable {
     public int frameSize = 400;
     /** WAV: mix channels to mono. */
     public boolean mixToMono = false;
+    /** Score: half-life (steps) of the causal input normalisation of continuous models. */
+    public double normHalfLife = 512;
+    /** Score: half-life (steps) of the running error RMS the anomaly score divides by. */
+    public double errorHalfLife = 1024;
+    /** Score: a step is flagged when its score exceeds this. */
+    public double threshold = 6;
+    /** Score: steps scored before anything can be flagged. */
+    public long warmup = 64;
+    /** Score: write one row per position (token models) / step (continuous models). */
+    public boolean perStep = true;
+    /** Time series: series id, time and value columns (values: all other columns when empty). */
+    public String idColumn;
+    public String timeColumn = "time";
+    public java.util.List<String> valueColumns = new java.util.ArrayList<>();
     /** Input split size in bytes for plain FASTA/FASTQ. */
     public long splitBytes = 64L << 20;
 

@@ -95,9 +95,10 @@ final class PartitionDriver implements Iterator<Row> {
         String error = r.isNullAt(ChunkSchema.ERROR) ? null : r.getString(ChunkSchema.ERROR);
         String id = r.getString(ChunkSchema.SEQUENCE_ID), file = r.getString(ChunkSchema.FILE);
         if (error != null) {
-            sink.sequenceFailed(id, file, r.getLong(ChunkSchema.START), error);
+            sch.abort(id, file, r.getLong(ChunkSchema.START), error, !r.getBoolean(ChunkSchema.LAST));
             return;
         }
+        sink.chunkRow(r);
         sch.accept(toChunk(r, id, file));
         chunks.add(1);
         report();

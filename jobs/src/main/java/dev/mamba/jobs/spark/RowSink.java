@@ -14,6 +14,10 @@ abstract class RowSink implements ResultSink {
     /** What the forward calls must return for this sink. */
     abstract Set<Output> outputs();
 
+    /** Sees each chunk row before the scheduler does (for columns the chunk itself does not carry). */
+    void chunkRow(Row chunkRow) {
+    }
+
     /** The error row for a sequence that could not be processed (or a file that could not be read). */
     abstract Row errorRow(String id, String file, long position, String reason);
 

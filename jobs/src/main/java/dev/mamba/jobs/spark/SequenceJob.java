@@ -55,14 +55,7 @@ public abstract class SequenceJob implements Serializable {
              ProgressListener progress = new ProgressListener(chunks, steps, plan.totalSteps, plan.estimated)) {
             spark.sparkContext().addSparkListener(progress);
             try {
-                Dataset<Row> chunkRows = spark.read().format(plan.format)
-                        .option("chunkLength", settings.chunkLength)
-                        .option("lanes", settings.lanes)
-                        .option("splitSize", settings.splitBytes)
-                        .option("onError", settings.onError)
-                        .option("frameSize", settings.frameSize)
-                        .option("mixToMono", settings.mixToMono)
-                        .load(inputs.toArray(new String[0]));
+                Dataset<Row> chunkRows = readChunks(spark, plan, inputs);
                 Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, chunks, steps), Encoders.row(rowSchema()))
                         .persist(StorageLevel.MEMORY_AND_DISK());
                 try {
@@ -97,6 +90,21 @@ public abstract class SequenceJob implements Serializable {
             out.commit();
         }
         return summary;
+    }
+
+    /** The input as a DataFrame of chunks: a chunk data source, or time series turned into chunks. */
+    protected Dataset<Row> readChunks(SparkSession spark, InputPlan plan, List<String> inputs) {
+        if (plan.format.equals("csv") || plan.format.equals("parquet")) {
+            return TimeSeriesChunks.read(spark, plan.format, inputs, settings);
+        }
+        return spark.read().format(plan.format)
+                .option("chunkLength", settings.chunkLength)
+                .option("lanes", settings.lanes)
+                .option("splitSize", settings.splitBytes)
+                .option("onError", settings.onError)
+                .option("frameSize", settings.frameSize)
+                .option("mixToMono", settings.mixToMono)
+                .load(inputs.toArray(new String[0]));
     }
 
     /** The kind of row that counts as one processed sequence. */

@@ -153,6 +153,18 @@ public final class LaneScheduler implements AutoCloseable {
                 java.util.Arrays.copyOfRange(c.values(), off * k, (off + n) * k), k);
     }
 
+    /**
+     * Stops a sequence from outside (its input turned out bad): reports the failure, frees its lane and
+     * skips its remaining chunks. {@code moreComing}: whether chunks of it may still arrive.
+     */
+    public void abort(String id, String file, long position, String reason, boolean moreComing) {
+        String k = file + '\0' + id;
+        if (failed.contains(k)) {
+            return;
+        }
+        fail(active.get(k), id, file, position, reason, moreComing, k);
+    }
+
     /** Input is over: runs everything still queued and reports sequences that never got their last chunk. */
     public void finish() {
         inputEnded = true;
