@@ -77,7 +77,7 @@ final class TimeSeriesChunks {
         Dataset<Row> df = raw.select(id.as("sid"), col(s.timeColumn).cast("string").as("time_text"),
                 timeMillis(schema.apply(s.timeColumn).dataType(), col(s.timeColumn)).as("time_ms"),
                 array(vals).as("vals"));
-        df = df.withColumn("step", row_number().over(Window.partitionBy("sid").orderBy(col("time_ms").asc_nulls_first())).minus(1))
+        df = df.withColumn("step", row_number().over(Window.partitionBy("sid").orderBy(col("time_ms").asc_nulls_first())).minus(1).cast("long"))
                 .withColumn("n", count(lit(1)).over(Window.partitionBy("sid")));
         long series = df.select("sid").distinct().count();
         int parts = (int) Math.max(1, Math.min(100_000, (series + s.lanes - 1) / s.lanes));

@@ -1,0 +1,189 @@
+package dev.mamba.tests;
+
+import dev.mamba.jobs.cli.Main;
+import dev.mamba.jobs.spark.ExecutorRuntime;
+import dev.mamba.kernels.cpu.CpuBackend;
+import dev.mamba.pipeline.checkpoint.RandomCheckpoint;
+import dev.mamba.pipeline.config.MambaConfig;
+import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.pipeline.model.ForwardBatch;
+import dev.mamba.pipeline.model.ForwardResult;
+import dev.mamba.pipeline.model.MambaModel;
+import dev.mamba.pipeline.model.Output;
+import dev.mamba.pipeline.model.Runner;
+import dev.mamba.pipeline.score.CausalNormalizer;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The score job equals the in-process forward pass over each whole sequence. */
+class ScoreJobTest {
+    @TempDir
+    static Path tmp;
+
+    @AfterAll
+    static void leaks() {
+        assertEquals(List.of(), ExecutorRuntime.closeAll());
+    }
+
+    static List<Row> rows(Path dir, String part) {
+        var spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                .getOrCreate();
+        try {
+            return spark.read().parquet(dir.resolve(part).toString()).collectAsList();
+        } finally {
+            spark.stop();
+        }
+    }
+
+    @Test
+    void tokenNllMatchesInProcess() throws Exception {
+        Path model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("dna")));
+        Random rnd = new Random(9);
+        Map<String, String> recs = JobFixtures.randomRecords(rnd, "r", 6, 700);
+        recs.put("one", "A");
+        Path in = tmp.resolve("seqs.fa");
+        JobFixtures.writeFasta(in, recs);
+        Path out = tmp.resolve("score-dna");
+        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output", out.toString(),
+                "--master", "local[2]", "--chunk-length", "50", "--lanes", "4", "--backend", "cpu"));
+        Map<String, Map<Long, Row>> pos = new HashMap<>();
+        for (Row r : rows(out, "positions")) {
+            pos.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(2), r);
+        }
+        Map<String, Row> seqs = new HashMap<>();
+        for (Row r : rows(out, "sequences")) {
+            seqs.put(r.getString(0), r);
+        }
+        try (CpuBackend be = new CpuBackend(2); MambaModel m = MambaModel.load(model, be); Runner run = m.newRunner(1, 700)) {
+            for (Map.Entry<String, String> e : recs.entrySet()) {
+                String s = e.getValue();
+                int[] ids = JobFixtures.ids(s);
+                ForwardBatch b = new ForwardBatch(1, s.length());
+                b.lens[0] = s.length();
+                b.tokens = ids;
+                b.targets = new int[s.length()];
+                for (int t = 0; t < s.length(); t++) {
+                    b.targets[t] = t + 1 < s.length() ? ids[t + 1] : -1;
+                }
+                run.reset(0);
+                ForwardResult r = run.forward(b, EnumSet.of(Output.NLL));
+                double sum = 0;
+                for (int t = 0; t < s.length(); t++) {
+                    Row row = pos.get(e.getKey()).get((long) t);
+                    assertEquals(String.valueOf(s.charAt(t)), row.getString(3));
+                    if (t + 1 < s.length()) {
+                        assertEquals(r.nll[t], row.getFloat(4), 1e-5 * Math.max(1, Math.abs(r.nll[t])), e.getKey() + " " + t);
+                        sum += r.nll[t];
+                    } else {
+                        assertTrue(row.isNullAt(4));
+                    }
+                }
+                Row sr = seqs.get(e.getKey());
+                assertEquals(s.length(), sr.getLong(2));
+                if (s.length() > 1) {
+                    assertEquals(sum / (s.length() - 1), sr.getDouble(3), 1e-5);
+                } else {
+                    assertTrue(sr.isNullAt(3));
+                }
+            }
+        }
+    }
+
+    @Test
+    void timeSeriesScoresMatchInProcessAndBadRowsGoToErrors() throws Exception {
+        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
+                false, 2, 2);
+        Path model = Files.createDirectories(tmp.resolve("ts"));
+        RandomCheckpoint.writeRandom(model, cfg, 5, false, "F32");
+        Random rnd = new Random(2);
+        Map<String, float[][]> series = new LinkedHashMap<>();
+        List<String> lines = new ArrayList<>();
+        for (int sIdx = 0; sIdx < 5; sIdx++) {
+            int n = 30 + rnd.nextInt(300);
+            float[][] v = new float[n][2];
+            for (int t = 0; t < n; t++) {
+                v[t][0] = (float) (10 * Math.sin(t / 7.0) + rnd.nextGaussian());
+                v[t][1] = (float) (100 + t * 0.5 + rnd.nextGaussian() * 3);
+                lines.add("s" + sIdx + "," + (1000 + t * 60) + "," + v[t][0] + "," + v[t][1]);
+            }
+            series.put("s" + sIdx, v);
+        }
+        lines.add("bad1,5,1.0,2.0");
+        lines.add("bad1,6,abc,2.0");
+        lines.add("bad2,5,1.0,2.0");
+        lines.add("bad2,5,1.5,2.0");
+        Collections.shuffle(lines, rnd); // the job sorts per series by time
+        lines.add(0, "sensor,time,a,b");
+        Path csv = tmp.resolve("series.csv");
+        Files.write(csv, lines);
+        Path out = tmp.resolve("score-ts");
+        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", csv.toString(), "--output",
+                out.toString(), "--master", "local[2]", "--id-column", "sensor", "--chunk-length", "40", "--lanes", "2",
+                "--norm-half-life", "100", "--backend", "cpu"));
+        Map<String, Map<Long, Row>> steps = new HashMap<>();
+        for (Row r : rows(out, "steps")) {
+            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
+        }
+        try (CpuBackend be = new CpuBackend(2); MambaModel m = MambaModel.load(model, be); Runner run = m.newRunner(1, 400)) {
+            for (Map.Entry<String, float[][]> e : series.entrySet()) {
+                float[][] v = e.getValue();
+                int n = v.length;
+                CausalNormalizer norm = new CausalNormalizer(2, 100);
+                float[] z = new float[n * 2], flat = new float[n * 2];
+                double[][] mean = new double[n][2], scale = new double[n][2];
+                for (int t = 0; t < n; t++) {
+                    flat[2 * t] = v[t][0];
+                    flat[2 * t + 1] = v[t][1];
+                    for (int f = 0; f < 2; f++) {
+                        mean[t][f] = norm.mean(f);
+                        scale[t][f] = norm.scale(f);
+                    }
+                    norm.step(flat, 2 * t, z, 2 * t);
+                }
+                ForwardBatch b = new ForwardBatch(1, n);
+                b.lens[0] = n;
+                b.features = z;
+                run.reset(0);
+                ForwardResult r = run.forward(b, EnumSet.of(Output.PREDICTION));
+                Map<Long, Row> got = steps.get(e.getKey());
+                assertEquals(n, got.size(), e.getKey());
+                assertNull(got.get(0L).get(4), "no prediction for the first step");
+                for (int t = 1; t < n; t++) {
+                    Row row = got.get((long) t);
+                    assertEquals(1000 + t * 60, row.getDouble(2), 0, "time");
+                    List<Float> pred = row.getList(4);
+                    for (int f = 0; f < 2; f++) {
+                        double want = mean[t][f] + scale[t][f] * r.prediction[(t - 1) * 2 + f];
+                        assertEquals(want, pred.get(f), 1e-5 * Math.max(1, Math.abs(want)), e.getKey() + " t" + t + " f" + f);
+                    }
+                }
+            }
+        }
+        Map<String, String> errors = new HashMap<>();
+        for (Row r : rows(out, "errors")) {
+            errors.put(r.getString(0), r.getString(3));
+        }
+        assertTrue(errors.get("bad1").contains("column 'a' = 'abc' is not a number"), errors.toString());
+        assertTrue(errors.get("bad2").contains("duplicate time 5"), errors.toString());
+        assertEquals(2, errors.size(), errors.toString());
+        assertEquals(5, rows(out, "series").size());
+    }
+}
