@@ -4,7 +4,9 @@ import java.util.Locale;
 
 /** Which backend to use: {@code auto} takes CUDA when usable, else CPU with one log line saying why. */
 public enum BackendChoice {
-    AUTO, CPU, CUDA;
+    AUTO, CPU, CUDA,
+    /** Computes nothing: for measuring the pipeline's feed rate only. */
+    NOOP;
 
     /** System property that selects the backend when no flag or config value does. */
     public static final String PROPERTY = "mamba.backend";
@@ -17,6 +19,7 @@ public enum BackendChoice {
             case "auto": return AUTO;
             case "cpu": return CPU;
             case "cuda": case "gpu": return CUDA;
+            case "noop": return NOOP;
             default:
                 throw new IllegalArgumentException("unknown backend '" + value + "' (from " + source
                         + "): expected auto, cpu or cuda");

@@ -22,6 +22,8 @@ public final class Backends {
         switch (choice) {
             case CPU:
                 return cpu(precision, cpuThreads);
+            case NOOP:
+                return new dev.mamba.kernels.noop.NoopBackend();
             case CUDA:
                 try {
                     return cuda().open(device, precision);
