@@ -1,0 +1,136 @@
+package dev.mamba.jobs.bench;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Tensor;
+import dev.mamba.pipeline.checkpoint.RandomCheckpoint;
+import dev.mamba.pipeline.config.MambaConfig;
+import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.pipeline.model.ForwardBatch;
+import dev.mamba.pipeline.model.MambaModel;
+import dev.mamba.pipeline.model.Runner;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Forward-pass throughput of the backbone (embedding → layers → norm_f; no LM head, as the 179 MFLOP
+ * per token of the 130m shape counts) at a given batch, and the rate of its four projection GEMMs
+ * measured alone at the same M.
+ */
+public final class ForwardBench {
+    private ForwardBench() {
+    }
+
+    /** FLOPs per token of the backbone's GEMMs: 2 · (H·2D + D·(R+2N) + R·D + D·H) per layer. */
+    public static double gemmFlopsPerToken(MambaConfig c) {
+        long h = c.hiddenSize, d = c.intermediateSize, r = c.timeStepRank, n = c.stateSize;
+        return 2.0 * c.numLayers * (h * 2 * d + d * (r + 2 * n) + r * d + d * h);
+    }
+
+    public static MambaConfig shape130m(int layers) {
+        return new MambaConfig(ModelFamily.TOKENS, 768, layers, 50280, 16, 4, 1536, 48, true, false, 1e-5f, true, true,
+                0, 0);
+    }
+
+    /** Runs the benchmark; returns the result fields (also printed as a table). */
+    public static Map<String, Object> run(Backend be, MambaConfig cfg, int lanes, int steps, int repeat) {
+        Map<String, Object> res = new LinkedHashMap<>();
+        res.put("backend", be.describe());
+        res.put("shape", "hidden " + cfg.hiddenSize + ", layers " + cfg.numLayers + ", state " + cfg.stateSize
+                + ", d_inner " + cfg.intermediateSize);
+        res.put("batch", lanes + " x " + steps);
+        long t0 = System.nanoTime();
+        try (MambaModel m = new MambaModel(RandomCheckpoint.random(cfg, 1), be); Runner r = m.newRunner(lanes, steps)) {
+            res.put("load_s", (System.nanoTime() - t0) / 1e9);
+            Random rnd = new Random(7);
+            ForwardBatch b = new ForwardBatch(lanes, steps);
+            b.tokens = new int[lanes * steps];
+            for (int i = 0; i < b.tokens.length; i++) {
+                b.tokens[i] = rnd.nextInt(cfg.vocabSize);
+            }
+            java.util.Arrays.fill(b.lens, steps);
+            // warm-up (JIT / module load): one call over a short piece
+            ForwardBatch w = new ForwardBatch(lanes, Math.min(steps, 128));
+            w.tokens = java.util.Arrays.copyOf(b.tokens, lanes * w.steps);
+            java.util.Arrays.fill(w.lens, w.steps);
+            r.forward(w, EnumSet.noneOf(dev.mamba.pipeline.model.Output.class));
+            List<Double> times = new ArrayList<>();
+            for (int i = 0; i < repeat; i++) {
+                for (int lane = 0; lane < lanes; lane++) {
+                    r.reset(lane);
+                }
+                long s = System.nanoTime();
+                r.forward(b, EnumSet.noneOf(dev.mamba.pipeline.model.Output.class));
+                be.synchronize();
+                times.add((System.nanoTime() - s) / 1e9);
+            }
+            times.sort(null);
+            double med = times.get(times.size() / 2);
+            double tokPerS = lanes * (double) steps / med;
+            res.put("forward_s", med);
+            res.put("tokens_per_s", tokPerS);
+            res.put("gemm_flops_per_token", gemmFlopsPerToken(cfg));
+            res.put("forward_gflops", tokPerS * gemmFlopsPerToken(cfg) / 1e9);
+        }
+        // The four projections alone at M = lanes × steps.
+        int mRows = lanes * steps;
+        int h = cfg.hiddenSize, d = cfg.intermediateSize, rk = cfg.timeStepRank, n = cfg.stateSize;
+        int[][] shapes = {{2 * d, h}, {rk + 2 * n, d}, {d, rk}, {h, d}};
+        String[] names = {"in_proj", "x_proj", "dt_proj", "out_proj"};
+        double totalFlops = 0, totalTime = 0;
+        for (int i = 0; i < shapes.length; i++) {
+            int nOut = shapes[i][0], k = shapes[i][1];
+            Tensor x = be.allocate("x", mRows, k, be.activationType());
+            Tensor wt = be.upload("w", randomArray(nOut * k), nOut, k, be.matrixWeightType());
+            Tensor o = be.allocate("o", mRows, nOut, be.activationType());
+            try {
+                be.write(x, randomArray(mRows * k), 0);
+                be.linear(x, wt, null, o, false);
+                be.synchronize();
+                List<Double> t = new ArrayList<>();
+                for (int rep = 0; rep < Math.max(3, repeat); rep++) {
+                    long s = System.nanoTime();
+                    be.linear(x, wt, null, o, false);
+                    be.synchronize();
+                    t.add((System.nanoTime() - s) / 1e9);
+                }
+                t.sort(null);
+                double sec = t.get(t.size() / 2), flops = 2.0 * mRows * nOut * k;
+                res.put("gemm_" + names[i] + "_gflops", flops / sec / 1e9);
+                totalFlops += flops;
+                totalTime += sec;
+            } finally {
+                be.free(x);
+                be.free(wt);
+                be.free(o);
+            }
+        }
+        double gemmRate = totalFlops / totalTime;
+        res.put("gemm_gflops", gemmRate / 1e9);
+        res.put("gemm_bound_tokens_per_s", gemmRate / gemmFlopsPerToken(cfg));
+        return res;
+    }
+
+    private static float[] randomArray(int n) {
+        Random r = new Random(n);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextGaussian() * 0.05);
+        }
+        return a;
+    }
+
+    /** A two-column table of the result. */
+    public static String table(Map<String, Object> res) {
+        StringBuilder sb = new StringBuilder();
+        res.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "%-28s %s%n", k,
+                v instanceof Double ? String.format(Locale.ROOT, "%,.2f", (Double) v) : v)));
+        return sb.toString();
+    }
+}
