@@ -126,6 +126,27 @@ public final class ForwardBench {
         return a;
     }
 
+    /**
+     * Stand-alone entry (no Spark, no picocli needed on the classpath), for the GPU machine:
+     * {@code ForwardBench BACKEND PRECISION LANES STEPS [REPEAT] [OUT.jsonl]}.
+     */
+    public static void main(String[] args) throws Exception {
+        dev.mamba.kernels.BackendChoice choice = dev.mamba.kernels.BackendChoice.parse(args[0], "argument 1");
+        dev.mamba.kernels.Precision p = dev.mamba.kernels.Precision.parse(args[1]);
+        int lanes = Integer.parseInt(args[2]), steps = Integer.parseInt(args[3]);
+        int repeat = args.length > 4 ? Integer.parseInt(args[4]) : 3;
+        try (Backend be = dev.mamba.kernels.Backends.open(choice, 0, p, 0)) {
+            Map<String, Object> r = run(be, shape130m(24), lanes, steps, repeat);
+            r.put("precision", p.lower());
+            System.out.print(table(r));
+            if (args.length > 5) {
+                java.nio.file.Files.writeString(java.nio.file.Path.of(args[5]),
+                        new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r) + "\n",
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            }
+        }
+    }
+
     /** A two-column table of the result. */
     public static String table(Map<String, Object> res) {
         StringBuilder sb = new StringBuilder();
