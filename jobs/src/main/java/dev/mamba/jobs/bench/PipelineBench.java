@@ -52,7 +52,8 @@ public final class PipelineBench {
 
     /** Runs the embed job over a synthetic genome once per backend; returns rows of results. */
     public static List<Map<String, Object>> run(Path work, long bases, int records, List<String> backends,
-                                                MambaConfig cfg, String master, int lanes, int batchTokens) throws IOException {
+                                                MambaConfig cfg, String master, int lanes, int batchTokens,
+                                                String precision, int chunkLength) throws IOException {
         Files.createDirectories(work);
         Path model = work.resolve("model");
         if (!Files.exists(model.resolve("config.json"))) {
@@ -70,6 +71,8 @@ public final class PipelineBench {
             s.backend = b;
             s.lanes = lanes;
             s.batchTokens = batchTokens;
+            s.precision = precision;
+            s.chunkLength = chunkLength;
             s.splitBytes = Math.max(1 << 20, Files.size(input) / 8);
             SparkSession spark = SparkSessions.get("mamba-bench", master);
             try {
@@ -79,6 +82,9 @@ public final class PipelineBench {
                 row.put("backend", b);
                 row.put("master", master);
                 row.put("model", "hidden " + cfg.hiddenSize + ", layers " + cfg.numLayers);
+                row.put("precision", precision);
+                row.put("lanes", lanes);
+                row.put("batch_tokens", batchTokens);
                 row.put("steps", sum.steps);
                 row.put("seconds", sum.seconds);
                 row.put("steps_per_s", sum.stepsPerSecond());

@@ -80,11 +80,18 @@ public final class BenchCommand implements Runnable {
         Path work;
         @Option(names = "--out")
         Path out;
+        @Option(names = "--shape", defaultValue = "tiny", description = "Model shape: tiny (hidden 64, 2 layers) or 130m.")
+        String shape;
+        @Option(names = "--precision", defaultValue = "fp32")
+        String precision;
+        @Option(names = "--chunk-length", defaultValue = "4096")
+        int chunkLength;
 
         @Override
         public Integer call() throws Exception {
-            for (Map<String, Object> r : PipelineBench.run(work, bases, records, backends, PipelineBench.tinyDna(), master,
-                    lanes, batchTokens)) {
+            var cfg = shape.equals("130m") ? ForwardBench.shape130m(24) : PipelineBench.tinyDna();
+            for (Map<String, Object> r : PipelineBench.run(work.resolve(shape), bases, records, backends, cfg, master,
+                    lanes, batchTokens, precision, chunkLength)) {
                 System.out.println(r);
                 append(out, r);
             }
