@@ -79,15 +79,16 @@ class StandaloneClusterTest {
     static final List<Path> workDirs = new ArrayList<>();
     static final List<Process> processes = new ArrayList<>();
     static final List<String> moduleFlags = moduleFlags();
-    static final long T0 = System.nanoTime();
+    static long t0;
 
     /** Phase times on stderr (the surefire output file): where the minutes go on a slow box. */
     static void phase(String what) {
-        System.err.printf("[cluster-test] %6.1f s  %s%n", (System.nanoTime() - T0) / 1e9, what);
+        System.err.printf("[cluster-test] %6.1f s  %s%n", (System.nanoTime() - t0) / 1e9, what);
     }
 
     @BeforeAll
     static void startCluster() throws Exception {
+        t0 = System.nanoTime();
         Runtime.getRuntime().addShutdownHook(new Thread(StandaloneClusterTest::stopAll, "stop-spark-cluster"));
         logs = Files.createDirectories(tmp.resolve("logs"));
         model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("model")));
