@@ -349,6 +349,13 @@ class StandaloneClusterTest {
         if (logs == null || !Files.isDirectory(Path.of("target"))) {
             return;
         }
+        if (Files.isDirectory(dir)) { // an earlier run's logs would be mistaken for this one's
+            try (Stream<Path> old = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) old::iterator) {
+                    Files.delete(f);
+                }
+            }
+        }
         Files.createDirectories(dir);
         try (Stream<Path> s = Files.list(logs)) {
             for (Path f : (Iterable<Path>) s::iterator) {
