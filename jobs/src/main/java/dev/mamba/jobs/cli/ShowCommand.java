@@ -59,7 +59,7 @@ import java.util.stream.Stream;
                         + "ISO-8601 strings (timestamps in UTC), binary as base64, NaN/Infinity as strings).",
                 "PATH is a Parquet file, a Parquet directory (its part files in name order), or a job output "
                         + "directory (subdirectories such as embeddings/ and errors/): then every part is shown in "
-                        + "name order, each preceded by a line {\"part\": \"NAME\"}, unless --part picks one "
+                        + "name order, each preceded by a line {\"part\":\"NAME\"}, unless --part picks one "
                         + "(shown without that line)."})
 public final class ShowCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PATH", description = "Parquet file, Parquet directory or job output directory.")
