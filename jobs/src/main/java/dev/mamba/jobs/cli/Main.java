@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "mamba-pipeline", mixinStandardHelpOptions = true, version = "mamba-pipeline 0.1.0",
         description = "Runs Mamba state-space models over very long sequences, chunk by chunk with the recurrent "
                 + "state carried, on the CPU or a CUDA GPU, in-process or as Spark jobs.",
-        subcommands = {EmbedCommand.class, ScoreCommand.class, ForwardCommand.class, BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {EmbedCommand.class, ScoreCommand.class, ForwardCommand.class, BenchCommand.class,
+                InfoCommand.class, ShowCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Override
