@@ -58,6 +58,8 @@ public final class JobOptions {
     JobSettings settings(String model, BackendOptions b) {
         JobSettings s = new JobSettings();
         s.model = Path.of(model).toAbsolutePath().normalize().toString();
+        inputs = inputs.stream().map(i -> i.contains("://") ? i : Path.of(i).toAbsolutePath().normalize().toString())
+                .collect(java.util.stream.Collectors.toList());
         s.backend = b.backend;
         s.device = b.deviceExplicit() ? b.device : -1;
         s.precision = b.precision;

@@ -52,7 +52,8 @@ public final class ChunkScan implements Scan, Batch {
     public static List<Path> files(List<String> paths) {
         List<Path> out = new ArrayList<>();
         for (String s : paths) {
-            Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s);
+            // Absolute: executors of a cluster run in their own working directories.
+            Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s).toAbsolutePath().normalize();
             if (!Files.exists(p)) {
                 throw new IllegalArgumentException("input path " + s + " does not exist");
             }
