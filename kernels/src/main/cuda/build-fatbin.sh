@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles the CUDA sources into one fatbin (SASS for sm_80/86/89/90 plus compute_90 PTX) that the jar
-# carries as a resource. Without nvcc the build still succeeds: we write the reason next to where the
+# Compiles the CUDA sources into one fatbin that the jar carries as a resource: SASS for sm_80 (runs on
+# every 8.x device: 8.6 and 8.9 execute sm_80 code), sm_90, sm_90a (Hopper-only wgmma GEMM) and compute_90
+# PTX for later architectures. Without nvcc the build still succeeds: we write the reason next to where the
 # fatbin would be, and the CUDA backend reports it when asked for.
 set -euo pipefail
 src=$1; out=$2
@@ -26,9 +27,10 @@ if [ -f "$fatbin" ]; then
   [ $stale -eq 0 ] && { echo "[build-fatbin] up to date"; exit 0; }
 fi
 rm -f "$reason"
-archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_86,code=sm_86 -gencode=arch=compute_89,code=sm_89 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"
+archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # One translation unit: all.cu includes every kernel file so the fatbin is a single module.
 echo "[build-fatbin] $nvcc_bin -> $fatbin"
-"$nvcc_bin" --fatbin -O3 -std=c++17 -lineinfo $archs ${NVCC_EXTRA:-} -o "$tmp/k.fatbin" "$src/all.cu"
+# --threads 0: one ptxas per target in parallel (the build machines have 2 cores).
+"$nvcc_bin" --fatbin -O3 -std=c++17 -lineinfo --threads 0 $archs ${NVCC_EXTRA:-} -o "$tmp/k.fatbin" "$src/all.cu"
 mv "$tmp/k.fatbin" "$fatbin"
