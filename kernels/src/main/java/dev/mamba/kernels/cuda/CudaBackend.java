@@ -72,8 +72,9 @@ public final class CudaBackend implements Backend {
             CudaDriver.check(JCudaDriver.cuLaunchKernel(m.function("mamba_arch_probe"), 1, 1, 1, 1, 1, 1, 0, stream,
                     args, null), "cuLaunchKernel(mamba_arch_probe)");
             int[] arch = new int[2];
-            CudaDriver.check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(arch), probe.ptr, 8, stream), "cuMemcpyDtoHAsync");
             CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(arch probe)");
+            // synchronous copy into a Java array (JCuda's async copies need pinned or direct memory)
+            CudaDriver.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(arch), probe.ptr, 8), "cuMemcpyDtoH(arch probe)");
             this.archCode = arch[0];
             this.sm90a = arch[1] != 0;
         } catch (RuntimeException | Error e) {
