@@ -15,7 +15,11 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.nio.ByteBuffer;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -25,6 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Set {@code -Dmamba.cuda.sync=true} to synchronize and check after every launch (debugging).
  */
 public final class CudaBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
     /** Workspace slots of {@link DeviceMemory#workspace}. */
     private static final int WS_STAGE = 0, WS_SCAN = 1, WS_LANES = 2, WS_GEMM_X = 3, WS_PROBE = 4;
 
@@ -41,6 +46,11 @@ public final class CudaBackend implements Backend {
     private final int ccMajor, ccMinor, smCount, driverVersion, archCode;
     private final boolean sm90a;
     private final boolean exactScanExp;
+    /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
+    private CudaModule wgmma;
+    /** 0 = not checked yet, 1 = checked against mma.sync and in use, -1 = off. */
+    private int wgmmaState;
+    private String wgmmaNote = "";
 
     /** Opens the backend on {@code deviceIndex}; the provider has checked driver, index and capability. */
     CudaBackend(int deviceIndex, Precision precision, byte[] fatbin) {
@@ -98,6 +108,103 @@ public final class CudaBackend implements Backend {
         this.module = m;
         this.memory = mem;
         this.staging = new HostStaging(stream);
+        loadWgmma();
+    }
+
+    /** Loads the sm_90a module on compute capability 9.0 when the jar has it and it is not switched off. */
+    private void loadWgmma() {
+        wgmmaState = -1;
+        if (ccMajor != 9 || ccMinor != 0 || precision != Precision.BF16) {
+            return;
+        }
+        if ("false".equals(System.getProperty("mamba.cuda.wgmma"))) {
+            wgmmaNote = " (wgmma off by -Dmamba.cuda.wgmma=false)";
+            return;
+        }
+        byte[] bin = CudaModule.readWgmmaFatbin();
+        if (bin == null) {
+            wgmmaNote = " (no sm_90a module in the jar)";
+            return;
+        }
+        try {
+            CudaModule w = new CudaModule(bin, stream, Boolean.getBoolean("mamba.cuda.sync"));
+            DeviceMemory.Allocation probe = memory.workspace(WS_PROBE, 8);
+            CudaDriver.check(JCudaDriver.cuMemsetD8Async(probe.ptr, (byte) 0, 8, stream), "cuMemsetD8Async");
+            CudaDriver.check(JCudaDriver.cuLaunchKernel(w.function("mamba_wgmma_probe"), 1, 1, 1, 1, 1, 1, 0, stream,
+                    Pointer.to(Pointer.to(probe.ptr)), null), "cuLaunchKernel(mamba_wgmma_probe)");
+            CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(wgmma probe)");
+            int[] arch = new int[2];
+            CudaDriver.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(arch), probe.ptr, 8), "cuMemcpyDtoH(wgmma probe)");
+            if (arch[1] != 1) {
+                w.unload();
+                wgmmaNote = " (the driver did not pick the sm_90a code)";
+                return;
+            }
+            wgmma = w;
+            wgmmaState = 0;
+        } catch (CudaException e) {
+            wgmmaNote = " (wgmma module not loaded: " + e.getMessage() + ")";
+            LOG.warn("cuda: the sm_90a wgmma module could not be loaded, using mma.sync: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * The wgmma module when it is in use. On first use its GEMM is compared with the mma.sync kernel on a
+     * random problem with ragged edges; on disagreement it is switched off with one warning.
+     */
+    CudaModule wgmmaModule() {
+        if (wgmmaState == 0) {
+            wgmmaState = -1;  // a failure inside the check leaves it off
+            double err = checkWgmma();
+            if (err <= 1e-4) {
+                wgmmaState = 1;
+                wgmmaNote = String.format(" (wgmma checked: rel. diff %.1e vs mma.sync)", err);
+            } else {
+                wgmma.unload();
+                wgmma = null;
+                wgmmaNote = String.format(" (wgmma OFF: rel. diff %.3g vs mma.sync)", err);
+                LOG.warn("cuda: the wgmma GEMM disagrees with the mma.sync GEMM (relative difference {}); "
+                        + "using mma.sync", err);
+            }
+        }
+        return wgmmaState == 1 ? wgmma : null;
+    }
+
+    private double checkWgmma() {
+        final int m = 300, n = 520, k = 200;
+        Random r = new Random(1234);
+        float[] xd = new float[m * k], wd = new float[n * k];
+        for (int i = 0; i < xd.length; i++) {
+            xd[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < wd.length; i++) {
+            wd[i] = (float) r.nextGaussian();
+        }
+        CudaTensor x = (CudaTensor) allocate("wgmma-check.x", m, k, DType.BF16);
+        CudaTensor w = (CudaTensor) allocate("wgmma-check.w", n, k, DType.BF16);
+        CudaTensor o1 = (CudaTensor) allocate("wgmma-check.o1", m, n, DType.F32);
+        CudaTensor o2 = (CudaTensor) allocate("wgmma-check.o2", m, n, DType.F32);
+        try {
+            write(x, xd, 0);
+            write(w, wd, 0);
+            CudaGemm.launch(this, module, "mamba_mma_bf16_big", x, w, null, o1, false);
+            CudaGemm.launch(this, wgmma, "mamba_wgmma_bf16", x, w, null, o2, false);
+            float[] a = new float[m * n], b = new float[m * n];
+            read(o1, a, 0);
+            read(o2, b, 0);
+            double num = 0, den = 0;
+            for (int i = 0; i < a.length; i++) {
+                double d = (double) a[i] - b[i];
+                num += d * d;
+                den += (double) a[i] * a[i];
+            }
+            return den == 0 || Double.isNaN(num) ? Double.POSITIVE_INFINITY : Math.sqrt(num / den);
+        } finally {
+            free(x);
+            free(w);
+            free(o1);
+            free(o2);
+        }
     }
 
     private int attribute(int attr) {
@@ -124,7 +231,7 @@ public final class CudaBackend implements Backend {
         switch (precision) {
             case FP32: return "fp32 ffma";
             case TF32: return "tf32 mma.sync";
-            default: return "bf16 mma.sync";
+            default: return "bf16 " + (wgmmaState == 1 ? "wgmma" : "mma.sync") + wgmmaNote;
         }
     }
 
@@ -674,6 +781,9 @@ public final class CudaBackend implements Backend {
             }
             try {
                 module.unload();
+                if (wgmma != null) {
+                    wgmma.unload();
+                }
             } catch (RuntimeException e) {
                 first = first == null ? e : first;
             }

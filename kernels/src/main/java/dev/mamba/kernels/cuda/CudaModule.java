@@ -20,6 +20,8 @@ import java.util.Map;
 final class CudaModule {
     static final String RESOURCE = "/dev/mamba/kernels/cuda/mamba_kernels.fatbin";
     static final String UNAVAILABLE = "/dev/mamba/kernels/cuda/mamba_kernels.unavailable";
+    /** The Hopper-only (sm_90a) wgmma GEMM, a separate small module. */
+    static final String WGMMA_RESOURCE = "/dev/mamba/kernels/cuda/mamba_wgmma.fatbin";
 
     private final CUmodule module = new CUmodule();
     private final CUstream stream;
@@ -56,6 +58,15 @@ final class CudaModule {
             why = "the reason file could not be read: " + e;
         }
         throw new UnsupportedOperationException("the CUDA kernels are missing from the jar (" + RESOURCE + "): " + why);
+    }
+
+    /** The sm_90a module's bytes, or null when the jar has none. */
+    static byte[] readWgmmaFatbin() {
+        try (InputStream in = CudaModule.class.getResourceAsStream(WGMMA_RESOURCE)) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** The cached function handle; CudaException when the module lacks it. */

@@ -70,6 +70,8 @@ class CudaHostLogicTest {
         assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.TF32, DType.F32));
         assertEquals("mamba_mma_bf16", CudaGemm.family(Precision.BF16, DType.BF16));
         assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.BF16, DType.F32));
-        assertTrue(CudaGemm.mmaSmem(128, 256) <= 227 * 1024);
+        assertTrue(CudaGemm.shape("mamba_wgmma_bf16").smem() <= 227 * 1024);
+        assertTrue(CudaGemm.smallTiles(16384, 80, 132));
+        assertTrue(!CudaGemm.smallTiles(16384, 3072, 132));
     }
 }
