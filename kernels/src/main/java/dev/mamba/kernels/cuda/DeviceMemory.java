@@ -206,11 +206,22 @@ final class DeviceMemory {
     /** The numeric device address of a pointer, for kernel parameter structs. */
     static long addressOf(CUdeviceptr p) {
         long[] v = new long[1];
-        CudaDriver.check(JCudaDriver.cuPointerGetAttribute(Pointer.to(v),
-                CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, p), "cuPointerGetAttribute(DEVICE_POINTER)");
-        if (v[0] == 0) {
-            throw new CudaException("cuPointerGetAttribute(DEVICE_POINTER) returned address 0");
+        int r = JCudaDriver.cuPointerGetAttribute(Pointer.to(v), CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, p);
+        if (r == CUresult.CUDA_SUCCESS && v[0] != 0) {
+            return v[0];
         }
-        return v[0];
+        // Fallback: JCuda keeps the address in NativePointerObject.nativePointer (a fresh cuMemAlloc
+        // pointer has no byte offset).
+        try {
+            java.lang.reflect.Field f = jcuda.NativePointerObject.class.getDeclaredField("nativePointer");
+            f.setAccessible(true);
+            long a = f.getLong(p);
+            if (a != 0) {
+                return a;
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // fall through to the error below
+        }
+        throw new CudaException("cuPointerGetAttribute(DEVICE_POINTER)", r, CudaDriver.name(r));
     }
 }
