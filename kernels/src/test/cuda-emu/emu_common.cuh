@@ -1,0 +1,46 @@
+// Host emulation of common.cuh: lets the real scan.cu / conv1d.cu run as C++ with one std::thread per CUDA thread.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+#include <cstdlib>
+#include <barrier>
+#include <functional>
+typedef long long i64;
+struct bf16 { uint16_t b; };
+struct float4 { float x, y, z, w; };
+struct float2 { float x, y; };
+struct dim3e { unsigned x, y, z; };
+extern thread_local dim3e threadIdx, blockIdx, blockDim;
+extern thread_local unsigned char* emu_smem;
+extern std::barrier<>* emu_bar;
+#define DEV inline
+#define __device__
+#define __global__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __syncthreads() emu_bar->arrive_and_wait()
+#define __trap() abort()
+inline float bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+inline uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40; u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
+DEV float to_f32(float v) { return v; }
+DEV float to_f32(bf16 v) { return bf2f(v.b); }
+template <typename T> DEV T from_f32(float v);
+template <> DEV float from_f32<float>(float v) { return v; }
+template <> DEV bf16 from_f32<bf16>(float v) { return bf16{f2bf(v)}; }
+template <typename T> DEV float ldf(const T* p) { return to_f32(*p); }
+template <typename T> DEV const T* cptr(i64 a) { return reinterpret_cast<const T*>(a); }
+template <typename T> DEV T* mptr(i64 a) { return reinterpret_cast<T*>(a); }
+DEV void cp_async16(void* smem, const void* g, int bytes) { memcpy(smem, g, bytes); memset((char*)smem + bytes, 0, 16 - bytes); }
+DEV void cp_async_commit() {}
+template <int N> DEV void cp_async_wait() {}
+DEV float ex2_approx(float x) { float y = exp2f(x); return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y; }
+DEV float tanh_approx(float x) { return tanhf(x); }
+#define LOG2E_F 1.4426950408889634f
+DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+DEV float softplus_fast(float x) { return x > 20.f ? x : logf(1.f + expf(x)); }
+DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
+DEV float silu_fast(float v) { return v * fmaf(0.5f, tanh_approx(0.5f * v), 0.5f); }
+DEV i64 imin64(i64 a, i64 b) { return a < b ? a : b; }
+DEV int imin(int a, int b) { return a < b ? a : b; }
+DEV int imax(int a, int b) { return a > b ? a : b; }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the real scan.cu / conv1d.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f. Checks the kernels'
+# indexing, tiling, time segments and carries against a scalar reference (the CpuBackend's arithmetic)
+# on a GPU-less machine. Usage: run.sh [work dir]. Needs g++ with C++20 (std::barrier).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cuda=$here/../../main/cuda
+work=${1:-$(mktemp -d)}
+mkdir -p "$work"
+cp "$here/emu_common.cuh" "$work/"
+# the only device-specific lines of the kernels: dynamic shared memory and its size check
+sed -e 's/    extern __shared__ __align__(16) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \
+    -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
+    -e 's/__host__ __device__ constexpr/constexpr/' \
+    -e 's/#include "common.cuh"/#include "emu_common.cuh"/' "$cuda/scan.cu" > "$work/scan.cu"
+sed -e 's/__launch_bounds__(128) //' -e 's/#include "common.cuh"/#include "emu_common.cuh"/' "$cuda/conv1d.cu" > "$work/conv1d.cu"
+grep -q "emu_smem" "$work/scan.cu" || { echo "scan.cu no longer matches the emulation's patterns"; exit 3; }
+cp "$here/scan_conv_emu.cpp" "$work/"
+g++ -std=c++20 -O1 -pthread -w -o "$work/emu" "$work/scan_conv_emu.cpp"
+"$work/emu"
