@@ -10,6 +10,7 @@ typedef long long i64;
 struct bf16 { uint16_t b; };
 struct float4 { float x, y, z, w; };
 struct float2 { float x, y; };
+struct uint4 { uint32_t x, y, z, w; };
 struct dim3e { unsigned x, y, z; };
 extern thread_local dim3e threadIdx, blockIdx, blockDim;
 extern thread_local unsigned char* emu_smem;
@@ -44,3 +45,14 @@ DEV float silu_fast(float v) { return v * fmaf(0.5f, tanh_approx(0.5f * v), 0.5f
 DEV i64 imin64(i64 a, i64 b) { return a < b ? a : b; }
 DEV int imin(int a, int b) { return a < b ? a : b; }
 DEV int imax(int a, int b) { return a > b ? a : b; }
+
+// --- extras for the GEMM emulation
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+struct __nv_bfloat162 { bf16 x, y; };
+DEV float2 make_float2(float a, float b) { return float2{a, b}; }
+DEV float2 __bfloat1622float2(__nv_bfloat162 v) { return float2{bf2f(v.x.b), bf2f(v.y.b)}; }
+DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat162{bf16{f2bf(a)}, bf16{f2bf(b)}}; }
+template <typename T> DEV T __ldg(const T* p) { return *p; }
+DEV uint32_t smem_u32(const void* p) { return (uint32_t)((const unsigned char*)p - emu_smem); }
+DEV float __uint_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
