@@ -56,3 +56,22 @@ DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat1
 template <typename T> DEV T __ldg(const T* p) { return *p; }
 DEV uint32_t smem_u32(const void* p) { return (uint32_t)((const unsigned char*)p - emu_smem); }
 DEV float __uint_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+// --- extras for the elementwise kernels: warp shuffles through the per-warp exchange area
+extern thread_local dim3e gridDim;
+struct EmuShfl { std::barrier<>* bar; double v[32]; };
+extern EmuShfl* emu_shfl;  // one per warp of the running block
+template <typename T> DEV T __shfl_xor_sync(unsigned, T v, int o) {
+    EmuShfl& w = emu_shfl[threadIdx.x / 32];
+    const int lane = threadIdx.x % 32;
+    w.v[lane] = (double)v;
+    w.bar->arrive_and_wait();
+    T r = (T)w.v[lane ^ o];
+    w.bar->arrive_and_wait();
+    return r;
+}
+DEV float warp_sum(float v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
+DEV double warp_sum(double v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
+DEV float warp_max(float v) { for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o)); return v; }
+DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+DEV float bits_f32(i64 b) { return __int_as_float((int)b); }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the real scan.cu / conv1d.cu / gemm.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# Runs the real scan.cu / conv1d.cu / gemm.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh). Checks the kernels' indexing, tiling,
 # swizzles, time segments and carries against scalar references on a GPU-less machine. Usage: run.sh [work dir]. Needs g++ with C++20 (std::barrier).
@@ -21,9 +21,12 @@ sed -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/#include "mma_
 sed -e 's/    extern __shared__ __align__(128) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' "$cuda/gemm.cu" > "$work/gemm.cu"
 grep -q "emu_smem" "$work/gemm.cu" || { echo "gemm.cu no longer matches the emulation's patterns"; exit 3; }
-cp "$here/scan_conv_emu.cpp" "$here/gemm_emu.cpp" "$here/emu_mma_ops.cuh" "$work/"
+sed -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/__launch_bounds__(256) //' "$cuda/elementwise.cu" > "$work/elementwise.cu"
+cp "$here/scan_conv_emu.cpp" "$here/gemm_emu.cpp" "$here/ew_emu.cpp" "$here/emu_mma_ops.cuh" "$work/"
 g++ -std=c++20 -O1 -pthread -w -o "$work/emu" "$work/scan_conv_emu.cpp" &
 g++ -std=c++20 -O1 -pthread -w -o "$work/gemm_emu" "$work/gemm_emu.cpp"
 wait $!
+g++ -std=c++20 -O1 -pthread -w -o "$work/ew_emu" "$work/ew_emu.cpp"
 "$work/emu"
 "$work/gemm_emu"
+"$work/ew_emu"
