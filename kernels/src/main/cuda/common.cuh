@@ -61,6 +61,8 @@ DEV float tanh_approx(float x) {
 
 #define LOG2E_F 1.4426950408889634f
 
+#include "exp2_fma.cuh"
+
 // PyTorch's softplus with threshold 20; accurate (log1pf/expf) for the fp32 path.
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 // Fast variant for bf16 activations: two MUFU ops, relative error ~1e-6 near 0 and ~1e-4 for x << 0.

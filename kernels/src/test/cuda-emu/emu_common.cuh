@@ -37,6 +37,9 @@ DEV void cp_async_commit() {}
 template <int N> DEV void cp_async_wait() {}
 DEV float ex2_approx(float x) { float y = exp2f(x); return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y; }
 DEV float tanh_approx(float x) { return tanhf(x); }
+DEV int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
+DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+#include "exp2_fma.cuh"
 #define LOG2E_F 1.4426950408889634f
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 DEV float softplus_fast(float x) { return x > 20.f ? x : logf(1.f + expf(x)); }
@@ -73,5 +76,4 @@ template <typename T> DEV T __shfl_xor_sync(unsigned, T v, int o) {
 DEV float warp_sum(float v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
 DEV double warp_sum(double v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
 DEV float warp_max(float v) { for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o)); return v; }
-DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 DEV float bits_f32(i64 b) { return __int_as_float((int)b); }

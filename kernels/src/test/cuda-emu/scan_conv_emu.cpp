@@ -108,8 +108,9 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     bool bf = sizeof(T) == 2;
 #define PICK(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_main; pass1K = mamba_scan_##TN##_n##NN##_p##PP##_pass1; }
     if (bf) { PICK(bf16, 8, 4) PICK(bf16, 16, 2) PICK(bf16, 16, 4) PICK(bf16, 32, 4) }
-    else if (exactK) { PICK(f32, 16, 2) if (NT == 16 && NPT == 2) { mainK = mamba_scan_f32_n16_p2_main_exact; pass1K = mamba_scan_f32_n16_p2_pass1_exact; }
-                       if (NT == 16 && NPT == 4) { mainK = mamba_scan_f32_n16_p4_main_exact; pass1K = mamba_scan_f32_n16_p4_pass1_exact; } }
+    else if (exactK) {
+#define PICKX(NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_f32_n##NN##_p##PP##_main_exact; pass1K = mamba_scan_f32_n##NN##_p##PP##_pass1_exact; }
+        PICKX(8, 4) PICKX(16, 2) PICKX(16, 4) PICKX(32, 4) }
     else { PICK(f32, 8, 4) PICK(f32, 16, 2) PICK(f32, 16, 4) PICK(f32, 32, 4) }
     if (!mainK) { printf("no kernel\n"); exit(1); }
     unsigned dT = (D + 31) / 32;
@@ -185,6 +186,9 @@ int main() {
     scan_case<float>(2, 300, 40, 5, 8, 4, 2, true, {300, 299}, 4, false);
     scan_case<float>(1, 100, 40, 20, 32, 4, 16, true, {100}, 2, false);
     scan_case<float>(2, 64, 40, 16, 16, 4, 16, true, {64, 40}, 2, true);
+    scan_case<float>(2, 300, 40, 5, 8, 4, 3, true, {300, 150}, 3, true);
+    scan_case<float>(1, 100, 72, 16, 16, 2, 16, false, {100}, 1, true);
+    scan_case<float>(1, 200, 40, 20, 32, 4, 16, true, {200}, 2, true);
     scan_case<bf16>(2, 100, 72, 16, 16, 4, 16, true, {100, 37}, 1, false);
     scan_case<bf16>(2, 100, 72, 16, 16, 2, 16, true, {100, 37}, 1, false);
     scan_case<bf16>(1, 300, 40, 16, 16, 4, 3, true, {300}, 4, false);

@@ -61,10 +61,12 @@ public final class CudaKernelBench {
             b.copy();
         }
         if (parts.contains("scan")) {
-            b.scan(8, 1536, 4096, 16, Precision.FP32);
-            b.scan(8, 1536, 4096, 16, Precision.BF16);
-            b.scan(1, 1536, 262144, 16, Precision.FP32);
-            b.scan(1, 1536, 262144, 16, Precision.BF16);
+            // fp32 activations twice: FP32 mode (exact FMA-pipe exp2) and TF32 mode (MUFU ex2.approx)
+            for (int[] s : new int[][] {{8, 1536, 4096, 16}, {1, 1536, 262144, 16}}) {
+                b.scan(s[0], s[1], s[2], s[3], Precision.FP32);
+                b.scan(s[0], s[1], s[2], s[3], Precision.TF32);
+                b.scan(s[0], s[1], s[2], s[3], Precision.BF16);
+            }
         }
         if (parts.contains("gemm")) {
             for (Precision p : Precision.values()) {
@@ -175,14 +177,15 @@ public final class CudaKernelBench {
             double bytes = rows * (4.0 * d + 2.0 * n) * act.bytes();
             double gbs = bytes / (t * 1e-3) / 1e9;
             double err = scanCheck(be, in.get(0), dtBias, aNeg, dSkip, lanes, d, steps, n, rank);
-            String name = String.format(Locale.ROOT, "scan %s (%d, %d, %d, %d)", act.name().toLowerCase(Locale.ROOT),
-                    lanes, d, steps, n);
+            String exp = p == Precision.FP32 && !"fast".equals(System.getProperty("mamba.cuda.scanExp")) ? "exact" : "fast";
+            String name = String.format(Locale.ROOT, "scan %s/%s (%d, %d, %d, %d)", act.name().toLowerCase(Locale.ROOT),
+                    exp, lanes, d, steps, n);
             System.out.printf(Locale.ROOT, "%-44s %10.3f ms %10.1f GB/s  sets=%d  rel.err(64 ch)=%.2e%n", name, t,
                     gbs, sets, err);
             emit("scan", String.format(Locale.ROOT,
-                    "\"dtype\":\"%s\",\"batch\":%d,\"dim\":%d,\"length\":%d,\"state\":%d,\"ms\":%.4f,\"bytes\":%.0f,"
-                            + "\"gbps\":%.1f,\"input_sets\":%d,\"rel_err\":%.3e", act.name().toLowerCase(Locale.ROOT),
-                    lanes, d, steps, n, t, bytes, gbs, sets, err));
+                    "\"dtype\":\"%s\",\"exp\":\"%s\",\"batch\":%d,\"dim\":%d,\"length\":%d,\"state\":%d,\"ms\":%.4f,"
+                            + "\"bytes\":%.0f,\"gbps\":%.1f,\"input_sets\":%d,\"rel_err\":%.3e",
+                    act.name().toLowerCase(Locale.ROOT), exp, lanes, d, steps, n, t, bytes, gbs, sets, err));
         }
     }
 

@@ -56,7 +56,13 @@ public final class CudaBackend implements Backend {
     CudaBackend(int deviceIndex, Precision precision, byte[] fatbin) {
         this.deviceIndex = deviceIndex;
         this.precision = precision;
-        this.exactScanExp = Boolean.getBoolean("mamba.cuda.scanExactExp");
+        // FP32 mode exists for agreement with the CPU: its scan uses the unbiased FMA-pipe exp2 unless
+        // -Dmamba.cuda.scanExp=fast; TF32/BF16 use the MUFU ex2.approx unless -Dmamba.cuda.scanExp=exact.
+        String scanExp = System.getProperty("mamba.cuda.scanExp", precision == Precision.FP32 ? "exact" : "fast");
+        if (!scanExp.equals("exact") && !scanExp.equals("fast")) {
+            throw new IllegalArgumentException("mamba.cuda.scanExp=" + scanExp + ": expected exact or fast");
+        }
+        this.exactScanExp = scanExp.equals("exact");
         CudaDriver.check(JCudaDriver.cuDeviceGet(device, deviceIndex), "cuDeviceGet(" + deviceIndex + ")");
         CudaDriver.check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         CudaModule m = null;
@@ -222,9 +228,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String describe() {
-        return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s",
+        return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s, scan exp %s",
                 deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
-                driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName());
+                driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
+                exactScanExp ? "exact (fma)" : "fast (ex2.approx)");
     }
 
     private String gemmName() {

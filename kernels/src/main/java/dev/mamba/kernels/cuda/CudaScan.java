@@ -107,7 +107,7 @@ final class CudaScan {
         final int nt = templateN(n);
         final String tn = t == DType.BF16 ? "bf16" : "f32";
         final int eb = t.bytes();
-        final boolean exact = be.exactScanExp() && t == DType.F32 && nt == 16;
+        final boolean exact = be.exactScanExp() && t == DType.F32;
         final String suffix = exact ? "_exact" : "";
         final long sms = be.smCount();
         final long base = (long) lanes * ((d + DT - 1) / DT);
