@@ -25,7 +25,7 @@ import java.util.Locale;
  *
  * <pre>
  * java -cp kernels.jar:jcuda.jar:jcuda-natives.jar dev.mamba.kernels.bench.CudaKernelBench --out bench.jsonl
- *      [--device 0] [--only copy,scan,gemm] [--runs 20]
+ *      [--device 0] [--only copy,scan,gemm,model] [--runs 20]
  * </pre>
  */
 public final class CudaKernelBench {
@@ -40,7 +40,7 @@ public final class CudaKernelBench {
 
     /** Entry point; see the class comment for the arguments. */
     public static void main(String[] args) throws IOException {
-        String out = null, only = "copy,scan,gemm";
+        String out = null, only = "copy,scan,gemm,model";
         int device = 0, runs = 20;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -50,7 +50,7 @@ public final class CudaKernelBench {
                 case "--runs": runs = Integer.parseInt(args[++i]); break;
                 default:
                     System.err.println("unknown argument " + args[i]
-                            + "; usage: --out FILE [--device N] [--only copy,scan,gemm] [--runs N]");
+                            + "; usage: --out FILE [--device N] [--only copy,scan,gemm,model] [--runs N]");
                     System.exit(2);
             }
         }
@@ -71,6 +71,11 @@ public final class CudaKernelBench {
         if (parts.contains("gemm")) {
             for (Precision p : Precision.values()) {
                 b.gemm(p);
+            }
+        }
+        if (parts.contains("model")) {
+            for (Precision p : Precision.values()) {
+                b.model(p, 8, 2048);
             }
         }
         if (out != null) {
@@ -292,6 +297,100 @@ public final class CudaKernelBench {
                     be.free(o);
                 }
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- whole forward (130m shape)
+
+    /**
+     * A synthetic Mamba-130m forward (hidden 768, 24 layers, d_inner 1536, state 16, dt rank 48, conv 4,
+     * vocab 50280) over {@code lanes} x {@code steps} tokens, issuing the operators exactly as the model
+     * does; random weights. Reports tokens/s with and without the lm_head + token NLL.
+     */
+    private void model(Precision p, int lanes, int steps) {
+        final int h = 768, d = 1536, n = 16, r = 48, k = 4, v = 50280, layers = 24;
+        try (CudaBackend be = open(p)) {
+            DType act = be.activationType(), wt = be.matrixWeightType();
+            int rows = lanes * steps;
+            Tensor emb = be.allocate("embedding", v, h, DType.F32);
+            fillUniform(be, emb, 1, -1f, 1f);
+            Tensor[][] w = new Tensor[layers][];
+            for (int l = 0; l < layers; l++) {
+                Tensor norm = be.allocate("norm", 1, h, DType.F32);
+                be.fill(norm, 1f);
+                Tensor in = be.allocate("in_proj", 2 * d, h, wt);
+                fillUniform(be, in, 10 + l, -0.03f, 0.03f);
+                Tensor cw = be.allocate("conv.w", d, k, DType.F32);
+                fillUniform(be, cw, 20 + l, -0.5f, 0.5f);
+                Tensor cb = be.allocate("conv.b", 1, d, DType.F32);
+                Tensor xp = be.allocate("x_proj", r + 2 * n, d, wt);
+                fillUniform(be, xp, 30 + l, -0.02f, 0.02f);
+                Tensor dp = be.allocate("dt_proj", d, r, wt);
+                fillUniform(be, dp, 40 + l, -0.1f, 0.1f);
+                Tensor db = be.allocate("dt.bias", 1, d, DType.F32);
+                fillUniform(be, db, 50 + l, -5f, -2f);
+                float[] a = new float[d * n];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = -(i % n + 1);
+                }
+                Tensor an = be.upload("A", a, d, n, DType.F32);
+                Tensor ds = be.allocate("D", 1, d, DType.F32);
+                be.fill(ds, 1f);
+                Tensor op = be.allocate("out_proj", h, d, wt);
+                fillUniform(be, op, 60 + l, -0.02f, 0.02f);
+                Tensor cs = be.allocate("conv.state", lanes, d * (k - 1), DType.F32);
+                Tensor ss = be.allocate("ssm.state", lanes, d * n, DType.F32);
+                w[l] = new Tensor[] {norm, in, cw, cb, xp, dp, db, an, ds, op, cs, ss};
+            }
+            Tensor normF = be.allocate("norm_f", 1, h, DType.F32);
+            be.fill(normF, 1f);
+            Tensor lmHead = be.allocate("lm_head", v, h, wt);
+            fillUniform(be, lmHead, 70, -0.03f, 0.03f);
+            Tensor ids = be.allocate("ids", rows, 1, DType.I32);
+            be.fill(ids, 17);
+            Tensor targets = be.allocate("targets", rows, 1, DType.I32);
+            be.fill(targets, 42);
+            Tensor lens = be.allocate("lens", lanes, 1, DType.I32);
+            be.fill(lens, steps);
+            Tensor hs = be.allocate("h", rows, h, DType.F32);
+            Tensor xn = be.allocate("xn", rows, h, act);
+            Tensor xz = be.allocate("xz", rows, 2 * d, act);
+            Tensor xc = be.allocate("xc", rows, d, act);
+            Tensor dbc = be.allocate("dbc", rows, r + 2 * n, act);
+            Tensor dt = be.allocate("dt", rows, d, act);
+            Tensor y = be.allocate("y", rows, d, act);
+            Tensor hf = be.allocate("hf", rows, h, DType.F32);
+            Tensor logits = be.allocate("logits", rows, v, DType.F32);
+            Tensor nll = be.allocate("nll", rows, 1, DType.F32);
+            Runnable layersOnly = () -> {
+                be.embedding(ids, emb, hs);
+                for (Tensor[] l : w) {
+                    be.rmsNorm(hs, l[0], 1e-5f, xn);
+                    be.linear(xn, l[1], null, xz, false);
+                    be.conv1dSilu(xz.columns(0, d), l[2], l[3], l[10], lens, xc);
+                    be.linear(xc, l[4], null, dbc, false);
+                    be.linear(dbc.columns(0, r), l[5], null, dt, false);
+                    be.selectiveScan(xc, dt, l[6], l[7], dbc.columns(r, r + n), dbc.columns(r + n, r + 2 * n), l[8],
+                            xz.columns(d, 2 * d), l[11], lens, y);
+                    be.linear(y, l[9], null, hs, true);
+                }
+                be.rmsNorm(hs, normF, 1e-5f, hf);
+            };
+            Runnable withHead = () -> {
+                layersOnly.run();
+                be.linear(hf, lmHead, null, logits, false);
+                be.tokenNll(logits, targets, nll);
+            };
+            double t1 = median(be.time(layersOnly, 2, 5));
+            double t2 = median(be.time(withHead, 1, 5));
+            double tok1 = rows / (t1 * 1e-3), tok2 = rows / (t2 * 1e-3);
+            String label = String.format(Locale.ROOT, "model 130m %s %dx%d", p.lower(), lanes, steps);
+            System.out.printf(Locale.ROOT, "%-44s %10.3f ms %10.3f M tokens/s (layers); %.3f ms %.3f M tokens/s (+lm_head, nll)%n",
+                    label, t1, tok1 / 1e6, t2, tok2 / 1e6);
+            emit("model", String.format(Locale.ROOT,
+                    "\"precision\":\"%s\",\"lanes\":%d,\"steps\":%d,\"ms_layers\":%.3f,\"tokens_per_s_layers\":%.0f,"
+                            + "\"ms_with_head\":%.3f,\"tokens_per_s_with_head\":%.0f", p.lower(), lanes, steps, t1, tok1,
+                    t2, tok2));
         }
     }
 
