@@ -23,7 +23,10 @@ import java.util.TreeMap;
  */
 final class DeviceMemory {
 
-    /** One cuMemAlloc'd block. */
+    /**
+     * One use of a cuMemAlloc'd block. A block coming back from the cache gets a NEW Allocation, so a
+     * stale tensor of the freed one still sees {@code freed} and cannot write into its successor.
+     */
     static final class Allocation {
         final CUdeviceptr ptr;
         final long address;
@@ -74,8 +77,9 @@ final class DeviceMemory {
         if (caching) {
             ArrayDeque<Allocation> q = cache.get(cap);
             if (q != null && !q.isEmpty()) {
-                a = q.pop();
-                bytesCached -= a.capacity;
+                Allocation old = q.pop();
+                bytesCached -= old.capacity;
+                a = new Allocation(old.ptr, old.address, old.capacity);
             }
         }
         if (a == null) {

@@ -64,6 +64,10 @@ class CudaMemoryGpuTest {
         IllegalStateException twice = assertThrows(IllegalStateException.class, () -> gpu.free(a2));
         assertTrue(twice.getMessage().contains("freed"), twice.getMessage());
         assertThrows(IllegalStateException.class, () -> gpu.fill(a2, 1f));
+        // its block is recycled for a3, yet the stale a2 must stay unusable
+        Tensor a3 = gpu.allocate("a3", 37, 53, DType.F32);
+        assertThrows(IllegalStateException.class, () -> gpu.fill(a2, 1f));
+        gpu.free(a3);
         gpu.free(b);
         gpu.free(c);
         assertEquals(0, gpu.bytesAllocated());

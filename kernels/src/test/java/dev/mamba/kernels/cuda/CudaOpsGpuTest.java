@@ -40,7 +40,7 @@ class CudaOpsGpuTest {
             for (int[] c : LINEAR) {
                 int m = c[0], n = c[1], k = c[2], off = c[3];
                 boolean bias = c[4] != 0, acc = c[5] != 0;
-                for (DType outType : new DType[] {DType.F32, gpu.activationType()}) {
+                for (DType outType : java.util.EnumSet.of(DType.F32, gpu.activationType())) {
                     String what = precision + " linear M=" + m + " N=" + n + " K=" + k + " view=" + off + " bias=" + bias
                             + " acc=" + acc + " out=" + outType;
                     int width = off < 0 ? k : k + 32 + off;
