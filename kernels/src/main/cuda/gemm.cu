@@ -208,13 +208,13 @@ DEV void sgemm(const P& p) {
 
 extern "C" __global__ void __launch_bounds__(256) mamba_sgemm(const gemm::P p) { gemm::sgemm(p); }
 
-// Big tiles: 128x256, 8 warps (2x4), 4 stages (192 KB smem). Small tiles (N <= 128 or few blocks):
-// 128x128, 4 warps (2x2), 4 stages (128 KB).
+// Big tiles: 128x256, 8 warps (2x4), 4 stages (192 KB smem, 1 block per SM). Small tiles (N <= 128 or
+// few blocks): 128x128, 4 warps (2x2), 3 stages (96 KB: 2 blocks per SM).
 #define MMA_KERNEL(NAME, TI, BM, BN, WM, WN, ST)                                              \
     extern "C" __global__ void __launch_bounds__(32 * WM * WN, 1) NAME(const gemm::P p) {    \
         gemm::mma_gemm<TI, BM, BN, WM, WN, ST>(p);                                           \
     }
 MMA_KERNEL(mamba_mma_bf16_big, bf16, 128, 256, 2, 4, 4)
-MMA_KERNEL(mamba_mma_bf16_small, bf16, 128, 128, 2, 2, 4)
+MMA_KERNEL(mamba_mma_bf16_small, bf16, 128, 128, 2, 2, 3)
 MMA_KERNEL(mamba_mma_tf32_big, float, 128, 256, 2, 4, 4)
-MMA_KERNEL(mamba_mma_tf32_small, float, 128, 128, 2, 2, 4)
+MMA_KERNEL(mamba_mma_tf32_small, float, 128, 128, 2, 2, 3)

@@ -83,9 +83,9 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
     const char* name = "";
     switch (kind) {
         case 0: name = "sgemm"; launch(mamba_sgemm, (N + 127) / 128, (M + 127) / 128, 256, 0, p); break;
-        case 1: name = "tf32 small"; launch(mamba_mma_tf32_small, (N + 127) / 128, (M + 127) / 128, 128, 4 * 256 * 128, p); break;
+        case 1: name = "tf32 small"; launch(mamba_mma_tf32_small, (N + 127) / 128, (M + 127) / 128, 128, 3 * 256 * 128, p); break;
         case 2: name = "tf32 big"; launch(mamba_mma_tf32_big, (N + 255) / 256, (M + 127) / 128, 256, 4 * 384 * 128, p); break;
-        case 3: name = "bf16 small"; launch(mamba_mma_bf16_small, (N + 127) / 128, (M + 127) / 128, 128, 4 * 256 * 128, p); break;
+        case 3: name = "bf16 small"; launch(mamba_mma_bf16_small, (N + 127) / 128, (M + 127) / 128, 128, 3 * 256 * 128, p); break;
         case 4: name = "bf16 big"; launch(mamba_mma_bf16_big, (N + 255) / 256, (M + 127) / 128, 256, 4 * 384 * 128, p); break;
     }
     std::vector<float> got(M * N);

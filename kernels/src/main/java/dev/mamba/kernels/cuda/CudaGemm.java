@@ -12,15 +12,16 @@ final class CudaGemm {
     private CudaGemm() {
     }
 
-    static final int STAGES = 4;
+    /** Pipeline depth of the big (128x256) and small (128x128) tensor-core kernels (gemm.cu MMA_KERNEL). */
+    static final int BIG_STAGES = 4, SMALL_STAGES = 3;
 
     /** Tile rows, tile columns, threads and dynamic shared memory of a GEMM kernel. */
     record Shape(int bm, int bn, int threads, int smem) {
     }
 
-    /** Dynamic shared memory of the mma.sync kernels: STAGES x (BM + BN) rows of 128 bytes. */
-    static int mmaSmem(int bm, int bn) {
-        return STAGES * (bm + bn) * 128;
+    /** Dynamic shared memory of the tensor-core kernels: stages x (BM + BN) rows of 128 bytes. */
+    static int mmaSmem(int stages, int bm, int bn) {
+        return stages * (bm + bn) * 128;
     }
 
     static Shape shape(String kernel) {
@@ -28,12 +29,12 @@ final class CudaGemm {
             return new Shape(128, 128, 256, 0);
         }
         if (kernel.equals("mamba_wgmma_bf16")) {
-            return new Shape(128, 256, 256, mmaSmem(128, 256) + 1024);
+            return new Shape(128, 256, 256, mmaSmem(4, 128, 256) + 1024);
         }
         if (kernel.endsWith("_small")) {
-            return new Shape(128, 128, 128, mmaSmem(128, 128));
+            return new Shape(128, 128, 128, mmaSmem(SMALL_STAGES, 128, 128));
         }
-        return new Shape(128, 256, 256, mmaSmem(128, 256));
+        return new Shape(128, 256, 256, mmaSmem(BIG_STAGES, 128, 256));
     }
 
     /** Kernel family for this backend and weight type: mamba_sgemm, mamba_mma_tf32 or mamba_mma_bf16. */
