@@ -2,7 +2,8 @@
 # Runs the real scan.cu / conv1d.cu / gemm.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh). Checks the kernels' indexing, tiling,
-# swizzles, time segments and carries against scalar references on a GPU-less machine. Usage: run.sh [work dir]. Needs g++ with C++20 (std::barrier).
+# swizzles, time segments and carries against scalar references on a GPU-less machine.
+# Usage: run.sh [work dir] (EMU_ALL=1 adds slower GEMM cases). Needs g++ with C++20 (std::barrier).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cuda=$here/../../main/cuda
