@@ -148,6 +148,7 @@ public final class CudaBackend implements Backend {
             }
             wgmma = w;
             wgmmaState = 0;
+            wgmmaNote = " (wgmma loaded, checked on first use)";
         } catch (CudaException e) {
             wgmmaNote = " (wgmma module not loaded: " + e.getMessage() + ")";
             LOG.warn("cuda: the sm_90a wgmma module could not be loaded, using mma.sync: {}", e.getMessage());
