@@ -1,0 +1,86 @@
+// Parameter struct, epilogue and swizzled tile loader shared by the mma.sync (gemm.cu) and wgmma
+// (wgmma.cu) GEMMs.
+#pragma once
+#include "common.cuh"
+#include "mma_ops.cuh"
+
+namespace gemm {
+
+// Field order must match CudaGemm.java.
+struct P {
+    i64 x, w, bias, out;      // 0..3 element addresses (bias may be 0)
+    i64 ldx, ldw, ldout;      // 4..6 row strides in elements
+    i64 M, N, K;              // 7..9
+    i64 accumulate;           // 10
+    i64 vecX, vecW;           // 11..12 16-byte loads legal (base and row stride 16-byte aligned)
+    i64 vecOut;               // 13 paired stores legal (base and row stride 2-element aligned)
+    i64 outBf16;              // 14 output element type: 0 = f32, 1 = bf16
+};
+
+// ------------------------------------------------------------------ epilogue helpers
+
+template <typename To>
+DEV void store_pair(const P& p, To* out, i64 row, int col, float v0, float v1) {
+    if (row >= p.M || col >= p.N) return;
+    const float* bias = cptr<float>(p.bias);
+    To* o = out + row * p.ldout + col;
+    const bool both = col + 1 < p.N;
+    if (bias) {
+        v0 += bias[col];
+        if (both) v1 += bias[col + 1];
+    }
+    if (both && p.vecOut) {
+        if constexpr (sizeof(To) == 4) {
+            float2* q = reinterpret_cast<float2*>(o);
+            if (p.accumulate) { float2 old = *q; v0 = old.x + v0; v1 = old.y + v1; }
+            *q = make_float2(v0, v1);
+        } else {
+            __nv_bfloat162* q = reinterpret_cast<__nv_bfloat162*>(o);
+            if (p.accumulate) { float2 old = __bfloat1622float2(*q); v0 = old.x + v0; v1 = old.y + v1; }
+            *q = __floats2bfloat162_rn(v0, v1);
+        }
+    } else {
+        if (p.accumulate) v0 = ldf(o) + v0;
+        o[0] = from_f32<To>(v0);
+        if (both) {
+            if (p.accumulate) v1 = ldf(o + 1) + v1;
+            o[1] = from_f32<To>(v1);
+        }
+    }
+}
+
+// Output type is a runtime flag (uniform branch) rather than a template: halves the kernels to compile.
+DEV void store_pair_any(const P& p, i64 row, int col, float v0, float v1) {
+    if (p.outBf16) store_pair<bf16>(p, mptr<bf16>(p.out), row, col, v0, v1);
+    else store_pair<float>(p, mptr<float>(p.out), row, col, v0, v1);
+}
+
+// ------------------------------------------------------------------ tensor-core GEMM (mma.sync)
+
+// Byte offset of 16-byte chunk c of row r in a tile of 128-byte rows, XOR-swizzled.
+DEV uint32_t swz(int r, int c) { return (uint32_t)(r * 128 + ((c ^ (r & 7)) << 4)); }
+
+// Loads rows [0, ROWS) x one BK slab of a K-contiguous operand into a swizzled smem tile.
+template <typename Ti, int ROWS, int THREADS>
+DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 kLeft, bool vec) {
+    constexpr int E = 16 / sizeof(Ti);  // elements per chunk
+#pragma unroll
+    for (int i = threadIdx.x; i < ROWS * 8; i += THREADS) {
+        const int r = i >> 3, c = i & 7;
+        unsigned char* dst = tile + swz(r, c);
+        const i64 kl = kLeft - (i64)c * E;  // elements left in this row from this chunk on
+        if (vec) {
+            int bytes = (r >= rowsLeft || kl <= 0) ? 0 : (kl >= E ? 16 : (int)kl * (int)sizeof(Ti));
+            const Ti* src = bytes ? g + (i64)r * ld + c * E : g;
+            cp_async16(dst, src, bytes);
+        } else {
+            __align__(16) Ti v[E];
+#pragma unroll
+            for (int e = 0; e < E; ++e)
+                v[e] = (r < rowsLeft && e < kl) ? g[(i64)r * ld + c * E + e] : from_f32<Ti>(0.f);
+            *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(v);
+        }
+    }
+}
+
+}  // namespace gemm

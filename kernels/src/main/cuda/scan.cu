@@ -1,0 +1,327 @@
+// Selective scan (Mamba-1 S6) from a carried state, ragged lanes, dt bias + softplus, D skip, silu(z) gate.
+//
+// Work split: a block owns (lane b, 32 channels, one time segment) and ALL N states of those channels.
+// Thread (dl, g) holds NPT states n = g*NPT .. g*NPT+NPT-1 of channel d0+dl in registers and runs the time
+// recurrence h = exp(δ·A)·h + δ·u·B sequentially: the FMA chain is one FFMA per step, exp(δ·A) does not
+// depend on h so the unrolled loop runs it ahead; the MUFU ex2 unit (16/clk/SM) is the real limit.
+// Time is processed in tiles of TT=32 steps, double-buffered through shared memory with cp.async so that
+// every global access is coalesced along channels (layout [B*T, D] row-major):
+//   E: softplus(dt + bias) and δ·u once per (t, d) for the block;     (all threads)
+//   R: recurrence, partial y over the thread's NPT states -> smem;     (thread per (d, g))
+//   Y: y = Σ_g partial + D·u, times silu(z), store coalesced.          (all threads)
+// Long lanes are split into nseg time segments for parallelism (batch 1 x 262144 steps): pass 1
+// (PASS1=true) computes each segment's final state from zero (segment 0 from the carried state) and the
+// segment's Σδ; the main pass then starts segment s from the carry
+//   H_0 = pass1[0];  H_s' = exp(A·Σδ_s')·H_{s'-1} + pass1[s']   (the decay over a segment is exp(A_n·Σδ)).
+#include "common.cuh"
+
+namespace scan {
+
+constexpr int TT = 32;  // time steps per tile
+constexpr int DT = 32;  // channels per block
+
+// Field order must match CudaScan.java.
+struct P {
+    i64 u, dt, dtBias, A, B, C, Dskip, z, state, lens, y;   // 0..10 element addresses of each operand
+    i64 ldu, lddt, lda, ldb, ldc, ldz, ldstate, ldlens, ldy;  // 11..19 row strides in elements
+    i64 T, D, Nreal;                                         // 20..22 steps per lane, channels, states
+    i64 nseg, segLen;                                        // 23..24 segments, steps per segment
+    i64 wsH, wsS;                                            // 25..26 f32 workspace [B][nseg][D][Nreal], [B][nseg][D]
+    i64 vecX, vecBC;                                         // 27..28 16-byte cp.async legal (u/dt/z, B/C)
+};
+
+// Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
+template <typename T, int N, int NPT>
+__host__ __device__ constexpr int smem_bytes() {
+    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4;
+}
+
+// Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
+// vec: 16-byte cp.async with zero-fill of the tail chunk; else plain element loads (unaligned views).
+template <typename T, int W, int THREADS>
+DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
+    constexpr int E = 16 / sizeof(T);
+    constexpr int CPR = W / E;  // chunks per row
+    constexpr int CHUNKS = TT * CPR;
+    if (vec) {
+#pragma unroll
+        for (int q = 0; q < (CHUNKS + THREADS - 1) / THREADS; ++q) {
+            const int ci = threadIdx.x + q * THREADS;
+            const int r = ci / CPR, cc = ci % CPR;
+            if ((CHUNKS % THREADS == 0 || ci < CHUNKS) && r < rows) {
+                const int left = cols - cc * E;
+                const int bytes = left <= 0 ? 0 : (left >= E ? 16 : left * (int)sizeof(T));
+                const T* g = src + (i64)r * ld + (bytes ? cc * E : 0);
+                cp_async16(dst + r * W + cc * E, g, bytes);
+            }
+        }
+    } else {
+        for (int i = threadIdx.x; i < TT * W; i += THREADS) {
+            const int r = i / W, c = i % W;
+            if (r < rows) dst[i] = c < cols ? src[(i64)r * ld + c] : from_f32<T>(0.f);
+        }
+    }
+}
+
+template <typename T, int N, int NPT, bool PASS1, bool EXACT>
+DEV void scan_kernel(const P& p) {
+    constexpr int G = N / NPT;
+    constexpr int THREADS = DT * G;
+    constexpr bool FAST = sizeof(T) == 2;  // bf16 activations: fast softplus/silu
+    extern __shared__ __align__(16) unsigned char smem[];
+    {
+        unsigned dyn;
+        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
+        if (dyn < (unsigned)smem_bytes<T, N, NPT>()) __trap();
+    }
+    // carve shared memory
+    constexpr int STAGE = 3 * TT * DT + 2 * TT * N;  // elements per stage
+    T* const stage0 = reinterpret_cast<T*>(smem);
+    float* s_delta = reinterpret_cast<float*>(stage0 + 2 * STAGE);
+    float* s_du = s_delta + TT * DT;
+    float* s_b = s_du + TT * DT;
+    float* s_c = s_b + TT * N;
+    float* s_y = s_c + TT * N;
+    // stage layout: u [TT][DT], dt [TT][DT], z [TT][DT], B [TT][N], C [TT][N]
+
+    const int D = (int)p.D, Nr = (int)p.Nreal;
+    const int Tn = (int)p.T;
+    const int d0 = blockIdx.x * DT;
+    const int s = blockIdx.y;
+    const int b = blockIdx.z;
+    const int nseg = (int)p.nseg;
+    const int cols = imin(DT, D - d0);
+
+    int len = cptr<int>(p.lens)[(i64)b * p.ldlens];
+    len = len < 0 ? 0 : (len > Tn ? Tn : len);
+    const int segStart = s * (int)p.segLen;
+    const int segEnd = imin(segStart + (int)p.segLen, len);
+    const int nsteps = segEnd > segStart ? segEnd - segStart : 0;
+    const int ntiles = (nsteps + TT - 1) / TT;
+    const i64 rowBase = (i64)b * Tn + segStart;
+
+    const T* gu = cptr<T>(p.u) + rowBase * p.ldu + d0;
+    const T* gdt = cptr<T>(p.dt) + rowBase * p.lddt + d0;
+    const T* gz = p.z ? cptr<T>(p.z) + rowBase * p.ldz + d0 : nullptr;
+    const T* gB = cptr<T>(p.B) + rowBase * p.ldb;
+    const T* gC = cptr<T>(p.C) + rowBase * p.ldc;
+    const bool vecX = p.vecX != 0, vecBC = p.vecBC != 0;
+
+    auto issue = [&](int k) {
+        T* st = stage0 + (k & 1) * STAGE;
+        const int t0 = k * TT;
+        const int rows = imin(TT, nsteps - t0);
+        load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
+        load_tile<T, DT, THREADS>(st + TT * DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
+        load_tile<T, N, THREADS>(st + 3 * TT * DT, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
+        if (!PASS1) {
+            if (gz) load_tile<T, DT, THREADS>(st + 2 * TT * DT, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
+            load_tile<T, N, THREADS>(st + 3 * TT * DT + TT * N, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
+        }
+        cp_async_commit();
+    };
+    if (ntiles > 0) issue(0);
+
+    // per-thread constants
+    const int tid = threadIdx.x;
+    const int ec = tid & (DT - 1);  // channel handled in the elementwise phases (THREADS % DT == 0)
+    const bool ecValid = ec < cols;
+    const float biasE = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
+    const float dskipE = (!PASS1 && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
+
+    const int dl = tid / G, g = tid % G, n0 = g * NPT;
+    const int d = d0 + dl;
+    const bool rValid = dl < cols;
+    float a2[NPT], h[NPT];
+#pragma unroll
+    for (int j = 0; j < NPT; ++j) {
+        float a = (rValid && n0 + j < Nr) ? cptr<float>(p.A)[(i64)d * p.lda + n0 + j] : 0.f;
+        a2[j] = a * LOG2E_F;
+        h[j] = 0.f;
+    }
+    float* stateRow = mptr<float>(p.state) + (i64)b * p.ldstate + (i64)d * Nr;
+    float* wsH = mptr<float>(p.wsH);
+    float* wsS = mptr<float>(p.wsS);
+    auto wsh = [&](int seg) { return wsH + (((i64)b * nseg + seg) * D + d) * Nr; };
+    if (rValid) {
+        if (nseg == 1) {
+#pragma unroll
+            for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? stateRow[n0 + j] : 0.f;
+        } else if (PASS1) {
+            if (s == 0) {
+                float* copy = wsh(nseg - 1);
+#pragma unroll
+                for (int j = 0; j < NPT; ++j)
+                    if (n0 + j < Nr) { h[j] = stateRow[n0 + j]; copy[n0 + j] = h[j]; }
+            }
+        } else if (s == 0) {
+            const float* copy = wsh(nseg - 1);
+#pragma unroll
+            for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? copy[n0 + j] : 0.f;
+        } else {
+            const float* h0 = wsh(0);
+#pragma unroll
+            for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? h0[n0 + j] : 0.f;
+            for (int q = 1; q < s; ++q) {
+                const float* hq = wsh(q);
+                const float sd = wsS[((i64)b * nseg + q) * D + d];
+#pragma unroll
+                for (int j = 0; j < NPT; ++j) {
+                    float decay = EXACT ? exp2_fma(a2[j] * sd) : ex2_approx(a2[j] * sd);
+                    h[j] = fmaf(decay, h[j], n0 + j < Nr ? hq[n0 + j] : 0.f);
+                }
+            }
+        }
+    }
+    float sumDelta = 0.f;
+
+    for (int k = 0; k < ntiles; ++k) {
+        cp_async_wait<0>();
+        __syncthreads();  // tile k landed; every thread is done with tile k-1
+        if (k + 1 < ntiles) issue(k + 1);
+        const T* st = stage0 + (k & 1) * STAGE;
+        const int rows = imin(TT, nsteps - k * TT);
+
+        // E: δ and δ·u once per (t, d); B and C to f32
+        static_assert((TT * DT) % THREADS == 0, "elementwise phases assume whole rounds");
+#pragma unroll
+        for (int q = 0; q < TT * DT / THREADS; ++q) {
+            const int i = tid + q * THREADS;
+            const int r = i / DT;
+            if (r < rows) {
+                float x = ldf(st + TT * DT + i) + biasE;
+                float dlt = FAST ? softplus_fast(x) : softplus_exact(x);
+                s_delta[i] = dlt;
+                s_du[i] = dlt * ldf(st + i);
+            }
+        }
+#pragma unroll
+        for (int q = 0; q < (TT * N + THREADS - 1) / THREADS; ++q) {
+            const int i = tid + q * THREADS;
+            if ((TT * N) % THREADS == 0 || i < TT * N) {
+                s_b[i] = ldf(st + 3 * TT * DT + i);
+                if (!PASS1) s_c[i] = ldf(st + 3 * TT * DT + TT * N + i);
+            }
+        }
+        __syncthreads();
+
+        // R: the recurrence over this tile's steps
+        if (rValid) {
+            const float* pd = s_delta + dl;
+            const float* pu = s_du + dl;
+            const float* pb = s_b + n0;
+            const float* pc = s_c + n0;
+            float* py = s_y + tid;
+#pragma unroll 4
+            for (int r = 0; r < rows; ++r) {
+                const float dlt = pd[r * DT];
+                const float du = pu[r * DT];
+                float bb[NPT], cc[NPT];
+                if constexpr (NPT == 4) {
+                    float4 v = *reinterpret_cast<const float4*>(pb + r * N);
+                    bb[0] = v.x; bb[1] = v.y; bb[2] = v.z; bb[3] = v.w;
+                    if (!PASS1) {
+                        float4 w = *reinterpret_cast<const float4*>(pc + r * N);
+                        cc[0] = w.x; cc[1] = w.y; cc[2] = w.z; cc[3] = w.w;
+                    }
+                } else {
+                    float2 v = *reinterpret_cast<const float2*>(pb + r * N);
+                    bb[0] = v.x; bb[1] = v.y;
+                    if (!PASS1) {
+                        float2 w = *reinterpret_cast<const float2*>(pc + r * N);
+                        cc[0] = w.x; cc[1] = w.y;
+                    }
+                }
+                float yv = 0.f;
+#pragma unroll
+                for (int j = 0; j < NPT; ++j) {
+                    const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
+                    h[j] = fmaf(a, h[j], du * bb[j]);
+                    if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+                }
+                if (PASS1) sumDelta += dlt;
+                else py[r * THREADS] = yv;
+            }
+        }
+        if (PASS1) continue;  // no y: the next iteration's barrier orders the smem reuse
+        __syncthreads();
+
+        // Y: reduce the G partials, D skip, gate, store
+        T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
+#pragma unroll
+        for (int q = 0; q < TT * DT / THREADS; ++q) {
+            const int i = tid + q * THREADS;
+            const int r = i / DT;
+            if (r < rows && ecValid) {
+                const float* q = s_y + i * G;
+                float acc = 0.f;
+                if constexpr (G % 4 == 0) {
+#pragma unroll
+                    for (int j = 0; j < G; j += 4) {
+                        float4 v = *reinterpret_cast<const float4*>(q + j);
+                        acc += v.x; acc += v.y; acc += v.z; acc += v.w;
+                    }
+                } else {
+#pragma unroll
+                    for (int j = 0; j < G; ++j) acc += q[j];
+                }
+                float uv = ldf(st + i);
+                float yv = fmaf(dskipE, uv, acc);
+                if (gz) {
+                    float zv = ldf(st + 2 * TT * DT + i);
+                    yv *= FAST ? silu_fast(zv) : silu_exact(zv);
+                }
+                gy[(i64)r * p.ldy + ec] = from_f32<T>(yv);
+            }
+        }
+    }
+    cp_async_wait<0>();
+
+    if (!rValid) return;
+    if (PASS1) {
+        float* out = wsh(s);
+#pragma unroll
+        for (int j = 0; j < NPT; ++j)
+            if (n0 + j < Nr) out[n0 + j] = h[j];
+        if (g == 0) wsS[((i64)b * nseg + s) * D + d] = sumDelta;
+    } else if (s == nseg - 1) {
+#pragma unroll
+        for (int j = 0; j < NPT; ++j)
+            if (n0 + j < Nr) stateRow[n0 + j] = h[j];
+    }
+}
+
+}  // namespace scan
+
+// Register cap 128 (min blocks = 65536 / (threads * 128)) so that several blocks share an SM.
+#define SCAN_KERNEL(NAME, T, N, NPT, PASS1, EXACT)                                              \
+    extern "C" __global__ void __launch_bounds__(scan::DT*(N / NPT), 16 / (N / NPT))          \
+        NAME(const scan::P p) {                                                                 \
+        scan::scan_kernel<T, N, NPT, PASS1, EXACT>(p);                                          \
+    }
+
+#define SCAN_PAIR(TN, T, N, NPT)                                                                \
+    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##_main, T, N, NPT, false, false)              \
+    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##_pass1, T, N, NPT, true, false)
+
+#define SCAN_EXACT_PAIR(N, NPT)                                                                 \
+    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_main_exact, float, N, NPT, false, true)        \
+    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_pass1_exact, float, N, NPT, true, true)
+
+SCAN_PAIR(f32, float, 8, 4)
+SCAN_PAIR(f32, float, 16, 2)
+SCAN_PAIR(f32, float, 16, 4)
+SCAN_PAIR(f32, float, 32, 4)
+SCAN_PAIR(f32, float, 64, 4)
+SCAN_PAIR(bf16, bf16, 8, 4)
+SCAN_PAIR(bf16, bf16, 16, 2)
+SCAN_PAIR(bf16, bf16, 16, 4)
+SCAN_PAIR(bf16, bf16, 32, 4)
+SCAN_PAIR(bf16, bf16, 64, 4)
+// exp2_fma (unbiased, FMA pipe) instead of ex2.approx in the recurrence: the default of FP32 mode,
+// whose purpose is agreement with the CPU to 1e-5 (mamba.cuda.scanExp=fast|exact overrides).
+SCAN_EXACT_PAIR(8, 4)
+SCAN_EXACT_PAIR(16, 2)
+SCAN_EXACT_PAIR(16, 4)
+SCAN_EXACT_PAIR(32, 4)
+SCAN_EXACT_PAIR(64, 4)

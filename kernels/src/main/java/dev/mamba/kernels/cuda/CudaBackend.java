@@ -1,0 +1,813 @@
+package dev.mamba.kernels.cuda;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.Tensor;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The CUDA backend: every tensor lives in device memory of one GPU; operators are kernels of the module
+ * built from {@code src/main/cuda} queued on one non-default stream. Public methods are synchronized and
+ * make the device's primary context current first (Spark reuses task threads across stages).
+ * Set {@code -Dmamba.cuda.sync=true} to synchronize and check after every launch (debugging).
+ */
+public final class CudaBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
+    /** Workspace slots of {@link DeviceMemory#workspace}. */
+    private static final int WS_STAGE = 0, WS_SCAN = 1, WS_LANES = 2, WS_GEMM_X = 3, WS_PROBE = 4;
+
+    private final int deviceIndex;
+    private final Precision precision;
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final CUstream stream = new CUstream();
+    private final CudaModule module;
+    private final DeviceMemory memory;
+    private final HostStaging staging;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final String deviceName;
+    private final int ccMajor, ccMinor, smCount, driverVersion, archCode;
+    private final boolean sm90a;
+    private final boolean exactScanExp;
+    /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
+    private CudaModule wgmma;
+    /** 0 = not checked yet, 1 = checked against mma.sync and in use, -1 = off. */
+    private int wgmmaState;
+    private String wgmmaNote = "";
+
+    /** Opens the backend on {@code deviceIndex}; the provider has checked driver, index and capability. */
+    CudaBackend(int deviceIndex, Precision precision, byte[] fatbin) {
+        this.deviceIndex = deviceIndex;
+        this.precision = precision;
+        // FP32 mode exists for agreement with the CPU: its scan uses the unbiased FMA-pipe exp2 unless
+        // -Dmamba.cuda.scanExp=fast; TF32/BF16 use the MUFU ex2.approx unless -Dmamba.cuda.scanExp=exact.
+        String scanExp = System.getProperty("mamba.cuda.scanExp", precision == Precision.FP32 ? "exact" : "fast");
+        if (!scanExp.equals("exact") && !scanExp.equals("fast")) {
+            throw new IllegalArgumentException("mamba.cuda.scanExp=" + scanExp + ": expected exact or fast");
+        }
+        this.exactScanExp = scanExp.equals("exact");
+        CudaDriver.check(JCudaDriver.cuDeviceGet(device, deviceIndex), "cuDeviceGet(" + deviceIndex + ")");
+        CudaDriver.check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        CudaModule m = null;
+        DeviceMemory mem = null;
+        boolean streamMade = false;
+        try {
+            CudaDriver.check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            CudaDriver.check(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            streamMade = true;
+            m = new CudaModule(fatbin, stream, Boolean.getBoolean("mamba.cuda.sync"));
+            mem = new DeviceMemory(stream, !"false".equals(System.getProperty("mamba.cuda.cache")));
+            this.deviceName = CudaBackendProvider.deviceName(device);
+            this.ccMajor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+            this.ccMinor = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+            this.smCount = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+            int[] v = new int[1];
+            CudaDriver.check(JCudaDriver.cuDriverGetVersion(v), "cuDriverGetVersion");
+            this.driverVersion = v[0];
+            // which SASS the driver picked: __CUDA_ARCH__ and whether sm_90a features are compiled in
+            DeviceMemory.Allocation probe = mem.workspace(WS_PROBE, 8);
+            CudaDriver.check(JCudaDriver.cuMemsetD8Async(probe.ptr, (byte) 0, 8, stream), "cuMemsetD8Async");
+            Pointer args = Pointer.to(Pointer.to(probe.ptr));
+            CudaDriver.check(JCudaDriver.cuLaunchKernel(m.function("mamba_arch_probe"), 1, 1, 1, 1, 1, 1, 0, stream,
+                    args, null), "cuLaunchKernel(mamba_arch_probe)");
+            int[] arch = new int[2];
+            CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(arch probe)");
+            // synchronous copy into a Java array (JCuda's async copies need pinned or direct memory)
+            CudaDriver.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(arch), probe.ptr, 8), "cuMemcpyDtoH(arch probe)");
+            this.archCode = arch[0];
+            this.sm90a = arch[1] != 0;
+        } catch (RuntimeException | Error e) {
+            try {
+                if (mem != null) {
+                    mem.closeAll();
+                }
+                if (m != null) {
+                    m.unload();
+                }
+                if (streamMade) {
+                    JCudaDriver.cuStreamDestroy(stream);
+                }
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            } finally {
+                JCudaDriver.cuDevicePrimaryCtxRelease(device);
+            }
+            throw e;
+        }
+        this.module = m;
+        this.memory = mem;
+        this.staging = new HostStaging(stream);
+        loadWgmma();
+    }
+
+    /** Loads the sm_90a module on compute capability 9.0 when the jar has it and it is not switched off. */
+    private void loadWgmma() {
+        wgmmaState = -1;
+        if (ccMajor != 9 || ccMinor != 0 || precision != Precision.BF16) {
+            return;
+        }
+        if ("false".equals(System.getProperty("mamba.cuda.wgmma"))) {
+            wgmmaNote = " (wgmma off by -Dmamba.cuda.wgmma=false)";
+            return;
+        }
+        byte[] bin = CudaModule.readWgmmaFatbin();
+        if (bin == null) {
+            wgmmaNote = " (no sm_90a module in the jar)";
+            return;
+        }
+        try {
+            CudaModule w = new CudaModule(bin, stream, Boolean.getBoolean("mamba.cuda.sync"));
+            DeviceMemory.Allocation probe = memory.workspace(WS_PROBE, 8);
+            CudaDriver.check(JCudaDriver.cuMemsetD8Async(probe.ptr, (byte) 0, 8, stream), "cuMemsetD8Async");
+            CudaDriver.check(JCudaDriver.cuLaunchKernel(w.function("mamba_wgmma_probe"), 1, 1, 1, 1, 1, 1, 0, stream,
+                    Pointer.to(Pointer.to(probe.ptr)), null), "cuLaunchKernel(mamba_wgmma_probe)");
+            CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(wgmma probe)");
+            int[] arch = new int[2];
+            CudaDriver.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(arch), probe.ptr, 8), "cuMemcpyDtoH(wgmma probe)");
+            if (arch[1] != 1) {
+                w.unload();
+                wgmmaNote = " (the driver did not pick the sm_90a code)";
+                return;
+            }
+            wgmma = w;
+            wgmmaState = 0;
+            wgmmaNote = " (wgmma loaded, checked on first use)";
+        } catch (CudaException e) {
+            wgmmaNote = " (wgmma module not loaded: " + e.getMessage() + ")";
+            LOG.warn("cuda: the sm_90a wgmma module could not be loaded, using mma.sync: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * The wgmma module when it is in use. On first use its GEMM is compared with the mma.sync kernel on a
+     * random problem with ragged edges; on disagreement it is switched off with one warning.
+     */
+    CudaModule wgmmaModule() {
+        if (wgmmaState == 0) {
+            wgmmaState = -1;  // a failure inside the check leaves it off
+            double err = checkWgmma();
+            if (err <= 1e-4) {
+                wgmmaState = 1;
+                wgmmaNote = String.format(" (wgmma checked: rel. diff %.1e vs mma.sync)", err);
+            } else {
+                wgmma.unload();
+                wgmma = null;
+                wgmmaNote = String.format(" (wgmma OFF: rel. diff %.3g vs mma.sync)", err);
+                LOG.warn("cuda: the wgmma GEMM disagrees with the mma.sync GEMM (relative difference {}); "
+                        + "using mma.sync", err);
+            }
+        }
+        return wgmmaState == 1 ? wgmma : null;
+    }
+
+    private double checkWgmma() {
+        final int m = 300, n = 520, k = 200;
+        Random r = new Random(1234);
+        float[] xd = new float[m * k], wd = new float[n * k];
+        for (int i = 0; i < xd.length; i++) {
+            xd[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < wd.length; i++) {
+            wd[i] = (float) r.nextGaussian();
+        }
+        CudaTensor x = (CudaTensor) allocate("wgmma-check.x", m, k, DType.BF16);
+        CudaTensor w = (CudaTensor) allocate("wgmma-check.w", n, k, DType.BF16);
+        CudaTensor o1 = (CudaTensor) allocate("wgmma-check.o1", m, n, DType.F32);
+        CudaTensor o2 = (CudaTensor) allocate("wgmma-check.o2", m, n, DType.F32);
+        try {
+            write(x, xd, 0);
+            write(w, wd, 0);
+            CudaGemm.launch(this, module, "mamba_mma_bf16_big", x, w, null, o1, false);
+            CudaGemm.launch(this, wgmma, "mamba_wgmma_bf16", x, w, null, o2, false);
+            float[] a = new float[m * n], b = new float[m * n];
+            read(o1, a, 0);
+            read(o2, b, 0);
+            double num = 0, den = 0;
+            for (int i = 0; i < a.length; i++) {
+                double d = (double) a[i] - b[i];
+                num += d * d;
+                den += (double) a[i] * a[i];
+            }
+            return den == 0 || Double.isNaN(num) ? Double.POSITIVE_INFINITY : Math.sqrt(num / den);
+        } finally {
+            free(x);
+            free(w);
+            free(o1);
+            free(o2);
+        }
+    }
+
+    private int attribute(int attr) {
+        int[] v = new int[1];
+        CudaDriver.check(JCudaDriver.cuDeviceGetAttribute(v, attr, device), "cuDeviceGetAttribute(" + attr + ")");
+        return v[0];
+    }
+
+    // ---------------------------------------------------------------- identity
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String describe() {
+        return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s, scan exp %s",
+                deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
+                driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
+                exactScanExp ? "exact (fma)" : "fast (ex2.approx)");
+    }
+
+    private String gemmName() {
+        switch (precision) {
+            case FP32: return "fp32 ffma";
+            case TF32: return "tf32 mma.sync";
+            default: return "bf16 " + (wgmmaState == 1 ? "wgmma" : "mma.sync") + wgmmaNote;
+        }
+    }
+
+    @Override
+    public Precision precision() {
+        return precision;
+    }
+
+    @Override
+    public DType activationType() {
+        return precision == Precision.BF16 ? DType.BF16 : DType.F32;
+    }
+
+    @Override
+    public DType matrixWeightType() {
+        return precision == Precision.BF16 ? DType.BF16 : DType.F32;
+    }
+
+    /** Number of streaming multiprocessors (for launch heuristics and the benchmark). */
+    public int smCount() {
+        return smCount;
+    }
+
+    /** Device name as the driver reports it. */
+    public String deviceName() {
+        return deviceName;
+    }
+
+    // ---------------------------------------------------------------- context, checks
+
+    private void enter() {
+        if (closed.get()) {
+            throw new IllegalStateException("cuda backend has been closed already");
+        }
+        CudaDriver.check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+    }
+
+    private static CudaTensor t(Tensor x, String what) {
+        if (x == null) {
+            throw new IllegalArgumentException(what + " is null");
+        }
+        if (!(x instanceof CudaTensor)) {
+            throw new IllegalArgumentException(what + " " + x.name() + " belongs to another backend");
+        }
+        CudaTensor c = (CudaTensor) x;
+        if (c.alloc.freed) {
+            throw new IllegalStateException(what + " " + c.name + " has been freed");
+        }
+        return c;
+    }
+
+    private static CudaTensor typed(Tensor x, String what, DType... allowed) {
+        CudaTensor c = t(x, what);
+        for (DType d : allowed) {
+            if (c.dtype == d) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException(what + " " + c.name + " has dtype " + c.dtype + ", expected "
+                + (allowed.length == 1 ? allowed[0].toString() : java.util.Arrays.toString(allowed)));
+    }
+
+    private static CudaTensor act(Tensor x, String what) {
+        return typed(x, what, DType.F32, DType.BF16);
+    }
+
+    private static void shape(Tensor x, int rows, int cols, String op) {
+        if (x.rows() != rows || x.cols() != cols) {
+            throw new IllegalArgumentException(op + ": " + x.name() + " has shape " + x.shape() + ", expected ["
+                    + rows + ", " + cols + "]");
+        }
+    }
+
+    private static String tn(DType d) {
+        switch (d) {
+            case F32: return "f32";
+            case BF16: return "bf16";
+            default: return "i32";
+        }
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    @Override
+    public synchronized Tensor allocate(String name, int rows, int cols, DType dtype) {
+        enter();
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException("tensor " + name + ": negative shape [" + rows + ", " + cols + "]");
+        }
+        long bytes = (long) rows * cols * dtype.bytes();
+        return new CudaTensor(name, dtype, memory.allocate(name, bytes), rows, cols);
+    }
+
+    @Override
+    public synchronized void free(Tensor x) {
+        enter();
+        if (!(x instanceof CudaTensor)) {
+            throw new IllegalArgumentException("tensor " + x.name() + " belongs to another backend");
+        }
+        CudaTensor c = (CudaTensor) x;
+        if (!c.root) {
+            throw new IllegalArgumentException("cannot free view of " + c.name + "; free the tensor it came from");
+        }
+        memory.release(c.alloc);
+    }
+
+    @Override
+    public long bytesAllocated() {
+        synchronized (this) {
+            return closed.get() ? 0 : memory.bytesInUse();
+        }
+    }
+
+    /** Device bytes held besides tensors (free-block cache, workspaces). */
+    public synchronized long bytesReserved() {
+        return closed.get() ? 0 : memory.bytesReserved();
+    }
+
+    /** Fills pinned staging buffer rows [r0, r1) of a transfer with 4-byte little-endian elements. */
+    private interface RowSource {
+        void put(ByteBuffer dst, int r0, int r1);
+    }
+
+    /** Consumes rows [r0, r1) of a transfer from a staging buffer (4-byte little-endian elements). */
+    private interface RowSink {
+        void get(ByteBuffer src, int r0, int r1);
+    }
+
+    @Override
+    public synchronized void write(Tensor dst, float[] src, int offset) {
+        enter();
+        CudaTensor d = typed(dst, "write target", DType.F32, DType.BF16);
+        checkRange(src.length, offset, d, "write");
+        final int cols = d.cols;
+        writeRows(d, (b, r0, r1) -> b.asFloatBuffer().put(src, offset + r0 * cols, (r1 - r0) * cols));
+    }
+
+    @Override
+    public synchronized void write(Tensor dst, int[] src, int offset) {
+        enter();
+        CudaTensor d = typed(dst, "write target", DType.I32);
+        checkRange(src.length, offset, d, "write");
+        final int cols = d.cols;
+        writeRows(d, (b, r0, r1) -> b.asIntBuffer().put(src, offset + r0 * cols, (r1 - r0) * cols));
+    }
+
+    @Override
+    public synchronized void write(Tensor dst, ByteBuffer src) {
+        enter();
+        CudaTensor d = t(dst, "write target");
+        long need = 4L * d.rows * d.cols;
+        if (src.remaining() < need) {
+            throw new IllegalArgumentException("write " + d.name + d.shape() + ": buffer holds " + src.remaining()
+                    + " bytes, need " + need);
+        }
+        if (need == 0) {
+            return;
+        }
+        if (src.isDirect() && d.dtype != DType.BF16 && d.contiguous()) {
+            // straight from the caller's (Arrow) buffer; for pageable memory the driver returns once the
+            // bytes are staged, so the caller may release the buffer afterwards
+            ByteBuffer s = src.duplicate();
+            s.limit(s.position() + (int) need);
+            CudaDriver.check(JCudaDriver.cuMemcpyHtoDAsync(d.alloc.ptr.withByteOffset(d.byteOffset(0)),
+                    Pointer.to(s.slice()), need, stream), "cuMemcpyHtoDAsync(" + d.name + ")");
+            return;
+        }
+        final int base = src.position();
+        final int cols = d.cols;
+        writeRows(d, (b, r0, r1) -> {
+            ByteBuffer s = src.duplicate();
+            s.position(base + r0 * cols * 4).limit(base + r1 * cols * 4);
+            b.put(s);
+        });
+    }
+
+    private static void checkRange(int length, int offset, CudaTensor d, String op) {
+        long need = (long) d.rows * d.cols;
+        if (offset < 0 || offset + need > length) {
+            throw new IllegalArgumentException(op + " " + d.name + d.shape() + ": array of " + length
+                    + " from offset " + offset + " holds fewer than " + need + " elements");
+        }
+    }
+
+    private void writeRows(CudaTensor d, RowSource src) {
+        final int rows = d.rows, cols = d.cols;
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        final long rowBytes = 4L * cols;
+        staging.ensure(rowBytes);
+        final int perChunk = (int) Math.max(1, Math.min(rows, staging.capacity() / rowBytes));
+        final boolean direct = d.dtype != DType.BF16 && d.contiguous();
+        int k = 0;
+        for (int r0 = 0; r0 < rows; r0 += perChunk, k++) {
+            int r1 = Math.min(rows, r0 + perChunk);
+            int i = k & 1;
+            ByteBuffer b = staging.acquire(i);
+            src.put(b, r0, r1);
+            long bytes = rowBytes * (r1 - r0);
+            if (direct) {
+                CudaDriver.check(JCudaDriver.cuMemcpyHtoDAsync(d.alloc.ptr.withByteOffset(d.byteOffset(r0)),
+                        staging.pointer(i), bytes, stream), "cuMemcpyHtoDAsync(" + d.name + ")");
+            } else {
+                DeviceMemory.Allocation ws = memory.workspace(WS_STAGE, staging.capacity());
+                CudaDriver.check(JCudaDriver.cuMemcpyHtoDAsync(ws.ptr, staging.pointer(i), bytes, stream),
+                        "cuMemcpyHtoDAsync(staging for " + d.name + ")");
+                String fn = d.dtype == DType.BF16 ? "mamba_copy_f32_bf16" : "mamba_copy_u32";
+                ew2d(fn, ws.address, cols, d.address(r0, 0), d.ld, r1 - r0, cols, 0);
+            }
+            staging.queued(i);
+        }
+    }
+
+    private void readRows(CudaTensor s, RowSink sink) {
+        final int rows = s.rows, cols = s.cols;
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        final long rowBytes = 4L * cols;
+        staging.ensure(rowBytes);
+        final int perChunk = (int) Math.max(1, Math.min(rows, staging.capacity() / rowBytes));
+        final boolean direct = s.dtype != DType.BF16 && s.contiguous();
+        int prev0 = -1, prev1 = -1, k = 0;
+        for (int r0 = 0; r0 < rows; r0 += perChunk, k++) {
+            int r1 = Math.min(rows, r0 + perChunk);
+            int i = k & 1;
+            staging.acquire(i);
+            long bytes = rowBytes * (r1 - r0);
+            if (direct) {
+                CudaDriver.check(JCudaDriver.cuMemcpyDtoHAsync(staging.pointer(i),
+                        s.alloc.ptr.withByteOffset(s.byteOffset(r0)), bytes, stream), "cuMemcpyDtoHAsync(" + s.name + ")");
+            } else {
+                DeviceMemory.Allocation ws = memory.workspace(WS_STAGE, staging.capacity());
+                String fn = s.dtype == DType.BF16 ? "mamba_copy_bf16_f32" : "mamba_copy_u32";
+                ew2d(fn, s.address(r0, 0), s.ld, ws.address, cols, r1 - r0, cols, 0);
+                CudaDriver.check(JCudaDriver.cuMemcpyDtoHAsync(staging.pointer(i), ws.ptr, bytes, stream),
+                        "cuMemcpyDtoHAsync(staging for " + s.name + ")");
+            }
+            staging.queued(i);
+            if (prev0 >= 0) {
+                int j = (k - 1) & 1;
+                staging.await(j);
+                sink.get(staging.buffer(j), prev0, prev1);
+            }
+            prev0 = r0;
+            prev1 = r1;
+        }
+        int j = (k - 1) & 1;
+        staging.await(j);
+        sink.get(staging.buffer(j), prev0, prev1);
+    }
+
+    @Override
+    public synchronized void read(Tensor src, float[] dst, int offset) {
+        enter();
+        CudaTensor s = typed(src, "read source", DType.F32, DType.BF16);
+        checkRange(dst.length, offset, s, "read");
+        final int cols = s.cols;
+        readRows(s, (b, r0, r1) -> b.asFloatBuffer().get(dst, offset + r0 * cols, (r1 - r0) * cols));
+    }
+
+    @Override
+    public synchronized void read(Tensor src, int[] dst, int offset) {
+        enter();
+        CudaTensor s = typed(src, "read source", DType.I32);
+        checkRange(dst.length, offset, s, "read");
+        final int cols = s.cols;
+        readRows(s, (b, r0, r1) -> b.asIntBuffer().get(dst, offset + r0 * cols, (r1 - r0) * cols));
+    }
+
+    @Override
+    public synchronized void fill(Tensor x, float value) {
+        enter();
+        CudaTensor c = t(x, "fill target");
+        switch (c.dtype) {
+            case BF16:
+                ew2d("mamba_fill_u16", 0, 0, c.address(), c.ld, c.rows, c.cols, Bf16.fromFloat(value) & 0xffff);
+                break;
+            case I32:
+                ew2d("mamba_fill_u32", 0, 0, c.address(), c.ld, c.rows, c.cols, (int) value);
+                break;
+            default:
+                ew2d("mamba_fill_u32", 0, 0, c.address(), c.ld, c.rows, c.cols, Float.floatToRawIntBits(value));
+        }
+    }
+
+    @Override
+    public synchronized void copy(Tensor src, Tensor dst) {
+        enter();
+        CudaTensor s = t(src, "copy source"), d = t(dst, "copy target");
+        shape(d, s.rows, s.cols, "copy");
+        String fn;
+        if (s.dtype == d.dtype) {
+            fn = s.dtype == DType.BF16 ? "mamba_copy_u16" : "mamba_copy_u32";
+        } else if (s.dtype == DType.I32 || d.dtype == DType.I32) {
+            throw new IllegalArgumentException("copy " + s.name + " -> " + d.name + ": cannot convert between "
+                    + s.dtype + " and " + d.dtype);
+        } else {
+            fn = "mamba_copy_" + tn(s.dtype) + "_" + tn(d.dtype);
+        }
+        ew2d(fn, s.address(), s.ld, d.address(), d.ld, s.rows, s.cols, 0);
+    }
+
+    /** Grid for the 2-D elementwise kernels; contiguous operands are treated as one long row. */
+    private void ew2d(String fn, long src, long lds, long dst, long ldd, int rows, int cols, long value) {
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        boolean flat = rows == 1 || (ldd == cols && (src == 0 || lds == cols));
+        long r = flat ? 1 : rows;
+        long c = flat ? (long) rows * cols : cols;
+        long gx = Math.min((c + 255) / 256, 1L << 16);
+        long gy = Math.min(r, 65535);
+        module.launch(fn, gx, gy, 1, 256, 0, src, dst, lds, ldd, r, c, value);
+    }
+
+    @Override
+    public synchronized void synchronize() {
+        enter();
+        CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    @Override
+    public synchronized void embedding(Tensor ids, Tensor table, Tensor out) {
+        enter();
+        CudaTensor id = typed(ids, "ids", DType.I32), tb = act(table, "table"), o = act(out, "out");
+        shape(id, id.rows, 1, "embedding ids");
+        shape(o, id.rows, tb.cols, "embedding");
+        module.launch("mamba_embedding_" + tn(tb.dtype) + "_" + tn(o.dtype), id.rows, 1, 1, 256, 0,
+                id.address(), tb.address(), o.address(), id.ld, tb.ld, o.ld, id.rows, tb.cols, tb.rows);
+    }
+
+    @Override
+    public synchronized void linear(Tensor x, Tensor w, Tensor bias, Tensor out, boolean accumulate) {
+        enter();
+        CudaTensor xi = act(x, "input"), wi = act(w, "weight"), o = act(out, "output");
+        if (xi.cols != wi.cols) {
+            throw new IllegalArgumentException("linear " + wi.name + ": input " + xi.name + " has " + xi.cols
+                    + " features, weight " + wi.shape() + " expects " + wi.cols);
+        }
+        shape(o, xi.rows, wi.rows, "linear " + wi.name);
+        CudaTensor b = null;
+        if (bias != null) {
+            b = typed(bias, "bias", DType.F32);
+            shape(b, 1, wi.rows, "linear " + wi.name + " bias");
+        }
+        CudaGemm.run(this, xi, wi, b, o, accumulate);
+    }
+
+    @Override
+    public synchronized void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out) {
+        enter();
+        CudaTensor xi = act(x, "input"), wi = typed(weight, "weight", DType.F32), o = act(out, "output");
+        shape(wi, 1, xi.cols, "rmsNorm weight");
+        shape(o, xi.rows, xi.cols, "rmsNorm");
+        module.launch("mamba_rmsnorm_" + tn(xi.dtype) + "_" + tn(o.dtype), (xi.rows + 7) / 8, 1, 1, 256, 0,
+                xi.address(), wi.address(), o.address(), xi.ld, o.ld, xi.rows, xi.cols,
+                Float.floatToRawIntBits(eps));
+    }
+
+    @Override
+    public synchronized void add(Tensor x, Tensor out) {
+        enter();
+        CudaTensor xi = act(x, "input"), o = act(out, "output");
+        shape(o, xi.rows, xi.cols, "add");
+        ew2d("mamba_add_" + tn(xi.dtype) + "_" + tn(o.dtype), xi.address(), xi.ld, o.address(), o.ld,
+                xi.rows, xi.cols, 0);
+    }
+
+    /** Lanes of a [B·T, ·] operand given a state/lens tensor with B rows. */
+    private static int steps(CudaTensor x, int lanes, String op) {
+        if (lanes == 0 || x.rows % lanes != 0) {
+            throw new IllegalArgumentException(op + ": " + x.rows + " rows do not split into " + lanes + " lanes");
+        }
+        return x.rows / lanes;
+    }
+
+    @Override
+    public synchronized void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out) {
+        enter();
+        CudaTensor xi = act(x, "input"), wi = typed(weight, "weight", DType.F32),
+                st = typed(state, "conv state", DType.F32), ln = typed(lens, "lens", DType.I32), o = act(out, "output");
+        final int lanes = st.rows, d = xi.cols, k = wi.cols;
+        final int steps = steps(xi, lanes, "conv1d");
+        shape(wi, d, k, "conv1d weight");
+        shape(st, lanes, d * (k - 1), "conv1d state");
+        shape(ln, lanes, 1, "lens");
+        shape(o, xi.rows, d, "conv1d output");
+        if (o.dtype != xi.dtype) {
+            throw new IllegalArgumentException("conv1d: input " + xi.name + " is " + xi.dtype + " but output "
+                    + o.name + " is " + o.dtype + "; both must be the activation type");
+        }
+        if (k < 1 || k > 16) {
+            throw new IllegalArgumentException("conv1d: kernel width " + k + " outside [1, 16]");
+        }
+        CudaTensor bi = null;
+        if (bias != null) {
+            bi = typed(bias, "bias", DType.F32);
+            shape(bi, 1, d, "conv1d bias");
+        }
+        int kt = (k >= 2 && k <= 4) ? k : 0;
+        long chunks = (steps + 63) / 64;
+        module.launch("mamba_conv1d_" + tn(xi.dtype) + "_k" + kt, (d + 31) / 32, (chunks + 3) / 4, lanes, 128, 0,
+                xi.address(), wi.address(), bi == null ? 0 : bi.address(), st.address(), ln.address(), o.address(),
+                xi.ld, wi.ld, st.ld, ln.ld, o.ld, steps, d, k);
+    }
+
+    @Override
+    public synchronized void selectiveScan(Tensor u, Tensor dtRaw, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
+                                           Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
+        enter();
+        CudaScan.run(this, act(u, "u"), act(dtRaw, "dt"), typed(dtBias, "dt bias", DType.F32),
+                typed(aNeg, "A", DType.F32), act(b, "B"), act(c, "C"), typed(dSkip, "D", DType.F32),
+                z == null ? null : act(z, "z"), typed(state, "ssm state", DType.F32), typed(lens, "lens", DType.I32),
+                act(y, "y"));
+    }
+
+    @Override
+    public synchronized void laneSummary(Tensor hidden, Tensor lens, Tensor out) {
+        enter();
+        CudaTensor hi = act(hidden, "hidden"), ln = typed(lens, "lens", DType.I32), o = typed(out, "summary", DType.F32);
+        final int lanes = ln.rows, h = hi.cols;
+        final int steps = steps(hi, lanes, "laneSummary");
+        shape(ln, lanes, 1, "lens");
+        shape(o, lanes, 2 * h, "laneSummary");
+        if (h == 0) {
+            return;
+        }
+        long colTiles = (h + 31) / 32;
+        long splits = Math.max(1, Math.min((2L * smCount + colTiles * lanes - 1) / (colTiles * lanes),
+                Math.min(65535, (steps + 7) / 8)));
+        DeviceMemory.Allocation ws = memory.workspace(WS_LANES, 8L * lanes * splits * h);
+        long[] p = {hi.address(), ln.address(), o.address(), ws.address, hi.ld, ln.ld, o.ld, steps, h, splits};
+        module.launch("mamba_lane_partial_" + tn(hi.dtype), colTiles, splits, lanes, 256, 0, p);
+        module.launch("mamba_lane_final_" + tn(hi.dtype), (h + 255) / 256, lanes, 1, 256, 0, p);
+    }
+
+    @Override
+    public synchronized void tokenNll(Tensor logits, Tensor targets, Tensor out) {
+        enter();
+        CudaTensor lg = act(logits, "logits"), tg = typed(targets, "targets", DType.I32), o = typed(out, "nll", DType.F32);
+        shape(tg, lg.rows, 1, "tokenNll targets");
+        shape(o, lg.rows, 1, "tokenNll output");
+        module.launch("mamba_token_nll_" + tn(lg.dtype), lg.rows, 1, 1, 256, 0,
+                lg.address(), tg.address(), o.address(), lg.ld, tg.ld, o.ld, lg.rows, lg.cols);
+    }
+
+    // ---------------------------------------------------------------- for CudaGemm / CudaScan / the benchmark
+
+    CudaModule module() {
+        return module;
+    }
+
+    DeviceMemory.Allocation workspace(int slot, long bytes) {
+        return memory.workspace(slot, bytes);
+    }
+
+    static int wsScan() {
+        return WS_SCAN;
+    }
+
+    static int wsGemmX() {
+        return WS_GEMM_X;
+    }
+
+    boolean exactScanExp() {
+        return exactScanExp;
+    }
+
+    /** Converts {@code x} into a contiguous workspace tensor of dtype {@code to} (for mixed-type linear). */
+    CudaTensor converted(CudaTensor x, DType to) {
+        long bytes = (long) x.rows * x.cols * to.bytes();
+        DeviceMemory.Allocation ws = memory.workspace(WS_GEMM_X, bytes);
+        ew2d("mamba_copy_" + tn(x.dtype) + "_" + tn(to), x.address(), x.ld, ws.address, x.cols, x.rows, x.cols, 0);
+        return new CudaTensor(x.name + "(" + tn(to) + ")", to, ws, x.rows, x.cols);
+    }
+
+    /**
+     * Runs {@code op} {@code warmup + runs} times and returns the device time of each of the last
+     * {@code runs} in milliseconds (CUDA events on this backend's stream).
+     */
+    public synchronized float[] time(Runnable op, int warmup, int runs) {
+        enter();
+        for (int i = 0; i < warmup; i++) {
+            op.run();
+        }
+        CUevent start = new CUevent(), stop = new CUevent();
+        CudaDriver.check(JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+        CudaDriver.check(JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+        try {
+            float[] ms = new float[runs];
+            float[] v = new float[1];
+            for (int i = 0; i < runs; i++) {
+                CudaDriver.check(JCudaDriver.cuEventRecord(start, stream), "cuEventRecord");
+                op.run();
+                CudaDriver.check(JCudaDriver.cuEventRecord(stop, stream), "cuEventRecord");
+                CudaDriver.check(JCudaDriver.cuEventSynchronize(stop), "cuEventSynchronize");
+                CudaDriver.check(JCudaDriver.cuEventElapsedTime(v, start, stop), "cuEventElapsedTime");
+                ms[i] = v[0];
+            }
+            return ms;
+        } finally {
+            JCudaDriver.cuEventDestroy(start);
+            JCudaDriver.cuEventDestroy(stop);
+        }
+    }
+
+    /** Device-to-device copy of a whole contiguous tensor with cuMemcpyDtoDAsync (bandwidth reference). */
+    public synchronized void copyBytes(Tensor src, Tensor dst) {
+        enter();
+        CudaTensor s = t(src, "copy source"), d = t(dst, "copy target");
+        long bytes = (long) s.rows * s.cols * s.dtype.bytes();
+        if (!s.contiguous() || !d.contiguous() || bytes != (long) d.rows * d.cols * d.dtype.bytes()) {
+            throw new IllegalArgumentException("copyBytes needs two contiguous tensors of the same size");
+        }
+        CUdeviceptr sp = s.alloc.ptr.withByteOffset(s.byteOffset(0)), dp = d.alloc.ptr.withByteOffset(d.byteOffset(0));
+        CudaDriver.check(JCudaDriver.cuMemcpyDtoDAsync(dp, sp, bytes, stream), "cuMemcpyDtoDAsync");
+    }
+
+    // ---------------------------------------------------------------- close
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (this) {
+            RuntimeException first = null;
+            try {
+                CudaDriver.check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+                CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+            } catch (RuntimeException e) {
+                first = e;
+            }
+            try {
+                memory.closeAll();
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+            try {
+                staging.release();
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+            try {
+                module.unload();
+                if (wgmma != null) {
+                    wgmma.unload();
+                }
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+            try {
+                CudaDriver.check(JCudaDriver.cuStreamDestroy(stream), "cuStreamDestroy");
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+            try {
+                CudaDriver.check(JCudaDriver.cuDevicePrimaryCtxRelease(device), "cuDevicePrimaryCtxRelease");
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
+    }
+}

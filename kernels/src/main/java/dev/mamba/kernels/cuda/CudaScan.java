@@ -1,0 +1,148 @@
+package dev.mamba.kernels.cuda;
+
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Tensor;
+
+/**
+ * Validates a selective-scan call, picks the kernel variant (states per thread, time segments) and
+ * launches it. Field order of the parameter struct: scan.cu {@code scan::P}.
+ */
+final class CudaScan {
+    private CudaScan() {
+    }
+
+    static final int TT = 32, DT = 32;
+
+    /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
+    static int smem(int elemBytes, int n, int npt) {
+        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4;
+    }
+
+    /** Template state count for N states: 8, 16, 32 or 64. */
+    static int templateN(int n) {
+        if (n <= 8) {
+            return 8;
+        }
+        if (n <= 16) {
+            return 16;
+        }
+        if (n <= 32) {
+            return 32;
+        }
+        if (n <= 64) {
+            return 64;
+        }
+        throw new IllegalArgumentException("scan: state size " + n + " > 64 is not supported by the CUDA kernels");
+    }
+
+    private static void shape(Tensor x, int rows, int cols, String op) {
+        if (x.rows() != rows || x.cols() != cols) {
+            throw new IllegalArgumentException(op + ": " + x.name() + " has shape " + x.shape() + ", expected ["
+                    + rows + ", " + cols + "]");
+        }
+    }
+
+    /** The launch plan: kernel names, states per thread, segments and steps per segment. */
+    record Plan(String main, String pass1, int npt, int threads, int smem, int segments, int segLen) {
+    }
+
+    static void run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtBias, CudaTensor a, CudaTensor b,
+                    CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens, CudaTensor y) {
+        final int lanes = state.rows, d = u.cols, n = a.cols;
+        if (lanes == 0 || u.rows % lanes != 0) {
+            throw new IllegalArgumentException("scan: " + u.rows + " rows do not split into " + lanes + " lanes");
+        }
+        final int steps = u.rows / lanes;
+        shape(dt, u.rows, d, "scan dt");
+        shape(dtBias, 1, d, "scan dt bias");
+        shape(a, d, n, "scan A");
+        shape(b, u.rows, n, "scan B");
+        shape(c, u.rows, n, "scan C");
+        shape(dSkip, 1, d, "scan D");
+        shape(state, lanes, d * n, "scan state");
+        shape(lens, lanes, 1, "lens");
+        shape(y, u.rows, d, "scan y");
+        if (z != null) {
+            shape(z, u.rows, d, "scan z");
+        }
+        DType t = u.dtype;
+        for (CudaTensor x : new CudaTensor[] {dt, b, c, z, y}) {
+            if (x != null && x.dtype != t) {
+                throw new IllegalArgumentException("scan: " + x.name + " is " + x.dtype + " but u " + u.name + " is "
+                        + t + "; u, dt, B, C, z and y must all have the activation type");
+            }
+        }
+        if (steps == 0 || d == 0 || n == 0) {
+            return;
+        }
+        Plan plan = plan(be, t, lanes, d, n, steps);
+        long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
+        long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
+        long wsH = 0, wsS = 0;
+        if (plan.segments > 1) {
+            long h = 4L * lanes * plan.segments * d * n;
+            long s = 4L * lanes * plan.segments * d;
+            DeviceMemory.Allocation ws = be.workspace(CudaBackend.wsScan(), h + s);
+            wsH = ws.address;
+            wsS = ws.address + h;
+        }
+        long[] p = {u.address(), dt.address(), dtBias.address(), a.address(), b.address(), c.address(),
+                dSkip.address(), z == null ? 0 : z.address(), state.address(), lens.address(), y.address(),
+                u.ld, dt.ld, a.ld, b.ld, c.ld, z == null ? 0 : z.ld, state.ld, lens.ld, y.ld,
+                steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC};
+        long dTiles = (d + DT - 1) / DT;
+        CudaModule m = be.module();
+        if (plan.segments > 1) {
+            m.launch(plan.pass1, dTiles, plan.segments - 1, lanes, plan.threads, plan.smem, p);
+        }
+        m.launch(plan.main, dTiles, plan.segments, lanes, plan.threads, plan.smem, p);
+    }
+
+    /**
+     * Picks states per thread (4, or 2 when that fills the GPU better) and the number of time segments
+     * by a simple model: time ∝ waves x steps per block x cost, where splitting into S segments adds a
+     * first pass over S-1 segments (cost 0.85 of the main pass) and 2 states per thread costs ~15% more.
+     */
+    static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps) {
+        final int nt = templateN(n);
+        final String tn = t == DType.BF16 ? "bf16" : "f32";
+        final int eb = t.bytes();
+        final boolean exact = be.exactScanExp() && t == DType.F32;
+        final String suffix = exact ? "_exact" : "";
+        final long sms = be.smCount();
+        final long base = (long) lanes * ((d + DT - 1) / DT);
+        double bestCost = Double.MAX_VALUE;
+        Plan best = null;
+        int[] npts = nt == 16 ? new int[] {4, 2} : new int[] {4};
+        for (int npt : npts) {
+            String stem = "mamba_scan_" + tn + "_n" + nt + "_p" + npt;
+            int threads = DT * (nt / npt);
+            int smem = smem(eb, nt, npt);
+            int occ = Math.max(1, be.module().occupancy(stem + "_main" + suffix, threads, smem));
+            long slots = sms * occ;
+            double factor = npt == 4 ? 1.0 : 1.15;
+            int maxSeg = (int) Math.max(1, Math.min(64, steps / (4L * TT)));
+            for (int s = 1; s <= maxSeg; s++) {
+                if (npt == 2 && s > 1) {
+                    break;  // long lanes are split with 4 states per thread
+                }
+                int segLen = (int) (((long) steps + s - 1) / s);
+                segLen = (segLen + TT - 1) / TT * TT;
+                int segs = (int) (((long) steps + segLen - 1) / segLen);
+                if (segs != s) {
+                    continue;
+                }
+                double cost = Math.ceil((double) base * s / slots) * segLen * factor;
+                if (s > 1) {
+                    cost += Math.ceil((double) base * (s - 1) / slots) * segLen * 0.85 * factor;
+                }
+                if (cost < bestCost * 0.98) {
+                    bestCost = cost;
+                    best = new Plan(stem + "_main" + suffix, stem + "_pass1" + suffix, npt, threads, smem, s,
+                            s == 1 ? steps : segLen);
+                }
+            }
+        }
+        return best;
+    }
+}

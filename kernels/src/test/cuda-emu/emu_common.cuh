@@ -1,0 +1,79 @@
+// Host emulation of common.cuh: lets the real scan.cu / conv1d.cu run as C++ with one std::thread per CUDA thread.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+#include <cstdlib>
+#include <barrier>
+#include <functional>
+typedef long long i64;
+struct bf16 { uint16_t b; };
+struct float4 { float x, y, z, w; };
+struct float2 { float x, y; };
+struct uint4 { uint32_t x, y, z, w; };
+struct dim3e { unsigned x, y, z; };
+extern thread_local dim3e threadIdx, blockIdx, blockDim;
+extern thread_local unsigned char* emu_smem;
+extern std::barrier<>* emu_bar;
+#define DEV inline
+#define __device__
+#define __global__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __syncthreads() emu_bar->arrive_and_wait()
+#define __trap() abort()
+inline float bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+inline uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40; u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
+DEV float to_f32(float v) { return v; }
+DEV float to_f32(bf16 v) { return bf2f(v.b); }
+template <typename T> DEV T from_f32(float v);
+template <> DEV float from_f32<float>(float v) { return v; }
+template <> DEV bf16 from_f32<bf16>(float v) { return bf16{f2bf(v)}; }
+template <typename T> DEV float ldf(const T* p) { return to_f32(*p); }
+template <typename T> DEV const T* cptr(i64 a) { return reinterpret_cast<const T*>(a); }
+template <typename T> DEV T* mptr(i64 a) { return reinterpret_cast<T*>(a); }
+DEV void cp_async16(void* smem, const void* g, int bytes) { memcpy(smem, g, bytes); memset((char*)smem + bytes, 0, 16 - bytes); }
+DEV void cp_async_commit() {}
+template <int N> DEV void cp_async_wait() {}
+DEV float ex2_approx(float x) { float y = exp2f(x); return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y; }
+DEV float tanh_approx(float x) { return tanhf(x); }
+DEV int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
+DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+#include "exp2_fma.cuh"
+#define LOG2E_F 1.4426950408889634f
+DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+DEV float softplus_fast(float x) { return x > 20.f ? x : logf(1.f + expf(x)); }
+DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
+DEV float silu_fast(float v) { return v * fmaf(0.5f, tanh_approx(0.5f * v), 0.5f); }
+DEV i64 imin64(i64 a, i64 b) { return a < b ? a : b; }
+DEV int imin(int a, int b) { return a < b ? a : b; }
+DEV int imax(int a, int b) { return a > b ? a : b; }
+
+// --- extras for the GEMM emulation
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+struct __nv_bfloat162 { bf16 x, y; };
+DEV float2 make_float2(float a, float b) { return float2{a, b}; }
+DEV float2 __bfloat1622float2(__nv_bfloat162 v) { return float2{bf2f(v.x.b), bf2f(v.y.b)}; }
+DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat162{bf16{f2bf(a)}, bf16{f2bf(b)}}; }
+template <typename T> DEV T __ldg(const T* p) { return *p; }
+DEV uint32_t smem_u32(const void* p) { return (uint32_t)((const unsigned char*)p - emu_smem); }
+DEV float __uint_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+// --- extras for the elementwise kernels: warp shuffles through the per-warp exchange area
+extern thread_local dim3e gridDim;
+struct EmuShfl { std::barrier<>* bar; double v[32]; };
+extern EmuShfl* emu_shfl;  // one per warp of the running block
+template <typename T> DEV T __shfl_xor_sync(unsigned, T v, int o) {
+    EmuShfl& w = emu_shfl[threadIdx.x / 32];
+    const int lane = threadIdx.x % 32;
+    w.v[lane] = (double)v;
+    w.bar->arrive_and_wait();
+    T r = (T)w.v[lane ^ o];
+    w.bar->arrive_and_wait();
+    return r;
+}
+DEV float warp_sum(float v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
+DEV double warp_sum(double v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
+DEV float warp_max(float v) { for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o)); return v; }
+DEV float bits_f32(i64 b) { return __int_as_float((int)b); }

@@ -1,0 +1,201 @@
+#include "emu_common.cuh"
+#include "scan.cu"
+#include "conv1d.cu"
+#include <vector>
+#include <thread>
+#include <random>
+#include <cstdio>
+#include <string>
+#include <algorithm>
+
+thread_local dim3e threadIdx, blockIdx, blockDim;
+thread_local unsigned char* emu_smem;
+std::barrier<>* emu_bar;
+
+template <class P>
+void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threads, size_t smem, const P& p) {
+    std::vector<unsigned char> sm(smem + 64);
+    for (unsigned z = 0; z < gz; ++z)
+        for (unsigned y = 0; y < gy; ++y)
+            for (unsigned x = 0; x < gx; ++x) {
+                std::barrier<> bar(threads);
+                emu_bar = &bar;
+                std::fill(sm.begin(), sm.end(), 0xCD);
+                std::vector<std::thread> ts;
+                for (int t = 0; t < threads; ++t)
+                    ts.emplace_back([&, t] { threadIdx = {(unsigned)t, 0, 0}; blockIdx = {x, y, z}; blockDim = {(unsigned)threads, 1, 1}; emu_smem = sm.data(); k(p); });
+                for (auto& th : ts) th.join();
+            }
+}
+
+static std::mt19937 rng(42);
+static float gauss(float m, float s) { std::normal_distribution<float> d(m, s); return d(rng); }
+static float unif(float a, float b) { std::uniform_real_distribution<float> d(a, b); return d(rng); }
+
+static float softplus_ref(float x) { return x > 20.f ? x : (float)std::log1p(std::exp((double)x)); }
+static float silu_ref(float v) { return v / (1.f + (float)std::exp(-(double)v)); }
+
+template <typename T> struct Buf {
+    std::vector<T> v; int rows, cols, ld; long off;
+    T* at(int r, int c) { return v.data() + off + (long)r * ld + c; }
+};
+template <typename T> float getf(const T& x) { return to_f32(x); }
+
+double rel(const std::vector<float>& a, const std::vector<float>& b) {
+    double n = 0, d = 0;
+    for (size_t i = 0; i < a.size(); ++i) { double e = (double)a[i] - b[i]; n += e * e; d += (double)b[i] * b[i]; }
+    return d == 0 ? std::sqrt(n) : std::sqrt(n / d);
+}
+
+int fails = 0;
+
+template <typename T>
+void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK) {
+    const int rows = lanes * steps, W = R + 2 * N;
+    // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
+    std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
+    for (auto& x : xz) x = gauss(0, 1);
+    for (auto& x : dbc) x = gauss(0, 1);
+    for (auto& x : dt) x = gauss(0, 0.5f);
+    for (auto& x : dtb) x = unif(-5, -1.5f);
+    for (int d = 0; d < D; ++d) for (int n = 0; n < N; ++n) A[d * N + n] = -(n + 1) * unif(0.5f, 1.5f);
+    for (auto& x : Ds) x = gauss(1, 0.3f);
+    for (auto& x : st) x = gauss(0, 0.5f);
+    // device-typed copies (rounded when bf16); the reference uses the rounded values too
+    std::vector<T> xzT(xz.size()), dbcT(dbc.size()), dtT(dt.size()), yT(rows * D, from_f32<T>(0.f));
+    for (size_t i = 0; i < xz.size(); ++i) { xzT[i] = from_f32<T>(xz[i]); xz[i] = to_f32(xzT[i]); }
+    for (size_t i = 0; i < dbc.size(); ++i) { dbcT[i] = from_f32<T>(dbc[i]); dbc[i] = to_f32(dbcT[i]); }
+    for (size_t i = 0; i < dt.size(); ++i) { dtT[i] = from_f32<T>(dt[i]); dt[i] = to_f32(dtT[i]); }
+    std::vector<float> stG = st;
+    std::vector<int> lensv = lens;
+    // reference (CpuBackend / ScalarScan semantics)
+    std::vector<float> yRef(rows * D, 0.f), stRef = st;
+    for (int b = 0; b < lanes; ++b)
+        for (int d = 0; d < D; ++d) {
+            float* h = &stRef[(b * D + d) * N];
+            for (int t = 0; t < lens[b]; ++t) {
+                int r = b * steps + t;
+                float uv = xz[r * 2 * D + d];
+                float delta = softplus_ref(dt[r * D + d] + dtb[d]);
+                float du = delta * uv, acc = 0;
+                for (int n = 0; n < N; ++n) {
+                    h[n] = (float)std::exp((double)(delta * A[d * N + n])) * h[n] + du * dbc[r * W + R + n];
+                    acc += h[n] * dbc[r * W + R + N + n];
+                }
+                float yv = acc + Ds[d] * uv;
+                if (withZ) yv *= silu_ref(xz[r * 2 * D + D + d]);
+                yRef[r * D + d] = yv;
+            }
+        }
+    // launch
+    int segLen = steps;
+    if (nseg > 1) { segLen = (steps + nseg - 1) / nseg; segLen = (segLen + 31) / 32 * 32; nseg = (steps + segLen - 1) / segLen; }
+    std::vector<float> ws(lanes * nseg * D * N + lanes * nseg * D, -777.f);
+    auto addr = [](const void* p) { return (i64)(uintptr_t)p; };
+    auto al = [](const void* p, long ld, int eb) { return ((uintptr_t)p % 16 == 0) && ((ld * eb) % 16 == 0); };
+    const T* u = xzT.data(); const T* z = xzT.data() + D; const T* Bp = dbcT.data() + R; const T* Cp = dbcT.data() + R + N;
+    scan::P p{};
+    p.u = addr(u); p.dt = addr(dtT.data()); p.dtBias = addr(dtb.data()); p.A = addr(A.data()); p.B = addr(Bp); p.C = addr(Cp);
+    p.Dskip = addr(Ds.data()); p.z = withZ ? addr(z) : 0; p.state = addr(stG.data()); p.lens = addr(lensv.data()); p.y = addr(yT.data());
+    p.ldu = 2 * D; p.lddt = D; p.lda = N; p.ldb = W; p.ldc = W; p.ldz = 2 * D; p.ldstate = D * N; p.ldlens = 1; p.ldy = D;
+    p.T = steps; p.D = D; p.Nreal = N; p.nseg = nseg; p.segLen = segLen;
+    p.wsH = addr(ws.data()); p.wsS = addr(ws.data() + lanes * nseg * D * N);
+    p.vecX = al(u, 2 * D, sizeof(T)) && al(dtT.data(), D, sizeof(T)) && (!withZ || al(z, 2 * D, sizeof(T)));
+    p.vecBC = al(Bp, W, sizeof(T)) && al(Cp, W, sizeof(T));
+    const int G = NT / NPT, threads = 32 * G;
+    size_t smem = 2 * (3 * 32 * 32 + 2 * 32 * NT) * sizeof(T) + (2 * 32 * 32 + 2 * 32 * NT + 32 * 32 * G) * 4;
+    void (*mainK)(const scan::P) = nullptr; void (*pass1K)(const scan::P) = nullptr;
+    bool bf = sizeof(T) == 2;
+#define PICK(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_main; pass1K = mamba_scan_##TN##_n##NN##_p##PP##_pass1; }
+    if (bf) { PICK(bf16, 8, 4) PICK(bf16, 16, 2) PICK(bf16, 16, 4) PICK(bf16, 32, 4) }
+    else if (exactK) {
+#define PICKX(NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_f32_n##NN##_p##PP##_main_exact; pass1K = mamba_scan_f32_n##NN##_p##PP##_pass1_exact; }
+        PICKX(8, 4) PICKX(16, 2) PICKX(16, 4) PICKX(32, 4) }
+    else { PICK(f32, 8, 4) PICK(f32, 16, 2) PICK(f32, 16, 4) PICK(f32, 32, 4) }
+    if (!mainK) { printf("no kernel\n"); exit(1); }
+    unsigned dT = (D + 31) / 32;
+    if (nseg > 1) launch(pass1K, dT, nseg - 1, lanes, threads, smem, p);
+    launch(mainK, dT, nseg, lanes, threads, smem, p);
+    // compare valid rows and state
+    std::vector<float> yg, yr;
+    for (int b = 0; b < lanes; ++b) for (int t = 0; t < lens[b]; ++t) for (int d = 0; d < D; ++d) {
+        yg.push_back(to_f32(yT[(b * steps + t) * D + d])); yr.push_back(yRef[(b * steps + t) * D + d]); }
+    double ey = rel(yg, yr), es = rel(stG, stRef);
+    double tol = bf ? 2e-2 : 1e-5;
+    bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
+    printf("%s scan %s lanes=%d T=%d D=%d N=%d(t%d) npt=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
+           ok ? "ok  " : "FAIL", bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+    if (!ok) fails++;
+}
+
+template <typename T>
+void conv_case(int lanes, int steps, int D, int K, std::vector<int> lens, bool bias, int off) {
+    const int rows = lanes * steps, ldx = 2 * D;
+    std::vector<float> x(rows * ldx), w(D * K), bs(D), st(lanes * D * (K - 1));
+    for (auto& v : x) v = gauss(0, 1);
+    for (auto& v : w) v = unif(-0.5f, 0.5f);
+    for (auto& v : bs) v = gauss(0, 0.2f);
+    for (auto& v : st) v = gauss(0, 1);
+    std::vector<T> xT(x.size()), oT(rows * D, from_f32<T>(0.f));
+    for (size_t i = 0; i < x.size(); ++i) { xT[i] = from_f32<T>(x[i]); x[i] = to_f32(xT[i]); }
+    std::vector<float> stG = st, stR = st, oR(rows * D, 0.f);
+    for (int b = 0; b < lanes; ++b) for (int d = 0; d < D; ++d) {
+        int n = lens[b]; std::vector<float> win(K - 1 + n);
+        for (int j = 0; j < K - 1; ++j) win[j] = st[b * D * (K - 1) + d * (K - 1) + j];
+        for (int t = 0; t < n; ++t) win[K - 1 + t] = x[(b * steps + t) * ldx + off + d];
+        for (int t = 0; t < n; ++t) { float s = bias ? bs[d] : 0.f; for (int j = 0; j < K; ++j) s += w[d * K + j] * win[t + j]; oR[(b * steps + t) * D + d] = silu_ref(s); }
+        for (int j = 0; j < K - 1; ++j) stR[b * D * (K - 1) + d * (K - 1) + j] = win[n + j];
+    }
+    std::vector<int> lensv = lens;
+    conv::P p{};
+    auto addr = [](const void* q) { return (i64)(uintptr_t)q; };
+    p.x = addr(xT.data() + off); p.w = addr(w.data()); p.bias = bias ? addr(bs.data()) : 0; p.state = addr(stG.data());
+    p.lens = addr(lensv.data()); p.out = addr(oT.data()); p.ldx = ldx; p.ldw = K; p.ldstate = D * (K - 1); p.ldlens = 1; p.ldout = D;
+    p.T = steps; p.D = D; p.K = K;
+    int kt = (K >= 2 && K <= 4) ? K : 0;
+    void (*k)(const conv::P) = nullptr;
+    bool bf = sizeof(T) == 2;
+    if (bf) { if (kt == 2) k = mamba_conv1d_bf16_k2; if (kt == 3) k = mamba_conv1d_bf16_k3; if (kt == 4) k = mamba_conv1d_bf16_k4; if (kt == 0) k = mamba_conv1d_bf16_k0; }
+    else { if (kt == 2) k = mamba_conv1d_f32_k2; if (kt == 3) k = mamba_conv1d_f32_k3; if (kt == 4) k = mamba_conv1d_f32_k4; if (kt == 0) k = mamba_conv1d_f32_k0; }
+    long chunks = (steps + 63) / 64;
+    launch(k, (D + 31) / 32, (chunks + 3) / 4, lanes, 128, 0, p);
+    std::vector<float> og, orr;
+    for (int b = 0; b < lanes; ++b) for (int t = 0; t < lens[b]; ++t) for (int d = 0; d < D; ++d) {
+        og.push_back(to_f32(oT[(b * steps + t) * D + d])); orr.push_back(oR[(b * steps + t) * D + d]); }
+    double eo = rel(og, orr), es = rel(stG, stR);
+    double tol = bf ? 2e-2 : 1e-6;
+    bool ok = eo <= tol && es <= (bf ? 0 : 0);
+    printf("%s conv %s lanes=%d T=%d D=%d K=%d off=%d bias=%d: out %.2e state %.2e\n", ok ? "ok  " : "FAIL", bf ? "bf16" : "f32 ", lanes, steps, D, K, off, bias, eo, es);
+    if (!ok) fails++;
+}
+
+int main() {
+    // conv: K 3/4 exact, 7 generic, ragged lens incl. 0, T, T-1; x is a column view at offset off
+    conv_case<float>(2, 31, 40, 3, {31, 0}, true, 0);
+    conv_case<float>(3, 130, 72, 4, {130, 129, 1}, true, 72);
+    conv_case<float>(1, 200, 40, 7, {200}, false, 1);
+    conv_case<bf16>(2, 70, 40, 4, {70, 2}, true, 40);
+    conv_case<float>(2, 5, 33, 4, {2, 5}, true, 3);
+    // scan
+    scan_case<float>(1, 1, 40, 16, 16, 4, 16, true, {1}, 1, false);
+    scan_case<float>(2, 31, 40, 8, 8, 4, 5, true, {31, 0}, 1, false);
+    scan_case<float>(3, 33, 72, 16, 16, 4, 16, true, {33, 32, 1}, 1, false);
+    scan_case<float>(2, 33, 72, 16, 16, 2, 16, false, {33, 17}, 1, false);
+    scan_case<float>(2, 100, 40, 16, 16, 4, 3, true, {100, 60}, 3, false);
+    scan_case<float>(1, 300, 64, 16, 16, 4, 48, true, {300}, 5, false);
+    scan_case<float>(2, 300, 40, 5, 8, 4, 2, true, {300, 299}, 4, false);
+    scan_case<float>(1, 100, 40, 20, 32, 4, 16, true, {100}, 2, false);
+    scan_case<float>(2, 64, 40, 16, 16, 4, 16, true, {64, 40}, 2, true);
+    scan_case<float>(2, 300, 40, 5, 8, 4, 3, true, {300, 150}, 3, true);
+    scan_case<float>(1, 100, 72, 16, 16, 2, 16, false, {100}, 1, true);
+    scan_case<float>(1, 200, 40, 20, 32, 4, 16, true, {200}, 2, true);
+    scan_case<bf16>(2, 100, 72, 16, 16, 4, 16, true, {100, 37}, 1, false);
+    scan_case<bf16>(2, 100, 72, 16, 16, 2, 16, true, {100, 37}, 1, false);
+    scan_case<bf16>(1, 300, 40, 16, 16, 4, 3, true, {300}, 4, false);
+    scan_case<bf16>(2, 70, 40, 8, 8, 4, 16, false, {70, 0}, 2, false);
+    scan_case<float>(2, 45, 33, 16, 16, 4, 16, true, {45, 44}, 1, false);
+    scan_case<bf16>(2, 45, 36, 16, 16, 2, 16, true, {45, 0}, 2, false);
+    scan_case<float>(1, 200, 33, 16, 16, 4, 7, true, {200}, 3, false);
+    printf(fails ? "%d FAILED\n" : "all passed\n", fails);
+    return fails != 0;
+}

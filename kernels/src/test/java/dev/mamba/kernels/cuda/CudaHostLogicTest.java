@@ -1,0 +1,77 @@
+package dev.mamba.kernels.cuda;
+
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Precision;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Host-side pieces of the CUDA backend that need no GPU: bf16 rounding, size classes, kernel choice. */
+class CudaHostLogicTest {
+
+    @Test
+    void bf16RoundsToNearestEven() {
+        assertEquals(1.0f, Bf16.round(1.0f));
+        // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1.0)
+        assertEquals(1.0f, Bf16.round(1.0f + 0x1p-8f));
+        // 1 + 3*2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: ties to even (1 + 2^-6)
+        assertEquals(1.0f + 0x1p-6f, Bf16.round(1.0f + 3 * 0x1p-8f));
+        // just above the halfway point rounds up
+        assertEquals(1.0f + 0x1p-7f, Bf16.round(1.0f + 0x1p-8f + 0x1p-20f));
+        assertEquals(-2.5f, Bf16.round(-2.5f));
+        assertTrue(Float.isNaN(Bf16.round(Float.NaN)));
+        assertEquals(Float.POSITIVE_INFINITY, Bf16.round(Float.POSITIVE_INFINITY));
+        // the largest finite float rounds to infinity in bf16 (as __float2bfloat16_rn)
+        assertEquals(Float.POSITIVE_INFINITY, Bf16.round(Float.MAX_VALUE));
+        java.util.Random r = new java.util.Random(7);
+        for (int i = 0; i < 10000; i++) {
+            float f = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(10) - 5));
+            float g = Bf16.round(f);
+            assertTrue(Math.abs(g - f) <= Math.abs(f) * 0x1p-8f, f + " -> " + g);
+        }
+    }
+
+    @Test
+    void sizeClassesBoundTheSlack() {
+        assertEquals(512, DeviceMemory.roundUp(0));
+        assertEquals(512, DeviceMemory.roundUp(1));
+        assertEquals(1024, DeviceMemory.roundUp(513));
+        assertEquals(1L << 20, DeviceMemory.roundUp(1L << 20));
+        long prev = 0;
+        for (long b = 1; b < (1L << 34); b = b * 3 + 7) {
+            long r = DeviceMemory.roundUp(b);
+            assertTrue(r >= b && r <= Math.max(512, b + b / 4 + 512), b + " -> " + r);
+            assertTrue(r >= prev);
+            prev = r;
+        }
+    }
+
+    @Test
+    void scanSharedMemoryMatchesTheKernelLayout() {
+        // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 + partial y
+        assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16 + 1024 * 4) * 4,
+                CudaScan.smem(4, 16, 4));
+        assertEquals(61440, CudaScan.smem(4, 16, 4));
+        assertTrue(CudaScan.smem(2, 16, 2) < 227 * 1024);
+        assertTrue(CudaScan.smem(4, 64, 4) < 227 * 1024);
+        assertEquals(8, CudaScan.templateN(3));
+        assertEquals(16, CudaScan.templateN(16));
+        assertEquals(32, CudaScan.templateN(17));
+        assertEquals(64, CudaScan.templateN(64));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaScan.templateN(65));
+        assertTrue(e.getMessage().contains("65"), e.getMessage());
+    }
+
+    @Test
+    void gemmFamilyFollowsPrecisionAndWeightType() {
+        assertEquals("mamba_sgemm", CudaGemm.family(Precision.FP32, DType.F32));
+        assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.TF32, DType.F32));
+        assertEquals("mamba_mma_bf16", CudaGemm.family(Precision.BF16, DType.BF16));
+        assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.BF16, DType.F32));
+        assertTrue(CudaGemm.shape("mamba_wgmma_bf16").smem() <= 227 * 1024);
+        assertTrue(CudaGemm.smallTiles(16384, 80, 132));
+        assertTrue(!CudaGemm.smallTiles(16384, 3072, 132));
+    }
+}

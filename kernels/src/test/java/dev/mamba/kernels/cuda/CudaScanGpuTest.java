@@ -1,0 +1,210 @@
+package dev.mamba.kernels.cuda;
+
+import dev.mamba.kernels.Backend;
+import dev.mamba.kernels.DType;
+import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.Tensor;
+import dev.mamba.kernels.cpu.CpuBackend;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** conv1dSilu and selectiveScan on the GPU against the CPU reference; chunk invariance on the GPU. */
+@Tag("gpu")
+class CudaScanGpuTest {
+
+    /** lanes, steps, channels D, states N, conv width K, dt rank R (B/C column offset), with z (1/0), lens... */
+    private static final int[][] CASES = {
+            {1, 1, 40, 16, 4, 16, 1, 1},
+            {2, 31, 40, 8, 3, 5, 1, 31, 0},
+            {3, 33, 72, 16, 4, 16, 1, 33, 32, 1},
+            {2, 32, 64, 16, 4, 48, 0, 32, 31},
+            {1, 4097, 64, 16, 4, 16, 1, 4097},        // one long lane: split into time segments
+            {2, 4097, 40, 8, 4, 3, 1, 4097, 4096},    // segments with N = 8 and unaligned B/C views
+            {4, 300, 1536, 16, 4, 48, 1, 300, 0, 299, 150},  // 130m channel count
+            {1, 200, 100, 5, 7, 2, 1, 200},           // N = 5 (padded to 8), K = 7 (generic conv)
+    };
+
+    /** The inputs of one case, uploaded to a backend in its activation type. */
+    static final class Inputs {
+        final int lanes, steps, d, n, k, rank;
+        final int[] lens;
+        final boolean withZ;
+        final float[] xz, convW, convB, convState, dbc, dt, dtBias, aNeg, dSkip, ssmState;
+
+        Inputs(Random r, int[] c) {
+            lanes = c[0];
+            steps = c[1];
+            d = c[2];
+            n = c[3];
+            k = c[4];
+            rank = c[5];
+            withZ = c[6] != 0;
+            lens = new int[lanes];
+            for (int b = 0; b < lanes; b++) {
+                lens[b] = c[7 + b];
+            }
+            int rows = lanes * steps;
+            xz = GpuTest.gauss(r, rows * 2 * d, 0, 1);
+            convW = GpuTest.uniform(r, d * k, -0.5, 0.5);
+            convB = GpuTest.gauss(r, d, 0, 0.2);
+            convState = GpuTest.gauss(r, lanes * d * (k - 1), 0, 1);
+            dbc = GpuTest.gauss(r, rows * (rank + 2 * n), 0, 1);
+            dt = GpuTest.gauss(r, rows * d, 0, 0.5);
+            dtBias = GpuTest.uniform(r, d, -5, -1.5);
+            aNeg = new float[d * n];
+            for (int i = 0; i < d; i++) {
+                for (int j = 0; j < n; j++) {
+                    aNeg[i * n + j] = (float) (-(j + 1) * (0.5 + r.nextDouble()));
+                }
+            }
+            dSkip = GpuTest.gauss(r, d, 1, 0.3);
+            ssmState = GpuTest.gauss(r, lanes * d * n, 0, 0.5);
+        }
+    }
+
+    /** Handles of one backend's tensors for a case. */
+    static final class On {
+        final Backend be;
+        final Tensor xz, x, z, convW, convB, convState, lens, xc, dbc, bv, cv, dt, dtBias, aNeg, dSkip, ssmState, y;
+
+        On(Backend be, Inputs in) {
+            this.be = be;
+            DType act = be.activationType();
+            int rows = in.lanes * in.steps, w = in.rank + 2 * in.n;
+            xz = be.upload("xz", in.xz, rows, 2 * in.d, act);
+            x = xz.columns(0, in.d);
+            z = in.withZ ? xz.columns(in.d, 2 * in.d) : null;
+            convW = be.upload("conv.w", in.convW, in.d, in.k, DType.F32);
+            convB = be.upload("conv.b", in.convB, 1, in.d, DType.F32);
+            convState = be.upload("conv.state", in.convState, in.lanes, in.d * (in.k - 1), DType.F32);
+            lens = be.allocate("lens", in.lanes, 1, DType.I32);
+            be.write(lens, in.lens, 0);
+            xc = be.allocate("xc", rows, in.d, act);
+            dbc = be.upload("dbc", in.dbc, rows, w, act);
+            bv = dbc.columns(in.rank, in.rank + in.n);
+            cv = dbc.columns(in.rank + in.n, w);
+            dt = be.upload("dt", in.dt, rows, in.d, act);
+            dtBias = be.upload("dt.bias", in.dtBias, 1, in.d, DType.F32);
+            aNeg = be.upload("A", in.aNeg, in.d, in.n, DType.F32);
+            dSkip = be.upload("D", in.dSkip, 1, in.d, DType.F32);
+            ssmState = be.upload("ssm.state", in.ssmState, in.lanes, in.d * in.n, DType.F32);
+            y = be.allocate("y", rows, in.d, act);
+        }
+
+        Tensor[] owned() {
+            return new Tensor[] {xz, convW, convB, convState, lens, xc, dbc, dt, dtBias, aNeg, dSkip, ssmState, y};
+        }
+
+        void conv() {
+            be.conv1dSilu(x, convW, convB, convState, lens, xc);
+        }
+
+        /** The scan on x itself (not the conv output) so that scan errors are measured alone. */
+        void scan(Tensor u) {
+            be.selectiveScan(u, dt, dtBias, aNeg, bv, cv, dSkip, z, ssmState, lens, y);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void convAndScanMatchCpu(Precision precision) {
+        GpuTest.assumeCuda();
+        double tol = GpuTest.tol(precision);
+        Random r = new Random(21);
+        try (Backend gpu = GpuTest.open(precision)) {
+            for (int[] c : CASES) {
+                Inputs in = new Inputs(r, c);
+                String what = precision + " case " + java.util.Arrays.toString(c);
+                try (Backend cpu = new CpuBackend(2)) {
+                    On a = new On(cpu, in), g = new On(gpu, in);
+                    a.conv();
+                    g.conv();
+                    GpuTest.assertClose(valid(gpu, g.xc, in), valid(cpu, a.xc, in), tol, what + " conv out");
+                    GpuTest.assertClose(GpuTest.read(gpu, g.convState), GpuTest.read(cpu, a.convState),
+                            precision == Precision.FP32 ? 0 : tol, what + " conv state");
+                    a.scan(a.x);
+                    g.scan(g.x);
+                    GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), tol, what + " scan y");
+                    GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState), tol,
+                            what + " ssm state");
+                    for (Tensor t : g.owned()) {
+                        gpu.free(t);
+                    }
+                }
+                assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
+            }
+        }
+    }
+
+    private static float[] valid(Backend be, Tensor t, Inputs in) {
+        return GpuTest.validRows(GpuTest.read(be, t), in.lanes, in.steps, t.cols(), in.lens);
+    }
+
+    /** Rows [t0, t0 + len) of every lane of a [lanes*steps, cols] array, as a [lanes*len, cols] array. */
+    private static float[] slice(float[] m, int lanes, int steps, int cols, int t0, int len) {
+        float[] out = new float[lanes * len * cols];
+        for (int b = 0; b < lanes; b++) {
+            System.arraycopy(m, (b * steps + t0) * cols, out, b * len * cols, len * cols);
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void chunkedCallsWithCarriedStateEqualOneCall(Precision precision) {
+        GpuTest.assumeCuda();
+        Random r = new Random(22);
+        int[] c = {2, 100, 72, 16, 4, 16, 1, 100, 60};
+        Inputs in = new Inputs(r, c);
+        try (Backend gpu = GpuTest.open(precision)) {
+            On whole = new On(gpu, in);
+            whole.conv();
+            whole.scan(whole.xc);
+            float[] yWhole = GpuTest.read(gpu, whole.y);
+            float[] yChunks = new float[yWhole.length];
+            float[] ssm = in.ssmState, conv = in.convState;
+            int[][] chunks = {{0, 37}, {37, 63}};
+            for (int[] ch : chunks) {
+                int t0 = ch[0], len = ch[1];
+                int[] cl = new int[]{2, len, 72, 16, 4, 16, 1, 0, 0};
+                Inputs part = new Inputs(new Random(0), cl);
+                System.arraycopy(slice(in.xz, 2, 100, 2 * 72, t0, len), 0, part.xz, 0, part.xz.length);
+                System.arraycopy(slice(in.dbc, 2, 100, 16 + 32, t0, len), 0, part.dbc, 0, part.dbc.length);
+                System.arraycopy(slice(in.dt, 2, 100, 72, t0, len), 0, part.dt, 0, part.dt.length);
+                System.arraycopy(in.convW, 0, part.convW, 0, in.convW.length);
+                System.arraycopy(in.convB, 0, part.convB, 0, in.convB.length);
+                System.arraycopy(in.dtBias, 0, part.dtBias, 0, in.dtBias.length);
+                System.arraycopy(in.aNeg, 0, part.aNeg, 0, in.aNeg.length);
+                System.arraycopy(in.dSkip, 0, part.dSkip, 0, in.dSkip.length);
+                System.arraycopy(ssm, 0, part.ssmState, 0, ssm.length);
+                System.arraycopy(conv, 0, part.convState, 0, conv.length);
+                for (int b = 0; b < 2; b++) {
+                    part.lens[b] = Math.max(0, Math.min(len, in.lens[b] - t0));
+                }
+                On p = new On(gpu, part);
+                p.conv();
+                p.scan(p.xc);
+                float[] y = GpuTest.read(gpu, p.y);
+                for (int b = 0; b < 2; b++) {
+                    System.arraycopy(y, b * len * 72, yChunks, (b * 100 + t0) * 72, len * 72);
+                }
+                ssm = GpuTest.read(gpu, p.ssmState);
+                conv = GpuTest.read(gpu, p.convState);
+                for (Tensor t : p.owned()) {
+                    gpu.free(t);
+                }
+            }
+            double tol = precision == Precision.FP32 ? 1e-5 : 1e-3;
+            GpuTest.assertClose(GpuTest.validRows(yChunks, 2, 100, 72, in.lens),
+                    GpuTest.validRows(yWhole, 2, 100, 72, in.lens), tol, precision + " chunked y");
+            GpuTest.assertClose(ssm, GpuTest.read(gpu, whole.ssmState), tol, precision + " chunked ssm state");
+            GpuTest.assertClose(conv, GpuTest.read(gpu, whole.convState), 0, precision + " chunked conv state");
+        }
+    }
+}
