@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the CUDA sources into the fatbins that the jar carries as resources: all.cu (every kernel, one
 # translation unit) with SASS for sm_80 (runs on every 8.x device: 8.6 and 8.9 execute sm_80 code) and
-# sm_90 plus compute_90 PTX for later architectures; wgmma.cu (Hopper-only bf16 GEMM) for sm_90a.
+# sm_80/86/89/90 plus compute_90 PTX for later architectures; wgmma.cu (Hopper-only bf16 GEMM) for sm_90a.
 # Without nvcc the build still succeeds: we write the reason next to where the fatbin would be, and the
 # CUDA backend reports it when asked for.
 set -euo pipefail
@@ -29,7 +29,7 @@ if [ -f "$fatbin" ] && [ -f "$wgmma" ]; then
   [ $stale -eq 0 ] && { echo "[build-fatbin] up to date"; exit 0; }
 fi
 rm -f "$reason"
-archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"
+archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_86,code=sm_86 -gencode=arch=compute_89,code=sm_89 -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # One translation unit: all.cu includes every kernel file so the fatbin is a single module.
 echo "[build-fatbin] $nvcc_bin -> $fatbin"
