@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the CUDA sources into the fatbins that the jar carries as resources: all.cu (every kernel, one
-# translation unit) with SASS for sm_80 (runs on every 8.x device: 8.6 and 8.9 execute sm_80 code) and
-# sm_80/86/89/90 plus compute_90 PTX for later architectures; wgmma.cu (Hopper-only bf16 GEMM) for sm_90a.
+# translation unit) with SASS for sm_80, sm_86, sm_89 and sm_90 plus compute_90 PTX for later
+# architectures; wgmma.cu (Hopper-only bf16 GEMM) for sm_90a.
 # Without nvcc the build still succeeds: we write the reason next to where the fatbin would be, and the
 # CUDA backend reports it when asked for.
 set -euo pipefail
