@@ -11,11 +11,13 @@ cd "$D"
 [ -d jre ] || tar xf jre.tar.xz
 J="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
 CP="$D/lib/*"
+# The JUnit launcher does not expand "dir/*": list the jars.
+TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv | tee "$OUT/gpu.txt"
 step=${1:-all}
 if [ "$step" = all ] || [ "$step" = tests ]; then
   echo "== GPU tests"
-  timeout 300 $J -jar junit-console.jar execute --class-path "$CP:$D/classes/kernels-test:$D/classes/tests-test" \
+  timeout 300 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" \
     --select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest \
     --details=tree --disable-banner --reports-dir "$OUT/junit" 2>&1 | tail -n 150 | tee "$OUT/tests.txt"
 fi
