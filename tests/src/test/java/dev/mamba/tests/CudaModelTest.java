@@ -84,6 +84,9 @@ class CudaModelTest {
                     ForwardResult res = r.forward(fb, logits ? EnumSet.of(Output.HIDDEN, Output.LOGITS) : EnumSet.of(Output.HIDDEN));
                     for (int i = 0; i < n; i++) {
                         int len = fb.lens[i];
+                        if (len == 0) {
+                            continue; // arraycopy rejects a start past the end even for 0 elements
+                        }
                         System.arraycopy(res.hidden, i * chunk * c.hiddenSize, out[s0 + i][0], pos * c.hiddenSize, len * c.hiddenSize);
                         if (logits) {
                             System.arraycopy(res.logits, i * chunk * c.vocabSize, out[s0 + i][1], pos * c.vocabSize, len * c.vocabSize);
