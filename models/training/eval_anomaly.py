@@ -137,6 +137,7 @@ def evaluate(aligned, flags_by_series, kinds=None):
         flags = flags_by_series[sid]
         steps += len(lab)
         for f, y in zip(flags, lab):
+            f, y = bool(f), bool(y)
             tp += f and y
             fp += f and not y
             fn += (not f) and y

@@ -102,27 +102,44 @@ class AnomalyScorer:
         return errors_before >= self.warmup and score > self.threshold
 
 
+def score_arrays(z, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=0):
+    """error, score (float32, NaN at step 0) and flag (bool) per step, as SeriesScoreSink computes them: the error of
+    step t is the RMS over features of z[t] − pred[t−1], in float64, stored as float32."""
+    z = np.asarray(z, dtype=np.float32).astype(np.float64)
+    p = np.asarray(pred, dtype=np.float32).astype(np.float64)
+    L = z.shape[0]
+    err = np.full(L, np.nan)
+    if L > 1:
+        d = z[1:] - p[:-1]
+        err[1:] = np.sqrt((d * d).sum(1) / z.shape[1])
+    sc = AnomalyScorer(error_half_life, threshold, warmup, skip)
+    score = np.full(L, np.nan)
+    flag = np.zeros(L, dtype=bool)
+    for t in range(1, L):
+        before = sc.count()
+        s = sc.score(float(err[t]))
+        score[t] = s
+        flag[t] = sc.flags(s, before)
+    return err.astype(np.float32), score.astype(np.float32), flag
+
+
 def score_series(values, z, mean, scale, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=0):
     """Per-step rows as SeriesScoreSink writes them, for one series of k features: values [L, k], z/mean/scale
     [L, k] from ``normalize``, pred [L, k] = the model's output at each step (forecast of the next z). Returns a
     list of dicts with step, value, prediction (original units), error, score, anomaly (None at step 0)."""
     values = np.asarray(values, dtype=np.float32)
-    sc = AnomalyScorer(error_half_life, threshold, warmup, skip)
+    err, score, flag = score_arrays(z, pred, error_half_life, threshold, warmup, skip)
+    p = np.asarray(pred, dtype=np.float32).astype(np.float64)
+    orig = np.zeros_like(p)
+    orig[1:] = (mean[1:] + scale[1:] * p[:-1]).astype(np.float32)
     rows = []
-    prev = None
     for t in range(values.shape[0]):
         row = {"step": t, "value": [float(v) for v in values[t]], "prediction": None, "error": None,
                "score": None, "anomaly": None}
-        if prev is not None:
-            e = z[t].astype(np.float64) - prev.astype(np.float64)
-            rms = math.sqrt(float((e * e).sum()) / len(e))
-            before = sc.count()
-            s = sc.score(rms)
-            row.update(prediction=[float(np.float32(mean[t, f] + scale[t, f] * float(prev[f])))
-                                   for f in range(len(e))],
-                       error=float(np.float32(rms)), score=float(np.float32(s)), anomaly=sc.flags(s, before))
+        if t > 0:
+            row.update(prediction=[float(v) for v in orig[t]], error=float(err[t]), score=float(score[t]),
+                       anomaly=bool(flag[t]))
         rows.append(row)
-        prev = np.asarray(pred[t], dtype=np.float32)
     return rows
 
 
