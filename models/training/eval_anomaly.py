@@ -28,6 +28,8 @@ import math
 import os
 import sys
 
+import numpy as np
+
 POST = 10
 GAP = 10
 A_FP = 0.11
@@ -93,32 +95,27 @@ def align(labels, steps):
 
 
 def reflag(scores, threshold, warmup):
-    return [s is not None and t - 1 >= warmup and s > threshold for t, s in enumerate(scores)]
+    """Flags as the job sets them: score > threshold once step − 1 >= warmup errors came before."""
+    sc = np.array([np.nan if v is None else v for v in scores], dtype=np.float64)
+    t = np.arange(len(sc))
+    with np.errstate(invalid="ignore"):
+        return ((t - 1 >= warmup) & (sc > threshold)).tolist()
 
 
 def events_of(labels):
-    ev, t = [], 0
-    while t < len(labels):
-        if labels[t]:
-            s = t
-            while t < len(labels) and labels[t]:
-                t += 1
-            ev.append((s, t))
-        else:
-            t += 1
-    return ev
+    """Maximal runs of label 1: [(start, end exclusive)]."""
+    y = np.concatenate([[0], np.asarray(labels, dtype=np.int8) != 0, [0]]).astype(np.int8)
+    d = np.diff(y)
+    return list(zip(np.nonzero(d == 1)[0].tolist(), np.nonzero(d == -1)[0].tolist()))
 
 
 def clusters_of(flags):
-    cl, last = [], None
-    for t, f in enumerate(flags):
-        if f:
-            if last is not None and t - last <= GAP:
-                cl[-1].append(t)
-            else:
-                cl.append([t])
-            last = t
-    return cl
+    """Flagged steps grouped: a flag at most GAP steps after the previous one joins its cluster."""
+    t = np.nonzero(np.asarray(flags, dtype=bool))[0]
+    if not len(t):
+        return []
+    cut = np.nonzero(np.diff(t) > GAP)[0] + 1
+    return [c.tolist() for c in np.split(t, cut)]
 
 
 def nab_reward(d, s, wlen):
@@ -127,6 +124,7 @@ def nab_reward(d, s, wlen):
 
 
 def evaluate(aligned, flags_by_series, kinds=None):
+    """The metrics of the module docstring over all series; flags_by_series: {series: flags per step}."""
     tp = fp = fn = 0
     n_ev = det = 0
     n_cl = good_cl = 0
@@ -134,31 +132,34 @@ def evaluate(aligned, flags_by_series, kinds=None):
     steps = 0
     per_kind = {}
     for sid, (lab, _, _) in aligned.items():
-        flags = flags_by_series[sid]
-        steps += len(lab)
-        for f, y in zip(flags, lab):
-            f, y = bool(f), bool(y)
-            tp += f and y
-            fp += f and not y
-            fn += (not f) and y
+        f = np.asarray(flags_by_series[sid], dtype=bool)
+        y = np.asarray(lab, dtype=np.int8) != 0
+        steps += len(y)
+        tp += int((f & y).sum())
+        fp += int((f & ~y).sum())
+        fn += int((~f & y).sum())
         evs = events_of(lab)
-        wins = [(s, min(len(lab), e + POST)) for s, e in evs]
+        wins = [(s, min(len(y), e + POST)) for s, e in evs]
+        in_win = np.zeros(len(y), dtype=bool)
+        for ws, we in wins:
+            in_win[ws:we] = True
         for (s, e), (ws, we) in zip(evs, wins):
             n_ev += 1
-            first = next((t for t in range(ws, we) if flags[t]), None)
+            hit = np.nonzero(f[ws:we])[0]
             kind = (kinds or {}).get((sid, s), "unknown")
             k = per_kind.setdefault(kind, {"events": 0, "detected": 0, "delays": []})
             k["events"] += 1
-            if first is None:
+            if not len(hit):
                 S -= 1.0
             else:
+                first = ws + int(hit[0])
                 det += 1
                 k["detected"] += 1
                 k["delays"].append(first - s)
                 S += nab_reward(first, ws, we - ws)
-        for c in clusters_of(flags):
+        for c in clusters_of(f):
             n_cl += 1
-            if any(ws <= t < we for t in c for ws, we in wins):
+            if in_win[c].any():
                 good_cl += 1
             else:
                 S -= A_FP

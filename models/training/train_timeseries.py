@@ -126,21 +126,21 @@ def main():
     ap.add_argument("--amp", choices=["none", "bf16"], default="none")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    dev = setup(a.seed)
     t0 = time.time()
+    # data workers fork before CUDA is initialised in this process (they use numpy only)
+    workers = a.workers if a.workers is not None else max(1, min(14, (os.cpu_count() or 2) - 2))
+    loader = torch.utils.data.DataLoader(SynthStream(a.batch, a.seq_len, HALF_LIFE, a.seed), batch_size=None,
+                                         num_workers=workers, pin_memory=torch.cuda.is_available(),
+                                         prefetch_factor=4 if workers else None, persistent_workers=False)
+    it = iter(loader)
+    dev = setup(a.seed)
     cfg = mt.MambaConfig(hidden_size=a.hidden, num_hidden_layers=a.layers, state_size=a.state, input_features=1,
                          output_features=1, extra={"normalization_half_life": HALF_LIFE,
                                                    "prediction": "next-step z (causally normalised units)"})
     model = mt.build_model(cfg).to(dev)
     log(f"model: {mt.count_parameters(model)} parameters")
-    workers = a.workers if a.workers is not None else max(1, min(14, (os.cpu_count() or 2) - 2))
-    loader = torch.utils.data.DataLoader(SynthStream(a.batch, a.seq_len, HALF_LIFE, a.seed), batch_size=None,
-                                         num_workers=workers, pin_memory=dev.type == "cuda",
-                                         prefetch_factor=4 if workers else None,
-                                         persistent_workers=False)
     opt = torch.optim.AdamW(param_groups(model, a.weight_decay), lr=a.lr, betas=(0.9, 0.95))
     amp = torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.amp == "bf16")
-    it = iter(loader)
     first = next(it)  # workers started: the budget counts training, not process start-up
     log(f"{workers} data workers ready after {time.time() - t0:.1f}s")
     budget = Budget(a.budget, a.max_steps)

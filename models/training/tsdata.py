@@ -45,18 +45,49 @@ class CausalNormalizer:
 
 def normalize(x, half_life):
     """x [..., L] (series along the last axis) → (z float32 [..., L], mean [..., L], scale [..., L]) where mean/scale
-    are the moments each step was normalised with (before its update), as SeriesState keeps them."""
-    x = np.asarray(x)
-    L = x.shape[-1]
-    cn = CausalNormalizer(x.shape[:-1], half_life)
-    z = np.empty(x.shape, dtype=np.float32)
-    mean = np.empty(x.shape, dtype=np.float64)
-    scale = np.empty(x.shape, dtype=np.float64)
-    for t in range(L):
-        mean[..., t] = cn.mean
-        scale[..., t] = np.sqrt(cn.var + EPS)
-        z[..., t] = cn.step(x[..., t])
-    return z, mean, scale
+    are the moments each step was normalised with (before its update), as SeriesState keeps them. Same arithmetic as
+    CausalNormalizer.step; one series runs as a scalar loop, several as one vectorised loop over time."""
+    xf = np.asarray(x, dtype=np.float32).astype(np.float64)
+    lead = xf.shape[:-1]
+    L = xf.shape[-1]
+    alpha = 1 - math.pow(0.5, 1 / half_life)
+    if half_life <= 0:
+        raise ValueError(f"half-life must be > 0, is {half_life}")
+    flat = xf.reshape(-1, L)
+    zz = np.zeros(flat.shape, dtype=np.float64)
+    mean = np.zeros(flat.shape, dtype=np.float64)
+    var = np.zeros(flat.shape, dtype=np.float64)
+    if flat.shape[0] <= 4:
+        for r in range(flat.shape[0]):
+            row = flat[r].tolist()
+            zr, mr, vr = [0.0] * L, [0.0] * L, [0.0] * L
+            m = v = 0.0
+            for t in range(L):
+                mr[t], vr[t] = m, v
+                xv = row[t]
+                w = max(alpha, 1.0 / (t + 1))
+                if t:
+                    zr[t] = (xv - m) / math.sqrt(v + EPS)
+                d = xv - m
+                m = m + w * d
+                v = (1 - w) * (v + w * d * d)
+            zz[r], mean[r], var[r] = zr, mr, vr
+    else:
+        m = np.zeros(flat.shape[0])
+        v = np.zeros(flat.shape[0])
+        for t in range(L):
+            mean[:, t] = m
+            var[:, t] = v
+            xv = flat[:, t]
+            w = max(alpha, 1.0 / (t + 1))
+            d = xv - m
+            if t:
+                zz[:, t] = d / np.sqrt(v + EPS)
+            m = m + w * d
+            v = (1 - w) * (v + w * d * d)
+    z = np.minimum(np.maximum(zz, -CLIP), CLIP).astype(np.float32)
+    scale = np.sqrt(var + EPS)
+    return z.reshape(lead + (L,)), mean.reshape(lead + (L,)), scale.reshape(lead + (L,))
 
 
 def naive_next_z(x, mean, scale):

@@ -61,6 +61,20 @@ class NormalizerTest(unittest.TestCase):
             np.testing.assert_array_equal(z[b], zb)
             np.testing.assert_array_equal(m[b], mb)
 
+    def test_fast_paths_equal_the_streaming_class(self):
+        rng = np.random.default_rng(9)
+        x = tsdata.synth_batch(rng, 7, 900)
+        for rows in (x, x[:1], x[2]):  # vectorised (7 series), scalar loop (1 series, and 1-D)
+            z, m, s = tsdata.normalize(rows, 100)
+            r2 = np.atleast_2d(rows)
+            cn = tsdata.CausalNormalizer((r2.shape[0],), 100)
+            means, zs = [], []
+            for t in range(r2.shape[1]):
+                means.append(cn.mean.copy())
+                zs.append(cn.step(r2[:, t]))
+            np.testing.assert_array_equal(np.atleast_2d(z), np.stack(zs, 1))
+            np.testing.assert_array_equal(np.atleast_2d(m), np.stack(means, 1))
+
     def test_naive_forecast_units(self):
         # last-value forecast of z_{t+1}: (x_t − m_t)/s_t with the moments after step t; for a constant series after
         # a jump it is exactly the z the next step gets when the value repeats
