@@ -40,6 +40,10 @@ def dna(m):
              f"| 1-NN family accuracy of those windows | {f(sep['nn_accuracy'], 2)} "
              f"(untrained {f(sep0['nn_accuracy'], 2)}) |",
              train_row(m)[:-2] + f", {m['train']['tokens']:,} training tokens |"]
+    tc = m.get("transformers_check")
+    if isinstance(tc, dict):
+        rows.append(f"| transformers {tc['transformers']} MambaForCausalLM on the exported files vs this model, "
+                    f"logits over {tc['length']} bases (float64) | relative error {tc['relative_error']:.1e} |")
     return rows, (f"dna: val {f(m['val_bits_per_base'])} bits/base vs Markov {f(m['markov_best']['bits_per_base'])}; "
                   f"embed ratio {f(sep['ratio'], 3)} (untrained {f(sep0['ratio'], 3)})")
 

@@ -151,6 +151,30 @@ def window_embeddings(model, val, dev, window=1000, per_family=8):
     return (torch.stack(embs) if embs else None), labels
 
 
+def transformers_check(model_dir, ids):
+    """Loads the exported checkpoint with transformers (when installed) and compares its logits with this model's,
+    both float64 on the CPU. Returns the relative error, or a string saying why there is none."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import transformers
+        from transformers import MambaForCausalLM
+    except ImportError:
+        return "transformers not installed"
+    try:
+        ref = MambaForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float64).eval()
+    except TypeError:  # newer releases call it dtype
+        ref = MambaForCausalLM.from_pretrained(model_dir, dtype=torch.float64).eval()
+    ours, _ = mt.load_checkpoint(model_dir)
+    ours = ours.double().eval()
+    x = torch.from_numpy(ids.astype(np.int64))[None]
+    with torch.no_grad():
+        a = ref(input_ids=x, use_cache=False).logits[0]
+        b = ours(x)[0][0]
+    return {"relative_error": float((a - b).norm() / a.norm()), "transformers": transformers.__version__,
+            "length": int(x.shape[1])}
+
+
 # ------------------------------------------------------------------------------------------- training
 
 class Sampler:
@@ -298,6 +322,11 @@ def main():
     }
     mt.save_checkpoint(a.out, model.cpu(), cfg,
                        extra_files={"vocab.json": VOCAB})
+    try:
+        metrics["transformers_check"] = transformers_check(a.out, val[0][1][:1500])
+    except Exception as e:  # a check, not a reason to lose the trained model
+        metrics["transformers_check"] = f"failed: {type(e).__name__}: {e}"
+    log(f"transformers check: {metrics['transformers_check']}")
     write_json(os.path.join(a.out, "metrics.json"), metrics)
     log(f"val bits/base {metrics['val_bits_per_base']:.4f} vs best Markov {best} {markov[best]:.4f}; "
         f"embedding within/between {sep['ratio']:.3f} (untrained {sep0['ratio']:.3f}), "
