@@ -43,7 +43,7 @@ def predict(model, z, dev, precision=torch.float32):
 
 
 def score_all(model, series, dev, half_life, error_half_life=1024.0, threshold=6.0, warmup=64, predictor=None,
-              skip=0):
+              skip=None):
     """Rows for every series; predictor(z, x, mean, scale) overrides the model (baselines); skip: see
     tsdata.AnomalyScorer (0 = the job's scorer)."""
     rows = []

@@ -100,16 +100,16 @@ def naive_next_z(x, mean, scale):
 class AnomalyScorer:
     """score = error / sqrt(meanSq + 1e-12) (0 for the first), meanSq EWM of error² with w = max(α, 1/(n+1)).
 
-    skip = 0 is the job's scorer. skip = k > 0 is a proposed variant: the first k errors (the causal normaliser's
-    start-up, where z_1 is always ±20) score 0 and are not folded into meanSq; with skip = 0 the ±20 error of
-    step 1 alone holds meanSq at >= 400/n for the first ~1500 steps and decays with the error half-life after.
+    skip = warmup is the job's scorer (AnomalyScorer.java): the first `warmup` errors (the causal normaliser's
+    start-up, where z_1 is always ±20) score 0 and are not folded into meanSq. skip = 0 is the earlier variant, in
+    which the ±20 error of step 1 alone holds meanSq at >= 400/n for the first ~1500 steps.
     """
 
-    def __init__(self, half_life=1024.0, threshold=6.0, warmup=64, skip=0):
+    def __init__(self, half_life=1024.0, threshold=6.0, warmup=64, skip=None):
         self.alpha = 1 - math.pow(0.5, 1 / half_life)
         self.threshold = threshold
         self.warmup = warmup
-        self.skip = skip
+        self.skip = warmup if skip is None else skip
         self.seen = 0
         self.mean_sq = 0.0
         self.n = 0
@@ -133,7 +133,7 @@ class AnomalyScorer:
         return errors_before >= self.warmup and score > self.threshold
 
 
-def score_arrays(z, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=0):
+def score_arrays(z, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=None):
     """error, score (float32, NaN at step 0) and flag (bool) per step, as SeriesScoreSink computes them: the error of
     step t is the RMS over features of z[t] − pred[t−1], in float64, stored as float32."""
     z = np.asarray(z, dtype=np.float32).astype(np.float64)
@@ -154,7 +154,7 @@ def score_arrays(z, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip
     return err.astype(np.float32), score.astype(np.float32), flag
 
 
-def score_series(values, z, mean, scale, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=0):
+def score_series(values, z, mean, scale, pred, error_half_life=1024.0, threshold=6.0, warmup=64, skip=None):
     """Per-step rows as SeriesScoreSink writes them, for one series of k features: values [L, k], z/mean/scale
     [L, k] from ``normalize``, pred [L, k] = the model's output at each step (forecast of the next z). Returns a
     list of dicts with step, value, prediction (original units), error, score, anomaly (None at step 0)."""

@@ -88,7 +88,7 @@ class ScorerTest(unittest.TestCase):
     def test_scores_by_hand(self):
         # errors 1, 1, 3 with half-life 1e9 (plain running mean of squares):
         #   s0 = 0 (no history); meanSq 1;  s1 = 1/1 = 1; meanSq 1;  s2 = 3/1 = 3; meanSq (1+1+9)/3
-        sc = tsdata.AnomalyScorer(1e9, threshold=2.5, warmup=2)
+        sc = tsdata.AnomalyScorer(1e9, threshold=2.5, warmup=2, skip=0)  # the unskipped arithmetic
         got = []
         for e in [1.0, 1.0, 3.0, 0.0]:
             before = sc.n
