@@ -1,0 +1,325 @@
+package dev.mamba.kernels.cpu.gemm;
+
+import dev.mamba.kernels.cpu.CpuParallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * fp32 GEMM on the Vector API. W is packed once into panels of {@code NR = 2·L} output columns (L = lanes
+ * of the preferred species); each task packs its rows of x per K block into MR-row strips; a 6 × 2L
+ * register tile (12 accumulators, which with two weight vectors and one broadcast fills AVX2's 16
+ * registers) runs over a K block whose weight micro-panel stays in L1 while the task's strips of x stay
+ * in L2. Tasks (row chunk × column chunk) go to the worker pool.
+ */
+public final class VectorGemm implements Gemm {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    /** Rows per register tile. */
+    static final int MR = 6;
+    /** Output columns per register tile and per packed panel. */
+    static final int NR = 2 * L;
+    /** Largest K block: 256 × NR floats of weights is 16 KiB for AVX2, half of Zen's L1d. */
+    static final int KC_MAX = 256;
+    /** Largest row chunk of one task: its packed K block of x (≤ 192 KiB) stays in L2. */
+    static final int MC_MAX = 192;
+    /** Largest column chunk of one task: the KC × NC weight slab (≤ 4 MiB) is shared in L3. */
+    static final int NC_MAX = 4096;
+
+    /** Loop step read from a field so C2 neither unrolls the kernel loop nor hoists its loads into spills. */
+    private static int ONE = 1;
+
+    /** Per-thread buffer for packed strips of x, grown on demand (at most MC_MAX × KC_MAX floats). */
+    private static final ThreadLocal<float[]> STRIPS = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** Public no-arg constructor for {@link Gemms}' lookup by name; refuses species too narrow to pay. */
+    public VectorGemm() {
+        if (L < 4) {
+            throw new UnsupportedOperationException("preferred float vector has " + L + " lanes, need at least 4");
+        }
+    }
+
+    /** W [N, K] as ⌈N / NR⌉ panels, each K rows of NR floats ({@code w[n0 + j, k]} at {@code k·NR + j}), zero-padded. */
+    static final class Packed implements PackedWeights {
+        final float[] panels;
+        final int n;
+        final int k;
+
+        Packed(float[] panels, int n, int k) {
+            this.panels = panels;
+            this.n = n;
+            this.k = k;
+        }
+
+        @Override
+        public int n() {
+            return n;
+        }
+
+        @Override
+        public int k() {
+            return k;
+        }
+    }
+
+    @Override
+    public String name() {
+        return "vector-" + S.vectorBitSize();
+    }
+
+    @Override
+    public PackedWeights pack(float[] w, int wOff, int ldw, int n, int k) {
+        if (n < 0 || k < 0 || (n > 0 && ldw < k)) {
+            throw new IllegalArgumentException("pack: weight [" + n + ", " + k + "] with row stride " + ldw);
+        }
+        int panels = (n + NR - 1) / NR;
+        long size = (long) panels * NR * k;
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("pack: weight [" + n + ", " + k + "] padded to " + size
+                    + " floats does not fit in one Java array");
+        }
+        float[] p = new float[(int) size];
+        for (int pn = 0; pn < panels; pn++) {
+            int base = pn * NR * k;
+            int cols = Math.min(NR, n - pn * NR);
+            for (int j = 0; j < cols; j++) {
+                int src = wOff + (pn * NR + j) * ldw;
+                for (int kk = 0; kk < k; kk++) {
+                    p[base + kk * NR + j] = w[src + kk];
+                }
+            }
+        }
+        return new Packed(p, n, k);
+    }
+
+    @Override
+    public void multiply(CpuParallel par, int m, float[] x, int xOff, int ldx, PackedWeights pw,
+                         float[] bias, int biasOff, float[] out, int outOff, int ldo, boolean accumulate) {
+        if (!(pw instanceof Packed)) {
+            throw new IllegalArgumentException("weights were packed by " + pw.getClass().getName()
+                    + ", not by " + name());
+        }
+        Packed p = (Packed) pw;
+        final int n = p.n, k = p.k;
+        if (m <= 0 || n <= 0) {
+            return;
+        }
+        if (ldo < n || (k > 0 && ldx < k)) {
+            throw new IllegalArgumentException("multiply: x [" + m + ", " + k + "] · wᵀ [" + k + ", " + n
+                    + "] needs ldx ≥ " + k + " and ldo ≥ " + n + ", got ldx " + ldx + ", ldo " + ldo);
+        }
+        if (k == 0) {
+            for (int r = 0; r < m; r++) {
+                for (int c = 0; c < n; c++) {
+                    float v = bias == null ? 0f : bias[biasOff + c];
+                    int o = outOff + r * ldo + c;
+                    out[o] = accumulate ? out[o] + v : v;
+                }
+            }
+            return;
+        }
+        // Row chunks as large as L2 allows; when they are too few to keep every thread busy, split the
+        // columns as well (that costs no weight reuse, only packing the same few rows of x again).
+        final int mc = Math.min(MC_MAX, roundUp(m, MR));
+        final int mTasks = (m + mc - 1) / mc;
+        final int panels = (n + NR - 1) / NR;
+        int want = par.threads() == 1 ? 1 : 4 * par.threads();
+        int nSplit = Math.min(panels, Math.max(1, (want + mTasks - 1) / mTasks));
+        int ncPanels = (panels + nSplit - 1) / nSplit;
+        ncPanels = Math.min(ncPanels, Math.max(1, NC_MAX / NR));
+        final int nc = ncPanels * NR;
+        final int nTasks = (n + nc - 1) / nc;
+        // Balance K blocks rather than leave a thin last one.
+        final int kBlocks = (k + KC_MAX - 1) / KC_MAX;
+        final int kc = (k + kBlocks - 1) / kBlocks;
+        // Column chunk outermost, so that concurrent tasks share one weight slab in L3.
+        par.forEach(mTasks * nTasks, task -> {
+            int nt = task / mTasks, mt = task % mTasks;
+            int m0 = mt * mc, m1 = Math.min(m, m0 + mc);
+            int n0 = nt * nc, n1 = Math.min(n, n0 + nc);
+            block(x, xOff, ldx, p, bias, biasOff, out, outOff, ldo, accumulate, m0, m1, n0, n1, kc);
+        });
+    }
+
+    private static int roundUp(int v, int to) {
+        return (v + to - 1) / to * to;
+    }
+
+    /** Rows [m0, m1) × columns [n0, n1) of the product, all of K, on the calling thread. */
+    private static void block(float[] x, int xOff, int ldx, Packed p, float[] bias, int biasOff, float[] out,
+                              int outOff, int ldo, boolean accumulate, int m0, int m1, int n0, int n1, int kc) {
+        final int k = p.k;
+        final int strips = (m1 - m0 + MR - 1) / MR;
+        float[] ap = STRIPS.get();
+        int need = strips * MR * Math.min(kc, k) + MR * NR; // strips, then one tile for the narrow panel
+        if (ap.length < need) {
+            ap = new float[need];
+            STRIPS.set(ap);
+        }
+        final int tileOff = need - MR * NR;
+        for (int k0 = 0; k0 < k; k0 += kc) {
+            int kl = Math.min(kc, k - k0);
+            packStrips(x, xOff, ldx, m0, m1, k0, kl, ap);
+            boolean loadC = k0 > 0 || accumulate;
+            float[] b = k0 == 0 ? bias : null;
+            for (int c0 = n0; c0 < n1; c0 += NR) {
+                int cols = Math.min(NR, n1 - c0);
+                int bOff = (c0 / NR) * NR * k + k0 * NR;
+                for (int s = 0; s < strips; s++) {
+                    int r0 = m0 + s * MR;
+                    int rows = Math.min(MR, m1 - r0);
+                    int o = outOff + r0 * ldo + c0;
+                    if (cols == NR) {
+                        kernel(ap, s * MR * kl, p.panels, bOff, kl, out, o, ldo, rows, loadC, b, biasOff + c0);
+                    } else {
+                        // Narrow last panel (zero-padded in the packing): full tile into scratch, then merge.
+                        kernel(ap, s * MR * kl, p.panels, bOff, kl, ap, tileOff, NR, MR, false, null, 0);
+                        for (int r = 0; r < rows; r++) {
+                            for (int j = 0; j < cols; j++) {
+                                float v = ap[tileOff + r * NR + j];
+                                if (b != null) {
+                                    v += b[biasOff + c0 + j];
+                                }
+                                int oi = o + r * ldo + j;
+                                out[oi] = loadC ? out[oi] + v : v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * x[m0..m1, k0..k0+kl] into strips of MR rows, each [kl][MR] ({@code x[r0 + i, k0 + kk]} at
+     * {@code s·MR·kl + kk·MR + i}); rows past m1 are zero.
+     */
+    private static void packStrips(float[] x, int xOff, int ldx, int m0, int m1, int k0, int kl, float[] ap) {
+        for (int r0 = m0, s = 0; r0 < m1; r0 += MR, s++) {
+            int base = s * MR * kl;
+            int rows = Math.min(MR, m1 - r0);
+            for (int i = 0; i < MR; i++) {
+                if (i < rows) {
+                    int src = xOff + (r0 + i) * ldx + k0;
+                    for (int kk = 0; kk < kl; kk++) {
+                        ap[base + kk * MR + i] = x[src + kk];
+                    }
+                } else {
+                    for (int kk = 0; kk < kl; kk++) {
+                        ap[base + kk * MR + i] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * One MR × NR tile over kl steps of K: x packed at ap[aOff..] ([kl][MR]), weights at bp[bOff..] ([kl][NR]).
+     * The result (plus out if loadC, plus bias[bIdx..] if bias is non-null) goes to the first {@code rows}
+     * rows of out at cOff, all NR columns.
+     */
+    private static void kernel(float[] ap, int aOff, float[] bp, int bOff, int kl, float[] out, int cOff, int ldo,
+                               int rows, boolean loadC, float[] bias, int bIdx) {
+        // Straight-line body without calls or rare paths, so that C2 intrinsifies every Vector API call and
+        // keeps the 12 accumulators in registers. The step comes from a field: a loop C2 cannot count is
+        // one it does not unroll, and unrolling makes its scheduler hoist every load of the unrolled body
+        // ahead of the FMAs, spilling accumulators to the stack (measured: 2× slower).
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector a;
+        final int step = ONE;
+        for (int kk = 0, ai = aOff, bi = bOff; kk < kl; kk += step, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            a = FloatVector.broadcast(S, ap[ai + 0]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        if (bias != null) {
+            FloatVector bias0 = FloatVector.fromArray(S, bias, bIdx);
+            FloatVector bias1 = FloatVector.fromArray(S, bias, bIdx + L);
+            c00 = c00.add(bias0);
+            c01 = c01.add(bias1);
+            c10 = c10.add(bias0);
+            c11 = c11.add(bias1);
+            c20 = c20.add(bias0);
+            c21 = c21.add(bias1);
+            c30 = c30.add(bias0);
+            c31 = c31.add(bias1);
+            c40 = c40.add(bias0);
+            c41 = c41.add(bias1);
+            c50 = c50.add(bias0);
+            c51 = c51.add(bias1);
+        }
+        int o0 = cOff;
+        if (loadC) {
+            c00 = c00.add(FloatVector.fromArray(S, out, o0));
+            c01 = c01.add(FloatVector.fromArray(S, out, o0 + L));
+        }
+        c00.intoArray(out, o0);
+        c01.intoArray(out, o0 + L);
+        if (rows > 1) {
+            int o1 = cOff + 1 * ldo;
+            if (loadC) {
+                c10 = c10.add(FloatVector.fromArray(S, out, o1));
+                c11 = c11.add(FloatVector.fromArray(S, out, o1 + L));
+            }
+            c10.intoArray(out, o1);
+            c11.intoArray(out, o1 + L);
+        }
+        if (rows > 2) {
+            int o2 = cOff + 2 * ldo;
+            if (loadC) {
+                c20 = c20.add(FloatVector.fromArray(S, out, o2));
+                c21 = c21.add(FloatVector.fromArray(S, out, o2 + L));
+            }
+            c20.intoArray(out, o2);
+            c21.intoArray(out, o2 + L);
+        }
+        if (rows > 3) {
+            int o3 = cOff + 3 * ldo;
+            if (loadC) {
+                c30 = c30.add(FloatVector.fromArray(S, out, o3));
+                c31 = c31.add(FloatVector.fromArray(S, out, o3 + L));
+            }
+            c30.intoArray(out, o3);
+            c31.intoArray(out, o3 + L);
+        }
+        if (rows > 4) {
+            int o4 = cOff + 4 * ldo;
+            if (loadC) {
+                c40 = c40.add(FloatVector.fromArray(S, out, o4));
+                c41 = c41.add(FloatVector.fromArray(S, out, o4 + L));
+            }
+            c40.intoArray(out, o4);
+            c41.intoArray(out, o4 + L);
+        }
+        if (rows > 5) {
+            int o5 = cOff + 5 * ldo;
+            if (loadC) {
+                c50 = c50.add(FloatVector.fromArray(S, out, o5));
+                c51 = c51.add(FloatVector.fromArray(S, out, o5 + L));
+            }
+            c50.intoArray(out, o5);
+            c51.intoArray(out, o5 + L);
+        }
+    }
+}
