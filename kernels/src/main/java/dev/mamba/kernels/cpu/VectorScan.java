@@ -14,6 +14,8 @@ final class VectorScan implements ScanKernel {
     private static final int L = S.length();
     /** Channels per work item: a multiple of the vector width, small enough to spread over threads. */
     private static final int BLOCK = Math.max(64, L);
+    /** Steps per chunk: the chunk's softplus outputs ([STEPS][L] floats) stay in L1 for the recurrence. */
+    private static final int STEPS = 64;
 
     private final ScalarScan tail = new ScalarScan();
 
@@ -37,21 +39,52 @@ final class VectorScan implements ScanKernel {
     @Override
     public void scan(Args p, int d0, int d1) {
         final int n = p.n();
-        float[] h = new float[n * L];
-        float[] a = new float[n * L];
+        Scratch w = SCRATCH.get();
+        if (w.n < n) {
+            w = new Scratch(n);
+            SCRATCH.set(w);
+        }
         int d = d0;
         for (; d + L <= d1; d += L) {
-            group(p, d, h, a);
+            group(p, d, w);
         }
         if (d < d1) {
             tail.scan(p, d, d1);
         }
     }
 
-    /** Channels [g, g + L) over the lane's steps; h and a are [n][L] scratch. */
-    private static void group(Args p, int g, float[] h, float[] a) {
+    /** Per-thread work arrays: [n][L] for h, A and exp(δ·A); [STEPS][L] for one chunk of steps. */
+    private static final class Scratch {
+        final int n;
+        final float[] h;
+        final float[] a;
+        final float[] e;
+        final float[] delta = new float[STEPS * L];
+        final float[] u = new float[STEPS * L];
+        final float[] y = new float[STEPS * L];
+        final float[] z = new float[STEPS * L];
+        final float[] tmp;
+
+        Scratch(int n) {
+            this.n = n;
+            h = new float[n * L];
+            a = new float[n * L];
+            e = new float[n * L];
+            tmp = new float[Math.max(n, STEPS) * L];
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(16));
+
+    /**
+     * Channels [g, g + L) over the lane's steps, a chunk of STEPS steps at a time: gather the chunk's
+     * δ, u (and z) rows into contiguous [step][L] scratch, softplus all δ at once, run the recurrence,
+     * gate, and scatter y back. The transcendental functions run over whole scratch arrays (see
+     * VectorMath for why they never take vectors).
+     */
+    private static void group(Args p, int g, Scratch w) {
         final int n = p.n();
-        final float[] st = p.state();
+        final float[] st = p.state(), h = w.h, a = w.a;
         final int so = p.stateOff();
         for (int j = 0; j < L; j++) {
             int sRow = so + (g + j) * n;
@@ -61,51 +94,64 @@ final class VectorScan implements ScanKernel {
                 a[s * L + j] = p.a()[aRow + s];
             }
         }
-        final float[] u = p.u(), dt = p.dt(), b = p.b(), c = p.c(), z = p.z(), y = p.y();
         final FloatVector bias = FloatVector.fromArray(S, p.dtBias(), p.dtBiasOff() + g);
-        final FloatVector dSkip = FloatVector.fromArray(S, p.dSkip(), p.dSkipOff() + g);
-        final int len = p.len(), row0 = p.row0();
-        final int uOff = p.uOff() + g, ldu = p.ldu(), dtOff = p.dtOff() + g, lddt = p.lddt();
-        final int bOff = p.bOff(), ldb = p.ldb(), cOff = p.cOff(), ldc = p.ldc();
-        final int zOff = p.zOff() + g, ldz = p.ldz(), yOff = p.yOff() + g, ldy = p.ldy();
-        for (int t = 0; t < len; t++) {
-            int r = row0 + t;
-            FloatVector uv = FloatVector.fromArray(S, u, uOff + r * ldu);
-            FloatVector delta = VectorMath.softplus(FloatVector.fromArray(S, dt, dtOff + r * lddt).add(bias));
-            FloatVector du = delta.mul(uv);
-            int bo = bOff + r * ldb, co = cOff + r * ldc;
-            // Two partial sums over n halve the FMA latency chain of the reduction.
-            FloatVector acc0 = FloatVector.zero(S), acc1 = FloatVector.zero(S);
-            int s = 0;
-            for (; s + 1 < n; s += 2) {
-                int i0 = s * L, i1 = i0 + L;
-                FloatVector h0 = VectorMath.exp(delta.mul(FloatVector.fromArray(S, a, i0)))
-                        .fma(FloatVector.fromArray(S, h, i0), du.mul(b[bo + s]));
-                FloatVector h1 = VectorMath.exp(delta.mul(FloatVector.fromArray(S, a, i1)))
-                        .fma(FloatVector.fromArray(S, h, i1), du.mul(b[bo + s + 1]));
-                h0.intoArray(h, i0);
-                h1.intoArray(h, i1);
-                acc0 = h0.fma(FloatVector.broadcast(S, c[co + s]), acc0);
-                acc1 = h1.fma(FloatVector.broadcast(S, c[co + s + 1]), acc1);
+        final float[] dt = p.dt(), u = p.u(), z = p.z(), y = p.y();
+        final int len = p.len();
+        for (int t0 = 0; t0 < len; t0 += STEPS) {
+            int steps = Math.min(STEPS, len - t0);
+            int r0 = p.row0() + t0;
+            for (int t = 0; t < steps; t++) {
+                int r = r0 + t;
+                FloatVector.fromArray(S, dt, p.dtOff() + r * p.lddt() + g).add(bias).intoArray(w.delta, t * L);
+                FloatVector.fromArray(S, u, p.uOff() + r * p.ldu() + g).intoArray(w.u, t * L);
             }
-            if (s < n) {
-                int i0 = s * L;
-                FloatVector h0 = VectorMath.exp(delta.mul(FloatVector.fromArray(S, a, i0)))
-                        .fma(FloatVector.fromArray(S, h, i0), du.mul(b[bo + s]));
-                h0.intoArray(h, i0);
-                acc0 = h0.fma(FloatVector.broadcast(S, c[co + s]), acc0);
-            }
-            FloatVector yv = dSkip.fma(uv, acc0.add(acc1));
+            VectorMath.softplus(w.delta, 0, steps * L, w.tmp);
+            recurrence(p.b(), p.bOff() + r0 * p.ldb(), p.ldb(), p.c(), p.cOff() + r0 * p.ldc(), p.ldc(), n, w,
+                    p.dSkip(), p.dSkipOff() + g, steps);
             if (z != null) {
-                yv = yv.mul(VectorMath.silu(FloatVector.fromArray(S, z, zOff + r * ldz)));
+                for (int t = 0; t < steps; t++) {
+                    FloatVector.fromArray(S, z, p.zOff() + (r0 + t) * p.ldz() + g).intoArray(w.z, t * L);
+                }
+                VectorMath.siluGate(w.z, 0, w.y, 0, steps * L, w.tmp);
             }
-            yv.intoArray(y, yOff + r * ldy);
+            for (int t = 0; t < steps; t++) {
+                FloatVector.fromArray(S, w.y, t * L).intoArray(y, p.yOff() + (r0 + t) * p.ldy() + g);
+            }
         }
         for (int j = 0; j < L; j++) {
             int sRow = so + (g + j) * n;
             for (int s = 0; s < n; s++) {
                 st[sRow + s] = h[s * L + j];
             }
+        }
+    }
+
+    /**
+     * For each step of the chunk: h = exp(δ·A)·h + δ·u·B per state and y = Σ_n h·C + D·u (before the
+     * gate), from the chunk's δ and u in scratch into its y scratch.
+     */
+    private static void recurrence(float[] b, int bAt, int ldb, float[] c, int cAt, int ldc, int n, Scratch w,
+                                   float[] dSkipArr, int dSkipAt, int steps) {
+        final float[] h = w.h, a = w.a, e = w.e;
+        final FloatVector dSkip = FloatVector.fromArray(S, dSkipArr, dSkipAt);
+        final int nl = n * L;
+        for (int t = 0; t < steps; t++) {
+            FloatVector dl = FloatVector.fromArray(S, w.delta, t * L);
+            FloatVector uv = FloatVector.fromArray(S, w.u, t * L);
+            for (int i = 0; i < nl; i += L) {
+                dl.mul(FloatVector.fromArray(S, a, i)).intoArray(e, i);
+            }
+            VectorMath.exp(e, 0, nl);
+            FloatVector du = dl.mul(uv);
+            int bo = bAt + t * ldb, co = cAt + t * ldc;
+            FloatVector acc = dSkip.mul(uv);
+            for (int s = 0, i = 0; s < n; s++, i += L) {
+                FloatVector hv = FloatVector.fromArray(S, e, i)
+                        .fma(FloatVector.fromArray(S, h, i), du.mul(b[bo + s]));
+                hv.intoArray(h, i);
+                acc = hv.fma(FloatVector.broadcast(S, c[co + s]), acc);
+            }
+            acc.intoArray(w.y, t * L);
         }
     }
 }

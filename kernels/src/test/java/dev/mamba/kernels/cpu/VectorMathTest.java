@@ -1,6 +1,5 @@
 package dev.mamba.kernels.cpu;
 
-import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -11,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /** The vectorized exp, softplus and SiLU against the JDK's scalar functions. */
 class VectorMathTest {
-    private static final int L = VectorMath.S.length();
+    private static final int L = VectorMath.L;
 
     /** Distance in units in the last place between two finite floats of the same sign (or zero). */
     private static long ulps(float a, float b) {
@@ -25,17 +24,28 @@ class VectorMathTest {
         return Math.abs((long) ia - ib);
     }
 
-    private static float[] apply(java.util.function.UnaryOperator<FloatVector> f, float[] xs) {
-        float[] out = new float[xs.length];
-        float[] lane = new float[L];
-        for (int i = 0; i < xs.length; i += L) {
-            int n = Math.min(L, xs.length - i);
-            java.util.Arrays.fill(lane, 0f);
-            System.arraycopy(xs, i, lane, 0, n);
-            float[] r = f.apply(FloatVector.fromArray(VectorMath.S, lane, 0)).toArray();
-            System.arraycopy(r, 0, out, i, n);
-        }
-        return out;
+    private static float[] exp(float[] xs) {
+        // Pad to whole vectors so that every input goes through the vector path, not the scalar tail.
+        int padded = (xs.length + L - 1) / L * L;
+        float[] v = java.util.Arrays.copyOf(xs, padded);
+        VectorMath.exp(v, 0, padded);
+        return java.util.Arrays.copyOf(v, xs.length);
+    }
+
+    private static float[] softplus(float[] xs) {
+        int padded = (xs.length + L - 1) / L * L;
+        float[] v = java.util.Arrays.copyOf(xs, padded);
+        VectorMath.softplus(v, 0, padded, new float[padded]);
+        return java.util.Arrays.copyOf(v, xs.length);
+    }
+
+    private static float[] silu(float[] xs) {
+        int padded = (xs.length + L - 1) / L * L;
+        float[] z = java.util.Arrays.copyOf(xs, padded);
+        float[] y = new float[padded];
+        java.util.Arrays.fill(y, 1f);
+        VectorMath.siluGate(z, 0, y, 0, padded, new float[padded]);
+        return java.util.Arrays.copyOf(y, xs.length);
     }
 
     @Test
@@ -50,7 +60,7 @@ class VectorMathTest {
         for (int i = count; i < xs.length; i++) {
             xs[i] = (float) (rnd.nextDouble() * 40 - 30);
         }
-        float[] got = apply(VectorMath::exp, xs);
+        float[] got = exp(xs);
         long worst = 0;
         float worstX = 0;
         for (int i = 0; i < xs.length; i++) {
@@ -68,7 +78,7 @@ class VectorMathTest {
     void expNearZeroAndSmallArguments() {
         float[] xs = {0f, -0f, 1e-30f, -1e-30f, 1e-7f, -1e-7f, 0.5f, -0.5f, 0.34657359f, -0.34657359f, 1f, -1f,
                 Float.MIN_VALUE, 2f, -2f, 10f, -10f, 0.6931472f, -0.6931472f};
-        float[] got = apply(VectorMath::exp, xs);
+        float[] got = exp(xs);
         for (int i = 0; i < xs.length; i++) {
             long u = ulps(got[i], (float) Math.exp(xs[i]));
             assertTrue(u <= 1, "exp(" + xs[i] + ") = " + got[i] + ", Math.exp " + (float) Math.exp(xs[i]));
@@ -80,7 +90,7 @@ class VectorMathTest {
         float[] xs = {-87.5f, -95f, -100f, -103.9f, -104f, -105f, -200f, -1e6f, -Float.MAX_VALUE,
                 Float.NEGATIVE_INFINITY, 88.5f, 88.72f, 88.73f, 89f, 100f, 1e6f, Float.MAX_VALUE,
                 Float.POSITIVE_INFINITY};
-        float[] got = apply(VectorMath::exp, xs);
+        float[] got = exp(xs);
         for (int i = 0; i < xs.length; i++) {
             float ref = (float) Math.exp(xs[i]);
             assertTrue(!Float.isNaN(got[i]), "exp(" + xs[i] + ") is NaN");
@@ -92,9 +102,9 @@ class VectorMathTest {
                         + ", Math.exp " + ref);
             }
         }
-        assertEquals(0f, apply(VectorMath::exp, new float[]{-1000f})[0]);
-        assertEquals(Float.POSITIVE_INFINITY, apply(VectorMath::exp, new float[]{1000f})[0]);
-        assertTrue(Float.isNaN(apply(VectorMath::exp, new float[]{Float.NaN})[0]));
+        assertEquals(0f, exp(new float[]{-1000f})[0]);
+        assertEquals(Float.POSITIVE_INFINITY, exp(new float[]{1000f})[0]);
+        assertTrue(Float.isNaN(exp(new float[]{Float.NaN})[0]));
     }
 
     @Test
@@ -107,7 +117,7 @@ class VectorMathTest {
         float[] special = {20f, Math.nextUp(20f), Math.nextDown(20f), 19.99f, 0f, -0f, 1e-8f, -1e-8f, 0.4f, 0.5f,
                 -0.3f, 50f};
         System.arraycopy(special, 0, xs, count, special.length);
-        float[] got = apply(VectorMath::softplus, xs);
+        float[] got = softplus(xs);
         long worst = 0;
         float worstX = 0;
         for (int i = 0; i < xs.length; i++) {
@@ -120,24 +130,33 @@ class VectorMathTest {
         }
         assertTrue(worst <= 3, "softplus: worst error " + worst + " ulp at x = " + worstX);
         // Above the threshold the input comes back unchanged, as in PyTorch.
-        float[] above = apply(VectorMath::softplus, new float[]{20.5f, 1e4f, Float.MAX_VALUE});
+        float[] above = softplus(new float[]{20.5f, 1e4f, Float.MAX_VALUE});
         assertEquals(20.5f, above[0]);
         assertEquals(1e4f, above[1]);
         assertEquals(Float.MAX_VALUE, above[2]);
     }
 
     @Test
-    void log1pOnTheUnitInterval() {
-        int count = 100_001;
-        float[] xs = new float[count];
-        for (int i = 0; i < count; i++) {
-            xs[i] = (float) i / (count - 1);
-        }
-        float[] got = apply(VectorMath::log1pUnit, xs);
-        for (int i = 0; i < count; i++) {
-            float ref = (float) Math.log1p(xs[i]);
-            if (ulps(got[i], ref) > 2) {
-                fail("log1p(" + xs[i] + ") = " + got[i] + ", Math.log1p " + ref);
+    void rangesWithTailsTouchOnlyTheirElements() {
+        for (int from : new int[]{0, 1, 5}) {
+            for (int count : new int[]{0, 1, L - 1, L, L + 3, 3 * L + 1}) {
+                float[] v = new float[from + count + 4];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (i % 7) * 0.75f - 2f;
+                }
+                float[] e = v.clone(), sp = v.clone(), g = new float[v.length];
+                java.util.Arrays.fill(g, 2f);
+                VectorMath.exp(e, from, from + count);
+                VectorMath.softplus(sp, from, from + count, new float[count]);
+                VectorMath.siluGate(v, from, g, from, count, new float[count]);
+                for (int i = 0; i < v.length; i++) {
+                    boolean in = i >= from && i < from + count;
+                    String at = "from " + from + " count " + count + " index " + i;
+                    assertEquals(in ? (float) Math.exp(v[i]) : v[i], e[i], Math.ulp((float) Math.exp(v[i])) * 2, "exp " + at);
+                    assertEquals(in ? ScanKernel.softplus(v[i]) : v[i], sp[i], Math.ulp(ScanKernel.softplus(v[i])) * 3,
+                            "softplus " + at);
+                    assertEquals(in ? 2f * CpuBackend.silu(v[i]) : 2f, g[i], 1e-6f, "silu gate " + at);
+                }
             }
         }
     }
@@ -153,7 +172,7 @@ class VectorMathTest {
         xs[count + 1] = 1000f;
         xs[count + 2] = 0f;
         xs[count + 3] = -Float.MAX_VALUE;
-        float[] got = apply(VectorMath::silu, xs);
+        float[] got = silu(xs);
         for (int i = 0; i < xs.length; i++) {
             float ref = CpuBackend.silu(xs[i]);
             assertTrue(!Float.isNaN(got[i]), "silu(" + xs[i] + ") is NaN");
