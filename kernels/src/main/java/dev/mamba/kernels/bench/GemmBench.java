@@ -61,8 +61,8 @@ public final class GemmBench {
                             + "; known: --threads N, --m M[,M...], --repeat R, --scalar, --no-scan");
             }
         }
-        System.out.printf(Locale.ROOT, "java %s, %s, %d threads, %d timed runs (median) after warm-up%n",
-                System.getProperty("java.version"), System.getProperty("os.arch"), threads, repeat);
+        System.out.printf(Locale.ROOT, "java %s, %s, %d threads, %d timed runs (median) after warm-up; %s%n",
+                System.getProperty("java.version"), System.getProperty("os.arch"), threads, repeat, loadAverage());
         System.out.printf(Locale.ROOT, "%-22s %-12s %7s %11s %9s%n", "shape (M,N,K)", "impl", "threads",
                 "ms/product", "GFLOP/s");
         try (CpuParallel par = new CpuParallel(threads)) {
@@ -80,6 +80,19 @@ public final class GemmBench {
         }
         if (scan) {
             scanRow(threads, 8, 1536, 16, 2048, repeat);
+        }
+        System.out.println("after: " + loadAverage());
+    }
+
+    /** The system load average where the OS shows it: other processes on the machine skew the timings. */
+    private static String loadAverage() {
+        try {
+            String[] f = new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/loadavg")),
+                    java.nio.charset.StandardCharsets.US_ASCII).trim().split("\\s+");
+            return "load average " + f[0] + " " + f[1] + " " + f[2] + " on "
+                    + Runtime.getRuntime().availableProcessors() + " processors";
+        } catch (java.io.IOException | RuntimeException e) {
+            return "load average unknown";
         }
     }
 
