@@ -32,6 +32,7 @@ class CpuBackendVectorTest {
 
     @Test
     void usesTheVectorKernels() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(Boolean.getBoolean("mamba.cpu.scalar"), "scalar forced");
         assertTrue(be.describe().contains("gemm vector-") && be.describe().contains("scan vector-"), be.describe());
     }
 

@@ -16,6 +16,7 @@ class VectorScanTest {
 
     @Test
     void isTheBestScanWithTheVectorModule() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(Boolean.getBoolean("mamba.cpu.scalar"), "scalar forced");
         assertEquals(vector.name(), ScanKernels.best().name());
         assertEquals(0, vector.channelBlock() % VectorMath.S.length());
     }
