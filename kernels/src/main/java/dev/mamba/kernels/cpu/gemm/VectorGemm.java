@@ -18,12 +18,18 @@ public final class VectorGemm implements Gemm {
     static final int MR = 6;
     /** Output columns per register tile and per packed panel. */
     static final int NR = 2 * L;
-    /** Largest K block: a strip of x (MR × 256 floats, 6 KiB) stays in L1 while it sweeps a slab of weights. */
+    // Cache budget (Zen 3: 32 KiB L1d, 512 KiB L2 per core). While one strip of x (MR × KC, 6 KiB) sweeps
+    // a slab of weights, L2 holds the task's packed x (MC × KC), the slab (KC × NB) and the outputs the
+    // slab touches (MC × NB): 96 KiB + ≤ 160 KiB + ≤ 128 KiB. Letting these overflow L2 (MC = 192 with a
+    // 192 KiB slab) measured about 1.5× slower for K = 1536.
+    /** Largest K block. */
     static final int KC_MAX = 256;
-    /** Weights per slab (192 KiB): with the task's packed x (≤ 192 KiB) it fits a 512 KiB L2. */
-    static final int SLAB_FLOATS = 48 * 1024;
-    /** Largest row chunk of one task: its packed K block of x stays in L2. */
-    static final int MC_MAX = 192;
+    /** Largest row chunk of one task. */
+    static final int MC_MAX = 96;
+    /** Largest slab of packed weights, in floats (160 KiB). */
+    static final int SLAB_FLOATS = 40 * 1024;
+    /** Largest block of outputs one slab pass touches, in floats (128 KiB). */
+    static final int OUT_FLOATS = 32 * 1024;
     /** Smallest row chunk worth a task of its own when splitting rows for more threads. */
     static final int MC_MIN = 48;
     /** Largest column chunk of one task, so that very wide products (vocabulary heads) split for balance. */
@@ -121,7 +127,7 @@ public final class VectorGemm implements Gemm {
             }
             return;
         }
-        // Row chunks as large as L2 allows, but with threads to feed at least 8 per thread when M allows
+        // Row chunks as large as the L2 budget allows, but with threads to feed at least 8 per thread when M allows
         // (so the last round leaves no thread idle for long); when rows alone give too few tasks, split the
         // columns as well (that costs no weight reuse, only packing the same few rows of x again).
         final int threads = par.threads();
@@ -176,7 +182,7 @@ public final class VectorGemm implements Gemm {
             // (MR × kl) stays in L1 across the slab, and each output row is written left to right. (Sweeping
             // all strips per panel instead keeps a panel in L1 but jumps between output rows and lines:
             // measured up to 2× slower for K = 1536 and for K = 48.)
-            int nb = Math.max(NR, SLAB_FLOATS / kl / NR * NR);
+            int nb = Math.max(NR, Math.min(SLAB_FLOATS / kl, OUT_FLOATS / (m1 - m0)) / NR * NR);
             for (int s0 = n0; s0 < n1; s0 += nb) {
                 int s1 = Math.min(n1, s0 + nb);
                 for (int s = 0; s < strips; s++) {
