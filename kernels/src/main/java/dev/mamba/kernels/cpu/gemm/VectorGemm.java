@@ -6,39 +6,41 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * fp32 GEMM on the Vector API. W is packed once into panels of {@code NR = 2·L} output columns (L = lanes
- * of the preferred species); each task packs its rows of x, one K block at a time, into strips of MR rows;
- * a 6 × 2L register tile (12 accumulators, which with two weight vectors and one broadcast fill AVX2's 16
- * registers) runs one strip, held in L1, across a slab of panels held in L2. Tasks (row chunk × column
- * chunk) go to the worker pool.
+ * of the preferred species); each task packs its rows of x, one K block at a time, into strips of MR = 5
+ * rows; a 5 × 2L register tile (10 accumulators) runs one strip, held in L1, across a slab of panels held
+ * in L2, and goes through a small scratch tile into the output. Tasks (row chunk × column chunk) go to the
+ * worker pool.
  */
 public final class VectorGemm implements Gemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    /** Rows per register tile. */
-    static final int MR = 6;
-    /** Output columns per register tile and per packed panel. */
+    /**
+     * Rows per register tile. Five, not the six that AVX2's 16 registers could hold: C2's scheduler
+     * issues up to three broadcasts ahead of their FMAs, and with 12 accumulators that spills one to the
+     * stack on every step (measured 40 instead of 80 GFLOP/s per core).
+     */
+    static final int MR = 5;
+    /** Output columns per register tile and per packed panel; also the row stride of packed x strips. */
     static final int NR = 2 * L;
-    // Cache budget (Zen 3: 32 KiB L1d, 512 KiB L2 per core). While one strip of x (MR × KC, 6 KiB) sweeps
-    // a slab of weights, L2 holds the task's packed x (MC × KC), the slab (KC × NB) and the outputs the
-    // slab touches (MC × NB): 96 KiB + ≤ 160 KiB + ≤ 128 KiB. Letting these overflow L2 (MC = 192 with a
-    // 192 KiB slab) measured about 1.5× slower for K = 1536.
+    // Cache budget (Zen 3: 32 KiB L1d, 512 KiB L2 per core). While one strip of x (NR × KC floats, 16 KiB)
+    // sweeps a slab of weights, L2 holds the task's packed x (MC / MR strips), the slab (KC × NB) and the
+    // outputs the slab touches (MC × NB): ≤ 320 KiB + ≤ 160 KiB + ≤ 128 KiB, less for the usual shapes.
+    // Letting outputs and slab overflow L2 (MC = 192 with a 192 KiB slab) measured about 1.5× slower
+    // for K = 1536.
     /** Largest K block. */
     static final int KC_MAX = 256;
-    /** Largest row chunk of one task. */
-    static final int MC_MAX = 96;
+    /** Largest row chunk of one task (a multiple of MR). */
+    static final int MC_MAX = 100;
     /** Largest slab of packed weights, in floats (160 KiB). */
     static final int SLAB_FLOATS = 40 * 1024;
     /** Largest block of outputs one slab pass touches, in floats (128 KiB). */
     static final int OUT_FLOATS = 32 * 1024;
     /** Smallest row chunk worth a task of its own when splitting rows for more threads. */
-    static final int MC_MIN = 48;
+    static final int MC_MIN = 50;
     /** Largest column chunk of one task, so that very wide products (vocabulary heads) split for balance. */
     static final int NC_MAX = 4096;
 
-    /** Always 1; read from a non-final field so that C2 cannot count, hence not unroll, the kernel loop. */
-    private static int kernelStep = 1;
-
-    /** Per-thread buffer for packed strips of x, grown on demand (at most MC_MAX × KC_MAX floats). */
+    /** Per-thread buffer: packed strips of x (MC_MAX / MR × NR × KC_MAX floats at most) and one tile. */
     private static final ThreadLocal<float[]> STRIPS = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Public no-arg constructor for {@link Gemms}' lookup by name; refuses species too narrow to pay. */
@@ -167,7 +169,7 @@ public final class VectorGemm implements Gemm {
         final int k = p.k;
         final int strips = (m1 - m0 + MR - 1) / MR;
         float[] ap = STRIPS.get();
-        int need = strips * MR * Math.min(kc, k) + MR * NR; // strips, then one tile for the narrow panel
+        int need = strips * NR * Math.min(kc, k) + MR * NR; // strips, then one tile for the narrow panel
         if (ap.length < need) {
             ap = new float[need];
             STRIPS.set(ap);
@@ -179,7 +181,7 @@ public final class VectorGemm implements Gemm {
             boolean loadC = k0 > 0 || accumulate;
             float[] b = k0 == 0 ? bias : null;
             // Columns in slabs whose weights (kl × nb) stay in L2 while every strip of x sweeps them; a strip
-            // (MR × kl) stays in L1 across the slab, and each output row is written left to right. (Sweeping
+            // (kl × NR) stays in L1 across the slab, and each output row is written left to right. (Sweeping
             // all strips per panel instead keeps a panel in L1 but jumps between output rows and lines:
             // measured up to 2× slower for K = 1536 and for K = 48.)
             int nb = Math.max(NR, Math.min(SLAB_FLOATS / kl, OUT_FLOATS / (m1 - m0)) / NR * NR);
@@ -194,25 +196,44 @@ public final class VectorGemm implements Gemm {
         }
     }
 
-    /** Strip s of the packed x against the panel at column c0, into out (via ap's scratch tile when narrow). */
+    /** Strip s of the packed x against the panel at column c0, through the scratch tile into out. */
     private static void tile(float[] ap, int s, int kl, Packed p, int k0, int k, int c0, int n1, int m0, int m1,
                              float[] out, int outOff, int ldo, boolean loadC, float[] b, int biasOff, int tileOff) {
-        int cols = Math.min(NR, n1 - c0);
-        int bOff = (c0 / NR) * NR * k + k0 * NR;
         int r0 = m0 + s * MR;
-        int rows = Math.min(MR, m1 - r0);
-        int o = outOff + r0 * ldo + c0;
+        kernel(ap, s * NR * kl, p.panels, (c0 / NR) * NR * k + k0 * NR, kl, ap, tileOff);
+        merge(ap, tileOff, out, outOff + r0 * ldo + c0, ldo, Math.min(MR, m1 - r0), Math.min(NR, n1 - c0), loadC,
+                b, biasOff + c0);
+    }
+
+    /**
+     * out[r, j] = (loadC ? out[r, j] : 0) + tile[r, j] (+ bias[j]) for the first rows × cols of the tile;
+     * vectors for full-width tiles, scalars for the narrow last panel (zero-padded in the packing).
+     */
+    private static void merge(float[] tile, int tOff, float[] out, int o, int ldo, int rows, int cols, boolean loadC,
+                              float[] bias, int bIdx) {
         if (cols == NR) {
-            kernel(ap, s * MR * kl, p.panels, bOff, kl, out, o, ldo, rows, loadC, b, biasOff + c0);
+            for (int r = 0; r < rows; r++) {
+                int oi = o + r * ldo, ti = tOff + r * NR;
+                FloatVector v0 = FloatVector.fromArray(S, tile, ti);
+                FloatVector v1 = FloatVector.fromArray(S, tile, ti + L);
+                if (bias != null) {
+                    v0 = v0.add(FloatVector.fromArray(S, bias, bIdx));
+                    v1 = v1.add(FloatVector.fromArray(S, bias, bIdx + L));
+                }
+                if (loadC) {
+                    v0 = v0.add(FloatVector.fromArray(S, out, oi));
+                    v1 = v1.add(FloatVector.fromArray(S, out, oi + L));
+                }
+                v0.intoArray(out, oi);
+                v1.intoArray(out, oi + L);
+            }
             return;
         }
-        // Narrow last panel (zero-padded in the packing): full tile into scratch, then merge.
-        kernel(ap, s * MR * kl, p.panels, bOff, kl, ap, tileOff, NR, MR, false, null, 0);
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < cols; j++) {
-                float v = ap[tileOff + r * NR + j];
-                if (b != null) {
-                    v += b[biasOff + c0 + j];
+                float v = tile[tOff + r * NR + j];
+                if (bias != null) {
+                    v += bias[bIdx + j];
                 }
                 int oi = o + r * ldo + j;
                 out[oi] = loadC ? out[oi] + v : v;
@@ -221,22 +242,23 @@ public final class VectorGemm implements Gemm {
     }
 
     /**
-     * x[m0..m1, k0..k0+kl] into strips of MR rows, each [kl][MR] ({@code x[r0 + i, k0 + kk]} at
-     * {@code s·MR·kl + kk·MR + i}); rows past m1 are zero.
+     * x[m0..m1, k0..k0+kl] into strips of MR rows, each [kl][NR] with the first MR of every NR used
+     * ({@code x[r0 + i, k0 + kk]} at {@code s·NR·kl + kk·NR + i}); rows past m1 are zero. The stride NR
+     * matches the weight panels', so one loop counter indexes both in the kernel.
      */
     private static void packStrips(float[] x, int xOff, int ldx, int m0, int m1, int k0, int kl, float[] ap) {
         for (int r0 = m0, s = 0; r0 < m1; r0 += MR, s++) {
-            int base = s * MR * kl;
+            int base = s * NR * kl;
             int rows = Math.min(MR, m1 - r0);
             for (int i = 0; i < MR; i++) {
                 if (i < rows) {
                     int src = xOff + (r0 + i) * ldx + k0;
                     for (int kk = 0; kk < kl; kk++) {
-                        ap[base + kk * MR + i] = x[src + kk];
+                        ap[base + kk * NR + i] = x[src + kk];
                     }
                 } else {
                     for (int kk = 0; kk < kl; kk++) {
-                        ap[base + kk * MR + i] = 0f;
+                        ap[base + kk * NR + i] = 0f;
                     }
                 }
             }
@@ -244,25 +266,26 @@ public final class VectorGemm implements Gemm {
     }
 
     /**
-     * One MR × NR tile over kl steps of K: x packed at ap[aOff..] ([kl][MR]), weights at bp[bOff..] ([kl][NR]).
-     * The result (plus out if loadC, plus bias[bIdx..] if bias is non-null) goes to the first {@code rows}
-     * rows of out at cOff, all NR columns.
+     * One MR × NR tile over kl steps of K, x packed at ap[aOff..] ([kl][NR], first MR used), weights at
+     * bp[bOff..] ([kl][NR]), into tile[tOff..] ([MR][NR]).
      */
-    private static void kernel(float[] ap, int aOff, float[] bp, int bOff, int kl, float[] out, int cOff, int ldo,
-                               int rows, boolean loadC, float[] bias, int bIdx) {
-        // Straight-line body without calls or rare paths, so that C2 intrinsifies every Vector API call and
-        // keeps the 12 accumulators in registers. The step comes from a field: a loop C2 cannot count is
-        // one it does not unroll, and unrolling makes its scheduler hoist every load of the unrolled body
-        // ahead of the FMAs, spilling accumulators to the stack (measured: 2× slower).
+    private static void kernel(float[] ap, int aOff, float[] bp, int bOff, int kl, float[] tile, int tOff) {
+        // A counted loop whose indices are all linear in its counter, so C2 hoists every bounds check out
+        // of it (a check left between the FMAs split the body and made the register allocator shuffle
+        // and spill accumulators at the loop head in about half of the JVM runs); and a counter step of
+        // NR = 16 floats, which C2's unrolling policy does not unroll (for AVX2: unrolling lets the
+        // scheduler hoist the loads of several steps ahead of the FMAs, again spilling). Nothing else
+        // lives here: bias, accumulate and output strides are the merge's business.
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         FloatVector a;
-        final int step = kernelStep;
-        for (int kk = 0, ai = aOff, bi = bOff; kk < kl; kk += step, ai += MR, bi += NR) {
+        final int aDelta = aOff - bOff;
+        final int bEnd = bOff + kl * NR;
+        for (int bi = bOff; bi < bEnd; bi += NR) {
+            int ai = bi + aDelta;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
             a = FloatVector.broadcast(S, ap[ai + 0]);
@@ -280,77 +303,16 @@ public final class VectorGemm implements Gemm {
             a = FloatVector.broadcast(S, ap[ai + 4]);
             c40 = a.fma(b0, c40);
             c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
         }
-        if (bias != null) {
-            FloatVector bias0 = FloatVector.fromArray(S, bias, bIdx);
-            FloatVector bias1 = FloatVector.fromArray(S, bias, bIdx + L);
-            c00 = c00.add(bias0);
-            c01 = c01.add(bias1);
-            c10 = c10.add(bias0);
-            c11 = c11.add(bias1);
-            c20 = c20.add(bias0);
-            c21 = c21.add(bias1);
-            c30 = c30.add(bias0);
-            c31 = c31.add(bias1);
-            c40 = c40.add(bias0);
-            c41 = c41.add(bias1);
-            c50 = c50.add(bias0);
-            c51 = c51.add(bias1);
-        }
-        int o0 = cOff;
-        if (loadC) {
-            c00 = c00.add(FloatVector.fromArray(S, out, o0));
-            c01 = c01.add(FloatVector.fromArray(S, out, o0 + L));
-        }
-        c00.intoArray(out, o0);
-        c01.intoArray(out, o0 + L);
-        if (rows > 1) {
-            int o1 = cOff + 1 * ldo;
-            if (loadC) {
-                c10 = c10.add(FloatVector.fromArray(S, out, o1));
-                c11 = c11.add(FloatVector.fromArray(S, out, o1 + L));
-            }
-            c10.intoArray(out, o1);
-            c11.intoArray(out, o1 + L);
-        }
-        if (rows > 2) {
-            int o2 = cOff + 2 * ldo;
-            if (loadC) {
-                c20 = c20.add(FloatVector.fromArray(S, out, o2));
-                c21 = c21.add(FloatVector.fromArray(S, out, o2 + L));
-            }
-            c20.intoArray(out, o2);
-            c21.intoArray(out, o2 + L);
-        }
-        if (rows > 3) {
-            int o3 = cOff + 3 * ldo;
-            if (loadC) {
-                c30 = c30.add(FloatVector.fromArray(S, out, o3));
-                c31 = c31.add(FloatVector.fromArray(S, out, o3 + L));
-            }
-            c30.intoArray(out, o3);
-            c31.intoArray(out, o3 + L);
-        }
-        if (rows > 4) {
-            int o4 = cOff + 4 * ldo;
-            if (loadC) {
-                c40 = c40.add(FloatVector.fromArray(S, out, o4));
-                c41 = c41.add(FloatVector.fromArray(S, out, o4 + L));
-            }
-            c40.intoArray(out, o4);
-            c41.intoArray(out, o4 + L);
-        }
-        if (rows > 5) {
-            int o5 = cOff + 5 * ldo;
-            if (loadC) {
-                c50 = c50.add(FloatVector.fromArray(S, out, o5));
-                c51 = c51.add(FloatVector.fromArray(S, out, o5 + L));
-            }
-            c50.intoArray(out, o5);
-            c51.intoArray(out, o5 + L);
-        }
+        c00.intoArray(tile, tOff + 0 * L);
+        c01.intoArray(tile, tOff + 1 * L);
+        c10.intoArray(tile, tOff + 2 * L);
+        c11.intoArray(tile, tOff + 3 * L);
+        c20.intoArray(tile, tOff + 4 * L);
+        c21.intoArray(tile, tOff + 5 * L);
+        c30.intoArray(tile, tOff + 6 * L);
+        c31.intoArray(tile, tOff + 7 * L);
+        c40.intoArray(tile, tOff + 8 * L);
+        c41.intoArray(tile, tOff + 9 * L);
     }
 }
