@@ -22,17 +22,18 @@ public final class VectorGemm implements Gemm {
     static final int MR = 5;
     /** Output columns per register tile and per packed panel; also the row stride of packed x strips. */
     static final int NR = 2 * L;
-    // Cache budget (Zen 3: 32 KiB L1d, 512 KiB L2 per core). While one strip of x (NR × KC floats, 16 KiB)
-    // sweeps a slab of weights, L2 holds the task's packed x (MC / MR strips), the slab (KC × NB) and the
-    // outputs the slab touches (MC × NB): ≤ 320 KiB + ≤ 160 KiB + ≤ 128 KiB, less for the usual shapes.
-    // Letting outputs and slab overflow L2 (MC = 192 with a 192 KiB slab) measured about 1.5× slower
-    // for K = 1536.
+    // Cache blocking (Zen 3: 32 KiB L1d, 512 KiB L2 per core). One strip of x (KC × NR floats, 16 KiB)
+    // stays in L1 while it sweeps a slab of weight panels (KC × NB, ≤ 256 KiB) held in L2, writing the
+    // outputs of its rows left to right; a slab pass touches at most MC × NB outputs (≤ 128 KiB). Sizes
+    // measured on the Mamba-130m shapes (2 threads): a 256 KiB slab beat 160 KiB by a few percent; letting
+    // the outputs a pass touches overflow L2 (MC = 192, 192 KiB slab) cost about 1.5× for K = 1536;
+    // KC of 192 or 256 beat 384 and 512 by 10 to 30 %.
     /** Largest K block. */
     static final int KC_MAX = 256;
     /** Largest row chunk of one task (a multiple of MR). */
     static final int MC_MAX = 100;
-    /** Largest slab of packed weights, in floats (160 KiB). */
-    static final int SLAB_FLOATS = 40 * 1024;
+    /** Largest slab of packed weights, in floats (256 KiB). */
+    static final int SLAB_FLOATS = 64 * 1024;
     /** Largest block of outputs one slab pass touches, in floats (128 KiB). */
     static final int OUT_FLOATS = 32 * 1024;
     /** Smallest row chunk worth a task of its own when splitting rows for more threads. */
