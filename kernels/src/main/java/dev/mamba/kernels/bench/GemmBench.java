@@ -20,11 +20,14 @@ import java.util.SplittableRandom;
  * table row per (shape, implementation). Run with {@code --add-modules jdk.incubator.vector}.
  * Options: {@code --threads N} (default: processors), {@code --m M} (rows; default 16384 and 2048),
  * {@code --repeat R} (timed runs, default 5), {@code --scalar} (also time the scalar GEMM, at M ≤ 2048
- * only: it is slow), {@code --no-scan}.
+ * only: it is slow), {@code --no-scan}, {@code --verbose} (every timed run).
  */
 public final class GemmBench {
     /** in_proj, out_proj, x_proj, dt_proj of Mamba-130m (d_model 768, d_inner 1536, N 16, dt_rank 48). */
     private static final int[][] SHAPES_NK = {{3072, 768}, {768, 1536}, {80, 1536}, {1536, 48}};
+
+    /** Print every timed run, not only the median. */
+    private static boolean verbose;
 
     private GemmBench() {
     }
@@ -56,9 +59,12 @@ public final class GemmBench {
                 case "--no-scan":
                     scan = false;
                     break;
+                case "--verbose":
+                    verbose = true;
+                    break;
                 default:
                     throw new IllegalArgumentException("unknown option " + args[i]
-                            + "; known: --threads N, --m M[,M...], --repeat R, --scalar, --no-scan");
+                            + "; known: --threads N, --m M[,M...], --repeat R, --scalar, --no-scan, --verbose");
             }
         }
         System.out.printf(Locale.ROOT, "java %s, %s, %d threads, %d timed runs (median) after warm-up; %s%n",
@@ -121,6 +127,9 @@ public final class GemmBench {
             long t0 = System.nanoTime();
             g.multiply(par, m, x, 0, k, p, bias, 0, out, 0, n, false);
             ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        if (verbose) {
+            System.out.println("  runs (ms): " + Arrays.toString(ms));
         }
         double med = median(ms);
         System.out.printf(Locale.ROOT, "%-22s %-12s %7d %11.3f %9.1f%n", "(" + m + "," + n + "," + k + ")",
