@@ -14,8 +14,10 @@ final class VectorScan implements ScanKernel {
     private static final int L = S.length();
     /** Channels per work item: a multiple of the vector width, small enough to spread over threads. */
     private static final int BLOCK = Math.max(64, L);
-    /** Steps per chunk: the chunk's softplus outputs ([STEPS][L] floats) stay in L1 for the recurrence. */
+    /** Steps per chunk: the chunk's scratch ([STEPS][n][L] floats of exp(δ·A), 32 KiB for n = 16) stays in L1/L2. */
     private static final int STEPS = 64;
+    /** Groups of L channels per work item. */
+    private static final int GROUPS = BLOCK / L;
 
     private final ScalarScan tail = new ScalarScan();
 
@@ -45,15 +47,17 @@ final class VectorScan implements ScanKernel {
             SCRATCH.set(w);
         }
         int d = d0;
-        for (; d + L <= d1; d += L) {
-            group(p, d, w);
+        for (; d + L <= d1; ) {
+            int groups = Math.min(GROUPS, (d1 - d) / L);
+            block(p, d, groups, w);
+            d += groups * L;
         }
         if (d < d1) {
             tail.scan(p, d, d1);
         }
     }
 
-    /** Per-thread work arrays: [n][L] for h, A and exp(δ·A); [STEPS][L] for one chunk of steps. */
+    /** Per-thread work arrays: [GROUPS][n][L] for h and A, [STEPS][n][L] for exp(δ·A), [STEPS][L] for rows. */
     private static final class Scratch {
         final int n;
         final float[] h;
@@ -67,9 +71,9 @@ final class VectorScan implements ScanKernel {
 
         Scratch(int n) {
             this.n = n;
-            h = new float[n * L];
-            a = new float[n * L];
-            e = new float[n * L];
+            h = new float[GROUPS * n * L];
+            a = new float[GROUPS * n * L];
+            e = new float[STEPS * n * L];
             tmp = new float[Math.max(n, STEPS) * L];
         }
     }
@@ -77,51 +81,58 @@ final class VectorScan implements ScanKernel {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(16));
 
     /**
-     * Channels [g, g + L) over the lane's steps, a chunk of STEPS steps at a time: gather the chunk's
-     * δ, u (and z) rows into contiguous [step][L] scratch, softplus all δ at once, run the recurrence,
-     * gate, and scatter y back. The transcendental functions run over whole scratch arrays (see
-     * VectorMath for why they never take vectors).
+     * Channels [d, d + groups·L) over the lane's steps, a chunk of STEPS steps at a time and, within a
+     * chunk, one group of L channels after another (so the chunk's rows of u, dt, z and y, a few cache
+     * lines each, are read and written while in cache). Per group and chunk: gather δ, u (and z) into
+     * contiguous [step][L] scratch, softplus all δ at once, run the recurrence, gate, scatter y back. The
+     * transcendental functions run over whole scratch arrays (see VectorMath for why they never take
+     * vectors).
      */
-    private static void group(Args p, int g, Scratch w) {
-        final int n = p.n();
+    private static void block(Args p, int d, int groups, Scratch w) {
+        final int n = p.n(), nl = n * L;
         final float[] st = p.state(), h = w.h, a = w.a;
         final int so = p.stateOff();
-        for (int j = 0; j < L; j++) {
-            int sRow = so + (g + j) * n;
-            int aRow = p.aOff() + (g + j) * p.lda();
+        for (int j = 0; j < groups * L; j++) {
+            int sRow = so + (d + j) * n;
+            int aRow = p.aOff() + (d + j) * p.lda();
+            int hAt = (j / L) * nl + j % L;
             for (int s = 0; s < n; s++) {
-                h[s * L + j] = st[sRow + s];
-                a[s * L + j] = p.a()[aRow + s];
+                h[hAt + s * L] = st[sRow + s];
+                a[hAt + s * L] = p.a()[aRow + s];
             }
         }
-        final FloatVector bias = FloatVector.fromArray(S, p.dtBias(), p.dtBiasOff() + g);
         final float[] dt = p.dt(), u = p.u(), z = p.z(), y = p.y();
         final int len = p.len();
         for (int t0 = 0; t0 < len; t0 += STEPS) {
             int steps = Math.min(STEPS, len - t0);
             int r0 = p.row0() + t0;
-            for (int t = 0; t < steps; t++) {
-                int r = r0 + t;
-                FloatVector.fromArray(S, dt, p.dtOff() + r * p.lddt() + g).add(bias).intoArray(w.delta, t * L);
-                FloatVector.fromArray(S, u, p.uOff() + r * p.ldu() + g).intoArray(w.u, t * L);
-            }
-            VectorMath.softplus(w.delta, 0, steps * L, w.tmp);
-            recurrence(p.b(), p.bOff() + r0 * p.ldb(), p.ldb(), p.c(), p.cOff() + r0 * p.ldc(), p.ldc(), n, w,
-                    p.dSkip(), p.dSkipOff() + g, steps);
-            if (z != null) {
+            for (int gi = 0; gi < groups; gi++) {
+                int g = d + gi * L;
+                FloatVector bias = FloatVector.fromArray(S, p.dtBias(), p.dtBiasOff() + g);
                 for (int t = 0; t < steps; t++) {
-                    FloatVector.fromArray(S, z, p.zOff() + (r0 + t) * p.ldz() + g).intoArray(w.z, t * L);
+                    int r = r0 + t;
+                    FloatVector.fromArray(S, dt, p.dtOff() + r * p.lddt() + g).add(bias).intoArray(w.delta, t * L);
+                    FloatVector.fromArray(S, u, p.uOff() + r * p.ldu() + g).intoArray(w.u, t * L);
                 }
-                VectorMath.siluGate(w.z, 0, w.y, 0, steps * L, w.tmp);
-            }
-            for (int t = 0; t < steps; t++) {
-                FloatVector.fromArray(S, w.y, t * L).intoArray(y, p.yOff() + (r0 + t) * p.ldy() + g);
+                VectorMath.softplus(w.delta, 0, steps * L, w.tmp);
+                recurrence(p.b(), p.bOff() + r0 * p.ldb(), p.ldb(), p.c(), p.cOff() + r0 * p.ldc(), p.ldc(), n, w,
+                        gi * nl, p.dSkip(), p.dSkipOff() + g, steps);
+                if (z != null) {
+                    for (int t = 0; t < steps; t++) {
+                        FloatVector.fromArray(S, z, p.zOff() + (r0 + t) * p.ldz() + g).intoArray(w.z, t * L);
+                    }
+                    VectorMath.siluGate(w.z, 0, w.y, 0, steps * L, w.tmp);
+                }
+                for (int t = 0; t < steps; t++) {
+                    FloatVector.fromArray(S, w.y, t * L).intoArray(y, p.yOff() + (r0 + t) * p.ldy() + g);
+                }
             }
         }
-        for (int j = 0; j < L; j++) {
-            int sRow = so + (g + j) * n;
+        for (int j = 0; j < groups * L; j++) {
+            int sRow = so + (d + j) * n;
+            int hAt = (j / L) * nl + j % L;
             for (int s = 0; s < n; s++) {
-                st[sRow + s] = h[s * L + j];
+                st[sRow + s] = h[hAt + s * L];
             }
         }
     }
@@ -131,22 +142,25 @@ final class VectorScan implements ScanKernel {
      * gate), from the chunk's δ and u in scratch into its y scratch.
      */
     private static void recurrence(float[] b, int bAt, int ldb, float[] c, int cAt, int ldc, int n, Scratch w,
-                                   float[] dSkipArr, int dSkipAt, int steps) {
+                                   int hAt, float[] dSkipArr, int dSkipAt, int steps) {
         final float[] h = w.h, a = w.a, e = w.e;
         final FloatVector dSkip = FloatVector.fromArray(S, dSkipArr, dSkipAt);
         final int nl = n * L;
+        // exp(δ·A) for the whole chunk in one call: one long loop pipelines better than a call per step.
         for (int t = 0; t < steps; t++) {
             FloatVector dl = FloatVector.fromArray(S, w.delta, t * L);
-            FloatVector uv = FloatVector.fromArray(S, w.u, t * L);
-            for (int i = 0; i < nl; i += L) {
-                dl.mul(FloatVector.fromArray(S, a, i)).intoArray(e, i);
+            for (int i = 0, o = t * nl; i < nl; i += L, o += L) {
+                dl.mul(FloatVector.fromArray(S, a, hAt + i)).intoArray(e, o);
             }
-            VectorMath.exp(e, 0, nl);
-            FloatVector du = dl.mul(uv);
+        }
+        VectorMath.exp(e, 0, steps * nl);
+        for (int t = 0; t < steps; t++) {
+            FloatVector uv = FloatVector.fromArray(S, w.u, t * L);
+            FloatVector du = FloatVector.fromArray(S, w.delta, t * L).mul(uv);
             int bo = bAt + t * ldb, co = cAt + t * ldc;
             FloatVector acc = dSkip.mul(uv);
-            for (int s = 0, i = 0; s < n; s++, i += L) {
-                FloatVector hv = FloatVector.fromArray(S, e, i)
+            for (int s = 0, i = hAt, o = t * nl; s < n; s++, i += L, o += L) {
+                FloatVector hv = FloatVector.fromArray(S, e, o)
                         .fma(FloatVector.fromArray(S, h, i), du.mul(b[bo + s]));
                 hv.intoArray(h, i);
                 acc = hv.fma(FloatVector.broadcast(S, c[co + s]), acc);
