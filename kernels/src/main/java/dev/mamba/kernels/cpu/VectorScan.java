@@ -5,16 +5,16 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Selective scan vectorized across channels: one vector holds L consecutive channels d, so each step's
- * h[d, n] update and the Σ_n h·C reduction are plain lane-wise FMAs with no horizontal sum. The group's
- * state lives in a small [n][L] scratch (transposed from and back to the [d][n] state layout once per
- * call). Channels left over after whole groups take the scalar path.
+ * h[d, n] update and the Σ_n h·C reduction are plain lane-wise FMAs with no horizontal sum. The state of
+ * a block of channels lives in a small [group][n][L] scratch, transposed from and back to the [d][n]
+ * state layout once per call. Channels left over after whole groups of L take the scalar path.
  */
 final class VectorScan implements ScanKernel {
     private static final VectorSpecies<Float> S = VectorMath.S;
     private static final int L = S.length();
     /** Channels per work item: a multiple of the vector width, small enough to spread over threads. */
     private static final int BLOCK = Math.max(64, L);
-    /** Steps per chunk: the chunk's scratch ([STEPS][n][L] floats of exp(δ·A), 32 KiB for n = 16) stays in L1/L2. */
+    /** Steps per chunk: the chunk's exp(δ·A) scratch ([STEPS][n][L] floats, 32 KiB for n = 16) stays in cache. */
     private static final int STEPS = 64;
     /** Groups of L channels per work item. */
     private static final int GROUPS = BLOCK / L;
@@ -47,7 +47,7 @@ final class VectorScan implements ScanKernel {
             SCRATCH.set(w);
         }
         int d = d0;
-        for (; d + L <= d1; ) {
+        while (d + L <= d1) {
             int groups = Math.min(GROUPS, (d1 - d) / L);
             block(p, d, groups, w);
             d += groups * L;
