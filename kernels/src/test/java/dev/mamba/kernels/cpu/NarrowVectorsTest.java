@@ -25,7 +25,8 @@ class NarrowVectorsTest {
     void fourLaneKernelsMatchScalar() throws Exception {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         ProcessBuilder pb = new ProcessBuilder(List.of(java, "-XX:MaxVectorSize=16", "--add-modules",
-                "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), NarrowVectorsTest.class.getName()));
+                "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                NarrowVectorsTest.class.getName()));
         pb.redirectErrorStream(true);
         Process proc = pb.start();
         String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -61,7 +62,8 @@ class NarrowVectorsTest {
             for (int n : new int[]{1, 16}) {
                 int len = 9;
                 float[] u = random(rnd, len * d), dt = random(rnd, len * d), z = random(rnd, len * d);
-                float[] dtBias = random(rnd, d), dSkip = random(rnd, d), b = random(rnd, len * n), c = random(rnd, len * n);
+                float[] dtBias = random(rnd, d), dSkip = random(rnd, d);
+                float[] b = random(rnd, len * n), c = random(rnd, len * n);
                 float[] a = new float[d * n];
                 for (int i = 0; i < a.length; i++) {
                     a[i] = -1 - (i % 16);

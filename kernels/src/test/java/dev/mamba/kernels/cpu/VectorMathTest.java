@@ -152,7 +152,8 @@ class VectorMathTest {
                 for (int i = 0; i < v.length; i++) {
                     boolean in = i >= from && i < from + count;
                     String at = "from " + from + " count " + count + " index " + i;
-                    assertEquals(in ? (float) Math.exp(v[i]) : v[i], e[i], Math.ulp((float) Math.exp(v[i])) * 2, "exp " + at);
+                    assertEquals(in ? (float) Math.exp(v[i]) : v[i], e[i], Math.ulp((float) Math.exp(v[i])) * 2,
+                            "exp " + at);
                     assertEquals(in ? ScanKernel.softplus(v[i]) : v[i], sp[i], Math.ulp(ScanKernel.softplus(v[i])) * 3,
                             "softplus " + at);
                     assertEquals(in ? 2f * CpuBackend.silu(v[i]) : 2f, g[i], 1e-6f, "silu gate " + at);

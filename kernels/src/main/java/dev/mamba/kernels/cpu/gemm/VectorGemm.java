@@ -51,7 +51,7 @@ public final class VectorGemm implements Gemm {
         }
     }
 
-    /** W [N, K] as ⌈N / NR⌉ panels, each K rows of NR floats ({@code w[n0 + j, k]} at {@code k·NR + j}), zero-padded. */
+    /** W [N, K] as ⌈N / NR⌉ panels of K rows × NR floats ({@code w[n0 + j, k]} at {@code k·NR + j}), zero-padded. */
     static final class Packed implements PackedWeights {
         final float[] panels;
         final int n;
@@ -82,7 +82,8 @@ public final class VectorGemm implements Gemm {
     @Override
     public PackedWeights pack(float[] w, int wOff, int ldw, int n, int k) {
         if (n < 0 || k < 0 || (n > 0 && ldw < k)) {
-            throw new IllegalArgumentException("pack: weight [" + n + ", " + k + "] with row stride " + ldw);
+            throw new IllegalArgumentException("pack: weight [" + n + ", " + k + "] needs a row stride ≥ " + k
+                    + ", got " + ldw);
         }
         int panels = (n + NR - 1) / NR;
         long size = (long) panels * NR * k;
@@ -130,9 +131,9 @@ public final class VectorGemm implements Gemm {
             }
             return;
         }
-        // Row chunks as large as the L2 budget allows, but with threads to feed at least 8 per thread when M allows
-        // (so the last round leaves no thread idle for long); when rows alone give too few tasks, split the
-        // columns as well (that costs no weight reuse, only packing the same few rows of x again).
+        // Row chunks as large as the cache budget allows, but with threads to feed at least 8 per thread when
+        // M allows (so the last round leaves no thread idle for long); when rows alone give too few tasks,
+        // split the columns as well (that costs no weight reuse, only packing the same few rows of x again).
         final int threads = par.threads();
         int mc = Math.min(MC_MAX, roundUp(m, MR));
         if (threads > 1) {
