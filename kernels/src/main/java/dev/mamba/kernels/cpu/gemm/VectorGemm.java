@@ -51,7 +51,7 @@ public final class VectorGemm implements Gemm {
         }
     }
 
-    /** W [N, K] as ⌈N / NR⌉ panels of K rows × NR floats ({@code w[n0 + j, k]} at {@code k·NR + j}), zero-padded. */
+    /** W [N, K] as ⌈N / NR⌉ zero-padded panels of K × NR floats, {@code w[n0 + j, k]} at {@code k·NR + j}. */
     static final class Packed implements PackedWeights {
         final float[] panels;
         final int n;
