@@ -38,7 +38,7 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "Time series: value columns (default: all columns but id and time).")
     List<String> valueColumns;
 
-    @Option(names = "--threshold", defaultValue = "6", description = "Flag steps whose score exceeds this (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threshold", defaultValue = "4", description = "Flag steps whose score exceeds this (default: ${DEFAULT-VALUE}).")
     double threshold;
 
     @Option(names = "--warmup", defaultValue = "64", description = "Steps scored before anything is flagged (default: ${DEFAULT-VALUE}).")

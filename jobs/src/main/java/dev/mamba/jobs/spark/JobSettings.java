@@ -42,7 +42,7 @@ public final class JobSettings implements Serializable {
     /** Score: half-life (steps) of the running error RMS the anomaly score divides by. */
     public double errorHalfLife = 1024;
     /** Score: a step is flagged when its score exceeds this. */
-    public double threshold = 6;
+    public double threshold = 4;
     /** Score: steps scored before anything can be flagged. */
     public long warmup = 64;
     /** Score: write one row per position (token models) / step (continuous models). */
