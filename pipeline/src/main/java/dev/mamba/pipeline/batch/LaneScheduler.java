@@ -212,8 +212,10 @@ public final class LaneScheduler implements AutoCloseable {
             if (ready == 0) {
                 return;
             }
-            boolean allReady = ready == busy && (pending.isEmpty() || busy == lanes);
-            if (allReady || inputEnded || buffered > pendingLimit) {
+            // Wait until every lane holds a sequence with work: a call with idle lanes costs as much as a
+            // full one (the lanes' padding is computed too). Input ending or the buffer limit force a call.
+            boolean full = ready == busy && busy == lanes;
+            if (full || inputEnded || buffered > pendingLimit) {
                 runBatch();
             } else {
                 return;
