@@ -41,7 +41,6 @@ public final class LaneScheduler implements AutoCloseable {
     private final int pendingLimit;
     private final IntVector ints;
     private final Float4Vector feats;
-    private final int[] lens;
 
     private final SequenceSlot[] laneSlot;
     private final ArrayDeque<Chunk>[] queue;
@@ -66,7 +65,6 @@ public final class LaneScheduler implements AutoCloseable {
         this.lanes = runner.lanes();
         this.maxSteps = runner.maxSteps();
         this.pendingLimit = Math.max(pendingLimit, 2 * lanes);
-        this.lens = new int[lanes];
         this.laneSlot = new SequenceSlot[lanes];
         this.queue = new ArrayDeque[lanes];
         for (int b = 0; b < lanes; b++) {
@@ -225,18 +223,24 @@ public final class LaneScheduler implements AutoCloseable {
 
     private void runBatch() {
         Chunk[] batch = new Chunk[lanes];
-        int steps = 1;
+        int steps = 1, used = 0;
         for (int b = 0; b < lanes; b++) {
             if (laneSlot[b] != null && dispatchable(b)) {
                 batch[b] = queue[b].poll();
                 buffered--;
                 steps = Math.max(steps, batch[b].length());
+                used = b + 1;
             }
         }
-        final int rows = lanes * steps;
+        if (used == 0) {
+            return;
+        }
+        // Only lanes [0, used) go to the backend: lanes are handed out lowest first, so a task with
+        // fewer sequences than lanes computes only what it has.
+        final int rows = used * steps;
         ArrowBuf buf = ints.getDataBuffer();
-        long idBase = 4L * lanes, tgBase = 4L * (lanes + rows);
-        buf.setZero(0, 4L * (lanes + rows));          // lens and padding ids = 0
+        long idBase = 4L * used, tgBase = 4L * (used + rows);
+        buf.setZero(0, 4L * (used + rows));          // lens and padding ids = 0
         for (long i = 0; i < rows; i++) {
             buf.setInt(tgBase + 4 * i, -1);             // no target unless set below
         }
@@ -244,9 +248,9 @@ public final class LaneScheduler implements AutoCloseable {
         if (fbuf != null) {
             fbuf.setZero(0, 4L * rows * enc.features());
         }
-        for (int b = 0; b < lanes; b++) {
+        int[] lens = new int[used];
+        for (int b = 0; b < used; b++) {
             Chunk c = batch[b];
-            lens[b] = 0;
             if (c == null) {
                 continue;
             }
@@ -276,18 +280,18 @@ public final class LaneScheduler implements AutoCloseable {
             buf.setInt(4L * b, c.length());
         }
         boolean any = false;
-        for (int b = 0; b < lanes; b++) {
+        for (int b = 0; b < used; b++) {
             any |= batch[b] != null;
         }
         if (!any) {
             return;
         }
-        ByteBuffer packed = buf.nioBuffer(0, (int) (4L * (lanes + 2 * rows))).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer packed = buf.nioBuffer(0, (int) (4L * (used + 2 * rows))).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer features = fbuf == null ? null
                 : fbuf.nioBuffer(0, (int) (4L * rows * enc.features())).order(ByteOrder.LITTLE_ENDIAN);
         ForwardResult r = runner.forwardPacked(steps, packed, features, lens, outputs);
         batches++;
-        for (int b = 0; b < lanes; b++) {
+        for (int b = 0; b < used; b++) {
             Chunk c = batch[b];
             if (c == null) {
                 continue;
@@ -304,7 +308,7 @@ public final class LaneScheduler implements AutoCloseable {
                 release(s);
             }
         }
-        computedSteps += (long) rows;
+        computedSteps += rows;
         fillFreeLanes();
     }
 

@@ -176,10 +176,12 @@ public final class Runner implements AutoCloseable {
     }
 
     /**
-     * Runs one call. {@code packedInts}: little-endian ints {@code lens[lanes] | ids[lanes·steps] |
-     * targets[lanes·steps]} (ids and targets already checked against the vocabulary; ids of padding
-     * steps must be valid, e.g. 0). {@code features}: for continuous models, [lanes·steps, k] floats
-     * (little-endian ByteBuffer or float[]), else null. {@code lens}: host copy of the lengths.
+     * Runs one call over lanes {@code [0, u)} with {@code u = lens.length ≤ lanes} (lanes from u on keep
+     * their state untouched and cost nothing: a call with one busy lane computes one lane).
+     * {@code packedInts}: little-endian ints {@code lens[u] | ids[u·steps] | targets[u·steps]} (ids and
+     * targets already checked against the vocabulary; ids of padding steps must be valid, e.g. 0).
+     * {@code features}: for continuous models, [u·steps, k] floats (little-endian ByteBuffer or float[]),
+     * else null. {@code lens}: host copy of the lengths.
      */
     public ForwardResult forwardPacked(int steps, ByteBuffer packedInts, Object featureData, int[] lens,
                                        Set<Output> outputs) {
@@ -187,17 +189,21 @@ public final class Runner implements AutoCloseable {
         if (steps <= 0 || steps > maxSteps) {
             throw new IllegalArgumentException("steps " + steps + " outside [1, " + maxSteps + "]");
         }
-        final int rows = lanes * steps;
+        final int used = lens.length;
+        if (used < 1 || used > lanes) {
+            throw new IllegalArgumentException(used + " lane lengths given, runner has " + lanes + " lanes");
+        }
+        final int rows = used * steps;
         final int hs = cfg.hiddenSize, d = cfg.intermediateSize, r = cfg.timeStepRank, n = cfg.stateSize;
         EnumSet<Output> want = outputs.isEmpty() ? EnumSet.noneOf(Output.class) : EnumSet.copyOf(outputs);
         checkOutputs(want);
 
         // One host → backend copy of the batch's ints.
-        Tensor in = ints.rows(0, lanes + 2 * rows);
+        Tensor in = ints.rows(0, used + 2 * rows);
         be.write(in, packedInts);
-        Tensor lensT = in.rows(0, lanes);
-        Tensor ids = in.rows(lanes, lanes + rows);
-        Tensor targets = in.rows(lanes + rows, lanes + 2 * rows);
+        Tensor lensT = in.rows(0, used);
+        Tensor ids = in.rows(used, used + rows);
+        Tensor targets = in.rows(used + rows, used + 2 * rows);
 
         Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), xzv = xz.rows(0, rows), xcv = xc.rows(0, rows),
                 dbcv = dbc.rows(0, rows), dtv = dt.rows(0, rows), yv = y.rows(0, rows), hfv = hf.rows(0, rows);
@@ -223,15 +229,15 @@ public final class Runner implements AutoCloseable {
             LayerWeights lw = model.layers[l];
             be.rmsNorm(hv, lw.norm, cfg.layerNormEpsilon, xnv);
             be.linear(xnv, lw.inProj, lw.inProjBias, xzv, false);
-            be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l], lensT, xcv);
+            be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv);
             be.linear(xcv, lw.xProj, null, dbcv, false);
             be.linear(dtIn, lw.dtProj, null, dtv, false);
-            be.selectiveScan(xcv, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z, ssmState[l], lensT, yv);
+            be.selectiveScan(xcv, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z, ssmState[l].rows(0, used), lensT, yv);
             be.linear(yv, lw.outProj, lw.outProjBias, hv, true);
         }
         be.rmsNorm(hv, model.normF, cfg.layerNormEpsilon, hfv);
 
-        ForwardResult res = new ForwardResult(lanes, steps, lens.clone());
+        ForwardResult res = new ForwardResult(used, steps, lens.clone());
         if (want.contains(Output.HIDDEN)) {
             res.hidden = new float[rows * hs];
             be.read(hfv, res.hidden, 0);
@@ -240,9 +246,10 @@ public final class Runner implements AutoCloseable {
             if (summary == null) {
                 summary = alloc("summary", lanes, 2 * hs, DType.F32);
             }
-            be.laneSummary(hfv, lensT, summary);
-            res.summary = new float[lanes * 2 * hs];
-            be.read(summary, res.summary, 0);
+            Tensor sv = summary.rows(0, used);
+            be.laneSummary(hfv, lensT, sv);
+            res.summary = new float[used * 2 * hs];
+            be.read(sv, res.summary, 0);
         }
         if (want.contains(Output.LOGITS) || want.contains(Output.NLL)) {
             if (logits == null) {

@@ -1,0 +1,127 @@
+package dev.mamba.tests;
+
+import dev.mamba.jobs.spark.ExecutorRuntime;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Bad input through the jobs: a clear error naming the file and line or record, a non-zero exit and no
+ * output directory for fatal cases; an errors row (and the rest of the job) with --on-error report.
+ */
+class BadInputJobTest {
+    @TempDir
+    static Path tmp;
+    static Path dna;
+    static Path audio;
+
+    @BeforeAll
+    static void models() throws Exception {
+        dna = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("dna")));
+        audio = Path.of("..", "models", "audio").toAbsolutePath().normalize();
+    }
+
+    @AfterAll
+    static void leaks() {
+        assertEquals(List.of(), ExecutorRuntime.closeAll());
+    }
+
+    static CliRunner embed(Path model, Path input, Path out, String... extra) {
+        String[] base = {"embed", "--model", model.toString(), "--input", input.toString(), "--output", out.toString(),
+                "--master", "local[1]", "--backend", "cpu"};
+        String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        return CliRunner.run(all);
+    }
+
+    @Test
+    void malformedFastaFailsTheJobWithFileAndLineAndLeavesNoOutput() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("fa"));
+        Files.writeString(in.resolve("good.fa"), ">ok\nACGTACGT\n");
+        Files.writeString(in.resolve("bad.fa"), "ACGT\n>late header\nACGT\n");
+        Path out = tmp.resolve("out-fa");
+        CliRunner r = embed(dna, in, out);
+        assertEquals(2, r.exit);
+        assertTrue(r.err.contains("bad.fa:1") && r.err.contains("header"), r.err);
+        assertFalse(Files.exists(out), "a failed job leaves no output");
+        try (var l = Files.list(tmp)) {
+            assertTrue(l.noneMatch(p -> p.getFileName().toString().startsWith(".out-fa")), "no staging left behind");
+        }
+        // with --on-error report the file becomes an errors row and the good file is embedded
+        Path out2 = tmp.resolve("out-fa-report");
+        assertEquals(0, embed(dna, in, out2, "--on-error", "report").exit);
+        List<Row> errors = ScoreJobTest.rows(out2, "errors");
+        assertEquals(1, errors.size());
+        assertTrue(errors.get(0).getString(1).endsWith("bad.fa") && errors.get(0).getString(3).contains("bad.fa:1"),
+                errors.toString());
+        assertEquals(1, ScoreJobTest.rows(out2, "embeddings").size());
+    }
+
+    @Test
+    void fastqQualityMismatchAndBinaryJunkNameTheLine() throws Exception {
+        Path fq = tmp.resolve("reads.fq");
+        Files.writeString(fq, "@r1\nACGT\n+\nIIII\n@r2\nACGTA\n+\nIII\n");
+        CliRunner r = embed(dna, fq, tmp.resolve("out-fq"));
+        assertEquals(2, r.exit);
+        assertTrue(r.err.contains("reads.fq:8") && r.err.contains("quality length 3 != sequence length 5"), r.err);
+        Path junk = tmp.resolve("junk.fa");
+        Files.write(junk, new byte[]{'>', 'x', '\n', 'A', 'C', 0, 'G', '\n'});
+        CliRunner j = embed(dna, junk, tmp.resolve("out-junk"));
+        assertEquals(2, j.exit);
+        assertTrue(j.err.contains("junk.fa:2") && j.err.contains("NUL"), j.err);
+        assertFalse(Files.exists(tmp.resolve("out-junk")));
+    }
+
+    static byte[] wav(int format, int bits, int channels, int rate, int frames, boolean truncate) {
+        int block = channels * bits / 8;
+        int data = frames * block;
+        ByteBuffer b = ByteBuffer.allocate(44 + data).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(36 + data).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
+                .putShort((short) format).putShort((short) channels).putInt(rate).putInt(rate * block)
+                .putShort((short) block).putShort((short) bits).put("data".getBytes()).putInt(data);
+        for (int i = 0; i < frames * channels; i++) {
+            b.putShort((short) (Math.sin(i / 10.0) * 8000));
+        }
+        byte[] all = b.array();
+        return truncate ? java.util.Arrays.copyOf(all, all.length - data / 2 - 1) : all;
+    }
+
+    @Test
+    void badWavFilesAndMismatchedModels() throws Exception {
+        Path trunc = tmp.resolve("cut.wav");
+        Files.write(trunc, wav(1, 16, 1, 16000, 4000, true));
+        CliRunner r = embed(audio, trunc, tmp.resolve("out-cut"));
+        assertEquals(2, r.exit);
+        assertTrue(r.err.contains("cut.wav") && r.err.toLowerCase().contains("truncat"), r.err);
+        Path alaw = tmp.resolve("alaw.wav");
+        Files.write(alaw, wav(6, 16, 1, 16000, 100, false));
+        CliRunner a = embed(audio, alaw, tmp.resolve("out-alaw"));
+        assertEquals(2, a.exit);
+        assertTrue(a.err.contains("alaw.wav") && a.err.contains("A-law"), a.err);
+        Path ok = tmp.resolve("ok.wav");
+        Files.write(ok, wav(1, 16, 1, 16000, 4000, false));
+        CliRunner m = embed(dna, ok, tmp.resolve("out-mismatch"));
+        assertEquals(2, m.exit);
+        assertTrue(m.err.contains("is a token model") && m.err.contains("wav"), m.err);
+        Path stereo = tmp.resolve("stereo.wav");
+        Files.write(stereo, wav(1, 16, 2, 16000, 4000, false));
+        CliRunner s = embed(audio, stereo, tmp.resolve("out-stereo"));
+        assertEquals(2, s.exit);
+        assertTrue(s.err.contains("stereo.wav") && s.err.contains("800 features"), s.err);
+        for (String o : new String[]{"out-cut", "out-alaw", "out-mismatch", "out-stereo"}) {
+            assertFalse(Files.exists(tmp.resolve(o)), o);
+        }
+    }
+}
