@@ -66,7 +66,9 @@ class BadInputJobTest {
         assertEquals(1, errors.size());
         assertTrue(errors.get(0).getString(1).endsWith("bad.fa") && errors.get(0).getString(3).contains("bad.fa:1"),
                 errors.toString());
-        assertEquals(1, ScoreJobTest.rows(out2, "embeddings").size());
+        // the well-formed record after the bad start ("late") is still read by the split that owns its header
+        assertEquals(java.util.Set.of("ok", "late"), ScoreJobTest.rows(out2, "embeddings").stream()
+                .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
     }
 
     @Test

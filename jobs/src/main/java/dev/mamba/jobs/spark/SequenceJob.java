@@ -66,7 +66,8 @@ public abstract class SequenceJob implements Serializable {
                 } finally {
                     rows.unpersist();
                 }
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // Spark wraps task failures (SparkException is checked, thrown from Scala undeclared).
                 throw rootCause(e);
             } finally {
                 spark.sparkContext().removeSparkListener(progress);
@@ -115,13 +116,13 @@ public abstract class SequenceJob implements Serializable {
     }
 
     /** Spark wraps task failures; users want the message of what actually went wrong. */
-    static RuntimeException rootCause(RuntimeException e) {
+    static RuntimeException rootCause(Exception e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        if (t == e) {
-            return e;
+        if (t == e && e instanceof RuntimeException && !(e.getClass().getName().startsWith("org.apache.spark"))) {
+            return (RuntimeException) e;
         }
         return new IllegalStateException(t.getMessage() != null ? t.getMessage() : t.toString(), e);
     }
