@@ -32,5 +32,5 @@ rm -rf $D/classes/*
 mkdir -p $D/classes/kernels-test $D/classes/tests-test
 cp -r kernels/target/test-classes/. $D/classes/kernels-test/
 cp -r tests/target/test-classes/. $D/classes/tests-test/
-cp benchmarks/device/*.sh benchmarks/device/*.py $D/
+cp benchmarks/device/*.sh benchmarks/device/*.py conf/log4j2.properties $D/
 du -sh $D; du -sh $D/*
