@@ -1,6 +1,6 @@
 package dev.mamba.jobs.spark;
 
-import dev.mamba.pipeline.batch.NormalizingEncoder;
+import dev.mamba.pipeline.batch.FeatureEncoder;
 import dev.mamba.pipeline.batch.StepEncoder;
 import dev.mamba.pipeline.config.ModelFamily;
 import org.apache.spark.sql.Dataset;
@@ -58,7 +58,7 @@ public final class ScoreJob extends SequenceJob {
 
     @Override
     StepEncoder encoder(ExecutorRuntime.Lease lease) {
-        return tokens ? super.encoder(lease) : new NormalizingEncoder(lease.model.config().inputFeatures);
+        return tokens ? super.encoder(lease) : new FeatureEncoder(lease.model.config().inputFeatures, true);
     }
 
     @Override

@@ -133,7 +133,7 @@ public abstract class SequenceJob implements Serializable {
         if (cfg.family == dev.mamba.pipeline.config.ModelFamily.TOKENS) {
             return new dev.mamba.pipeline.batch.VocabEncoder(ExecutorRuntime.vocab(settings), cfg.vocabSize);
         }
-        return new dev.mamba.pipeline.batch.FeatureEncoder(cfg.inputFeatures);
+        return new dev.mamba.pipeline.batch.FeatureEncoder(cfg.inputFeatures, false);
     }
 
     /** The partition function: serialisable, builds everything on the executor. */

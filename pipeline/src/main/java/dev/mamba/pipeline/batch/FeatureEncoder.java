@@ -2,14 +2,22 @@ package dev.mamba.pipeline.batch;
 
 import dev.mamba.pipeline.io.Chunk;
 import dev.mamba.pipeline.io.InputFormatException;
+import dev.mamba.pipeline.score.SeriesState;
 import org.apache.arrow.memory.ArrowBuf;
 
-/** Numeric chunks (audio frames, time-series values) → model input features, as they are. */
+/**
+ * Numeric chunks (audio frames, time-series values) → model input features, written straight into the
+ * Arrow input buffer: as they are (embedding), or causally standardised per sequence (scoring; see
+ * {@link dev.mamba.pipeline.score.CausalNormalizer}) with the normaliser carried in the sequence's
+ * {@link SeriesState}, the slot's attachment.
+ */
 public final class FeatureEncoder implements StepEncoder {
     private final int features;
+    private final boolean normalize;
 
-    public FeatureEncoder(int features) {
+    public FeatureEncoder(int features, boolean normalize) {
         this.features = features;
+        this.normalize = normalize;
     }
 
     @Override
@@ -38,7 +46,10 @@ public final class FeatureEncoder implements StepEncoder {
                 throw InputFormatException.atRecord(c.file(), c.sequenceId(), "step " + (c.start() + i / features)
                         + ": value " + v[i] + " is not finite");
             }
-            buf.setFloat(byteOffset + 4L * i, v[i]);
+        }
+        float[] in = normalize ? ((SeriesState) s.attachment).normalize(v, c.length()) : v;
+        for (int i = 0; i < c.length() * features; i++) {
+            buf.setFloat(byteOffset + 4L * i, in[i]);
         }
     }
 }

@@ -11,9 +11,6 @@ import dev.mamba.pipeline.config.ModelFamily;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A Mamba-1 model's weights uploaded to one backend. Immutable after construction and shared by all
@@ -22,8 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class MambaModel implements AutoCloseable {
     private final MambaConfig cfg;
     private final Backend backend;
-    private final List<Tensor> owned = new ArrayList<>();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final BackendTensors owned;
 
     final Tensor embeddings;      // TOKENS: [V, H] F32
     final Tensor inputProj;       // CONTINUOUS: [H, k] matrix
@@ -43,6 +39,7 @@ public final class MambaModel implements AutoCloseable {
     public MambaModel(MambaWeights w, Backend backend) {
         this.cfg = w.config;
         this.backend = backend;
+        this.owned = new BackendTensors(backend, "model");
         boolean ok = false;
         try {
             final int d = cfg.intermediateSize, k = cfg.convKernel;
@@ -101,9 +98,7 @@ public final class MambaModel implements AutoCloseable {
     }
 
     private Tensor upload(String name, float[] data, int rows, int cols, DType t) {
-        Tensor x = backend.upload(name, data, rows, cols, t);
-        owned.add(x);
-        return x;
+        return owned.upload(name, data, rows, cols, t);
     }
 
     private Tensor vector(HostTensor h, int rows, int cols) {
@@ -138,29 +133,12 @@ public final class MambaModel implements AutoCloseable {
     }
 
     void checkOpen() {
-        if (closed.get()) {
-            throw new IllegalStateException("model has been closed already");
-        }
+        owned.checkOpen();
     }
 
     /** Frees the weights on the backend (the backend itself stays open). */
     @Override
     public void close() {
-        if (!closed.getAndSet(true)) {
-            RuntimeException first = null;
-            for (Tensor t : owned) {
-                try {
-                    backend.free(t);
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            owned.clear();
-            if (first != null) {
-                throw first;
-            }
-        }
+        owned.freeAll();
     }
 }

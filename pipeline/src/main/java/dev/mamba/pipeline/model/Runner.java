@@ -9,11 +9,8 @@ import dev.mamba.pipeline.state.SequenceState;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Runs forward passes of one {@link MambaModel} for one thread: {@code lanes} state slots (one
@@ -26,8 +23,7 @@ public final class Runner implements AutoCloseable {
     private final Backend be;
     private final int lanes;
     private final int maxSteps;
-    private final List<Tensor> owned = new ArrayList<>();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final BackendTensors owned;
 
     private final Tensor[] convState;  // per layer [lanes, D(K−1)] F32
     private final Tensor[] ssmState;   // per layer [lanes, D·N] F32
@@ -56,6 +52,7 @@ public final class Runner implements AutoCloseable {
         this.be = model.backend();
         this.lanes = lanes;
         this.maxSteps = maxSteps;
+        this.owned = new BackendTensors(be, "runner");
         long rowsL = (long) lanes * maxSteps;
         if (rowsL > Integer.MAX_VALUE / 4) {
             throw new IllegalArgumentException("lanes × maxSteps = " + rowsL + " is too large");
@@ -91,9 +88,7 @@ public final class Runner implements AutoCloseable {
     }
 
     private Tensor alloc(String name, int rows, int cols, DType t) {
-        Tensor x = be.allocate(name, rows, cols, t);
-        owned.add(x);
-        return x;
+        return owned.allocate(name, rows, cols, t);
     }
 
     public int lanes() {
@@ -109,9 +104,7 @@ public final class Runner implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed.get()) {
-            throw new IllegalStateException("runner has been closed already");
-        }
+        owned.checkOpen();
         model.checkOpen();
     }
 
@@ -306,21 +299,6 @@ public final class Runner implements AutoCloseable {
     /** Frees the workspace and lane states. */
     @Override
     public void close() {
-        if (!closed.getAndSet(true)) {
-            RuntimeException first = null;
-            for (Tensor t : owned) {
-                try {
-                    be.free(t);
-                } catch (RuntimeException e) {
-                    if (first == null) {
-                        first = e;
-                    }
-                }
-            }
-            owned.clear();
-            if (first != null) {
-                throw first;
-            }
-        }
+        owned.freeAll();
     }
 }
