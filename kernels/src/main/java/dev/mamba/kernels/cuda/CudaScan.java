@@ -15,7 +15,7 @@ final class CudaScan {
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt) {
-        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4;
+        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n) * 4;
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
