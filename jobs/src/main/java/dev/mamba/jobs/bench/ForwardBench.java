@@ -137,11 +137,15 @@ public final class ForwardBench {
         return res;
     }
 
+    /** Uniform values in [-0.1, 0.1) from a xorshift generator (fast: the 64-lane shapes need ~10^9). */
     private static float[] randomArray(int n) {
-        Random r = new Random(n);
         float[] a = new float[n];
+        long s = 0x9E3779B97F4A7C15L ^ n;
         for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextGaussian() * 0.05);
+            s ^= s << 13;
+            s ^= s >>> 7;
+            s ^= s << 17;
+            a[i] = ((s >>> 40) / (float) (1L << 24) - 0.5f) * 0.2f;
         }
         return a;
     }
