@@ -60,12 +60,13 @@ DEV void store_pair_any(const P& p, i64 row, int col, float v0, float v1) {
 // Byte offset of 16-byte chunk c of row r in a tile of 128-byte rows, XOR-swizzled.
 DEV uint32_t swz(int r, int c) { return (uint32_t)(r * 128 + ((c ^ (r & 7)) << 4)); }
 
-// Loads rows [0, ROWS) x one BK slab of a K-contiguous operand into a swizzled smem tile.
+// Loads rows [0, ROWS) x one BK slab of a K-contiguous operand into a swizzled smem tile; THREADS
+// threads share the work, this one is number tid.
 template <typename Ti, int ROWS, int THREADS>
-DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 kLeft, bool vec) {
+DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 kLeft, bool vec, int tid) {
     constexpr int E = 16 / sizeof(Ti);  // elements per chunk
 #pragma unroll
-    for (int i = threadIdx.x; i < ROWS * 8; i += THREADS) {
+    for (int i = tid; i < ROWS * 8; i += THREADS) {
         const int r = i >> 3, c = i & 7;
         unsigned char* dst = tile + swz(r, c);
         const i64 kl = kLeft - (i64)c * E;  // elements left in this row from this chunk on
@@ -81,6 +82,11 @@ DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 k
             *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(v);
         }
     }
+}
+
+template <typename Ti, int ROWS, int THREADS>
+DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 kLeft, bool vec) {
+    load_slab<Ti, ROWS, THREADS>(tile, g, ld, rowsLeft, kLeft, vec, (int)threadIdx.x);
 }
 
 }  // namespace gemm

@@ -33,7 +33,7 @@ struct P {
 // Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
 template <typename T, int N, int NPT>
 __host__ __device__ constexpr int smem_bytes() {
-    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4;
+    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N) * 4;
 }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
@@ -81,7 +81,6 @@ DEV void scan_kernel(const P& p) {
     float* s_du = s_delta + TT * DT;
     float* s_b = s_du + TT * DT;
     float* s_c = s_b + TT * N;
-    float* s_y = s_c + TT * N;
     // stage layout: u [TT][DT], dt [TT][DT], z [TT][DT], B [TT][N], C [TT][N]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
@@ -127,11 +126,11 @@ DEV void scan_kernel(const P& p) {
     const int ec = tid & (DT - 1);  // channel handled in the elementwise phases (THREADS % DT == 0)
     const bool ecValid = ec < cols;
     const float biasE = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
-    const float dskipE = (!PASS1 && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
 
     const int dl = tid / G, g = tid % G, n0 = g * NPT;
     const int d = d0 + dl;
     const bool rValid = dl < cols;
+    const float dskipR = (!PASS1 && rValid) ? cptr<float>(p.Dskip)[d] : 0.f;
     float a2[NPT], h[NPT];
 #pragma unroll
     for (int j = 0; j < NPT; ++j) {
@@ -205,73 +204,72 @@ DEV void scan_kernel(const P& p) {
         }
         __syncthreads();
 
-        // R: the recurrence over this tile's steps
-        if (rValid) {
+        // R: the recurrence over this tile's steps. The G threads of a channel are consecutive lanes; after
+        // each step a butterfly of warp shuffles leaves Σ_n h·C in all of them and lane g keeps the steps
+        // r ≡ g (mod G) in registers (ys), so Y needs neither shared memory nor another barrier. Threads of
+        // channels past D run along on finite data (every lane must join the shuffles) and store nothing.
+        constexpr int YS = TT / G;
+        float ys[YS];
+        {
             const float* pd = s_delta + dl;
             const float* pu = s_du + dl;
             const float* pb = s_b + n0;
             const float* pc = s_c + n0;
-            float* py = s_y + tid;
-#pragma unroll 4
-            for (int r = 0; r < rows; ++r) {
-                const float dlt = pd[r * DT];
-                const float du = pu[r * DT];
-                float bb[NPT], cc[NPT];
-                if constexpr (NPT == 4) {
-                    float4 v = *reinterpret_cast<const float4*>(pb + r * N);
-                    bb[0] = v.x; bb[1] = v.y; bb[2] = v.z; bb[3] = v.w;
-                    if (!PASS1) {
-                        float4 w = *reinterpret_cast<const float4*>(pc + r * N);
-                        cc[0] = w.x; cc[1] = w.y; cc[2] = w.z; cc[3] = w.w;
-                    }
-                } else {
-                    float2 v = *reinterpret_cast<const float2*>(pb + r * N);
-                    bb[0] = v.x; bb[1] = v.y;
-                    if (!PASS1) {
-                        float2 w = *reinterpret_cast<const float2*>(pc + r * N);
-                        cc[0] = w.x; cc[1] = w.y;
-                    }
-                }
-                float yv = 0.f;
 #pragma unroll
-                for (int j = 0; j < NPT; ++j) {
-                    const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
-                    h[j] = fmaf(a, h[j], du * bb[j]);
-                    if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+            for (int r = 0; r < TT; ++r) {
+                if (r < rows) {
+                    const float dlt = pd[r * DT];
+                    const float du = pu[r * DT];
+                    float bb[NPT], cc[NPT];
+                    if constexpr (NPT == 4) {
+                        float4 v = *reinterpret_cast<const float4*>(pb + r * N);
+                        bb[0] = v.x; bb[1] = v.y; bb[2] = v.z; bb[3] = v.w;
+                        if (!PASS1) {
+                            float4 w = *reinterpret_cast<const float4*>(pc + r * N);
+                            cc[0] = w.x; cc[1] = w.y; cc[2] = w.z; cc[3] = w.w;
+                        }
+                    } else {
+                        float2 v = *reinterpret_cast<const float2*>(pb + r * N);
+                        bb[0] = v.x; bb[1] = v.y;
+                        if (!PASS1) {
+                            float2 w = *reinterpret_cast<const float2*>(pc + r * N);
+                            cc[0] = w.x; cc[1] = w.y;
+                        }
+                    }
+                    float yv = 0.f;
+#pragma unroll
+                    for (int j = 0; j < NPT; ++j) {
+                        const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
+                        h[j] = fmaf(a, h[j], du * bb[j]);
+                        if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+                    }
+                    if (PASS1) {
+                        sumDelta += dlt;
+                    } else {
+#pragma unroll
+                        for (int o = 1; o < G; o <<= 1) yv += __shfl_xor_sync(0xffffffffu, yv, o);
+                        if (g == r % G) ys[r / G] = yv;
+                    }
                 }
-                if (PASS1) sumDelta += dlt;
-                else py[r * THREADS] = yv;
             }
         }
         if (PASS1) continue;  // no y: the next iteration's barrier orders the smem reuse
-        __syncthreads();
 
-        // Y: reduce the G partials, D skip, gate, store
-        T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
+        // Y: D skip, gate and store of steps t = G·q + g of this thread's channel (u and z from the stage)
+        if (rValid) {
+            T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d;
 #pragma unroll
-        for (int q = 0; q < TT * DT / THREADS; ++q) {
-            const int i = tid + q * THREADS;
-            const int r = i / DT;
-            if (r < rows && ecValid) {
-                const float* q = s_y + i * G;
-                float acc = 0.f;
-                if constexpr (G % 4 == 0) {
-#pragma unroll
-                    for (int j = 0; j < G; j += 4) {
-                        float4 v = *reinterpret_cast<const float4*>(q + j);
-                        acc += v.x; acc += v.y; acc += v.z; acc += v.w;
+            for (int q = 0; q < YS; ++q) {
+                const int r = q * G + g;
+                if (r < rows) {
+                    const int i = r * DT + dl;
+                    float yv = fmaf(dskipR, ldf(st + i), ys[q]);
+                    if (gz) {
+                        float zv = ldf(st + 2 * TT * DT + i);
+                        yv *= FAST ? silu_fast(zv) : silu_exact(zv);
                     }
-                } else {
-#pragma unroll
-                    for (int j = 0; j < G; ++j) acc += q[j];
+                    gy[(i64)r * p.ldy] = from_f32<T>(yv);
                 }
-                float uv = ldf(st + i);
-                float yv = fmaf(dskipE, uv, acc);
-                if (gz) {
-                    float zv = ldf(st + 2 * TT * DT + i);
-                    yv *= FAST ? silu_fast(zv) : silu_exact(zv);
-                }
-                gy[(i64)r * p.ldy + ec] = from_f32<T>(yv);
             }
         }
     }

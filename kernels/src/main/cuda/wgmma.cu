@@ -1,58 +1,29 @@
-// bf16 GEMM with Hopper warpgroup MMA (sm_90a only; built into its own fatbin, mamba_wgmma.fatbin).
+// GEMMs with Hopper warpgroup MMA (sm_90a only; built into its own fatbin, mamba_wgmma.fatbin).
+// Same problem as gemm.cu: out[M,N] = (accumulate ? out : 0) + x[M,K] · w[N,K]ᵀ + bias, same parameter
+// struct, same swizzled tile layout: the cp.async loader writes each stage in the canonical K-major
+// 128-byte-swizzle layout (16-byte chunk c of row r at chunk c ^ (r % 8), rows 128 bytes apart, 8-row
+// groups 1024 bytes apart) that wgmma reads through shared-memory descriptors (wgmma_ops.cuh).
 //
-// Same problem, tiles and loader as mma_gemm in gemm.cu: the cp.async loader already writes each stage
-// in the canonical K-major 128-byte-swizzle layout (16-byte chunk c of row r at chunk c ^ (r % 8), rows
-// 128 bytes apart, 8-row groups 1024 bytes apart), which wgmma reads through shared-memory descriptors.
-// CTA tile 128x256x64, 2 warpgroups (each 64 rows x 256 columns, 128 f32 accumulators per thread),
-// 4 stages (192 KB). Per k-tile: wait for the stage, fence the generic->async proxy, barrier, queue the
-// next stage's loads, then 4 wgmma m64n256k16 and wait for them (the stage is reloaded next iteration).
+// Two kernels:
+//  * mamba_wgmma_bf16 (the first version, kept as a tuning candidate): 128x256 tile per CTA, all 256
+//    threads load with cp.async and then wait for their 4 wgmma of each k-tile, so the tensor cores
+//    idle during every barrier and load issue.
+//  * mamba_wgmma_ws_{bf16,tf32}_n{256,128}: warp-specialised and persistent. Warpgroup 0 (producer)
+//    copies k-tiles into a ring of STAGES shared-memory stages with cp.async; warpgroups 1 and 2
+//    (consumers) each own 64 rows of a 128 x BN tile and run wgmma on a stage as soon as its mbarrier
+//    says it is full, keeping one k-tile of wgmma in flight while they release the previous stage.
+//    Each CTA walks tiles blockIdx.x, +gridDim.x, ... (grid = #SMs): the producer already fills the
+//    next tile's stages while the consumers store the last one, so the epilogue and the pipeline
+//    start are hidden. tf32: the producer rounds its own chunks to tf32 (cvt.rna, as the mma.sync
+//    kernel does) in shared memory before it signals the stage; wgmma would otherwise truncate.
 #include "gemm_common.cuh"
+#include "wgmma_ops.cuh"
 
 namespace wg {
 
 constexpr int BM = 128, BN = 256, BK = 64, STAGES = 4, THREADS = 256;
 constexpr int STAGE_BYTES = (BM + BN) * 128;
 constexpr int SMEM = STAGES * STAGE_BYTES + 1024;  // + alignment slack for the 1024-byte swizzle atoms
-
-// Shared-memory matrix descriptor: start address, leading byte offset 16 (unused for swizzled K-major),
-// stride byte offset 1024 (between 8-row groups), 128-byte swizzle.
-DEV uint64_t desc(uint32_t addr) {
-    return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
-           ((uint64_t)1 << 62);
-}
-
-DEV void fence_operands() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-DEV void commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-DEV void wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-
-DEV void wgmma_m64n256k16(float (&d)[128], uint64_t da, uint64_t db) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "setp.ne.b32 p, %130, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
-        "%128, %129, p, 1, 1, 0, 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
-          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
-          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
-          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
-          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
-          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
-          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
-          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
-          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-        : "l"(da), "l"(db), "r"(1));
-}
 
 }  // namespace wg
 
@@ -109,9 +80,9 @@ extern "C" __global__ void __launch_bounds__(wg::THREADS, 1) mamba_wgmma_bf16(co
         const uint32_t sb = base + (kt % STAGES) * STAGE_BYTES + BM * 128;
         fence_operands();
 #pragma unroll
-        for (int ks = 0; ks < BK / 16; ++ks) wgmma_m64n256k16(acc, desc(sa + ks * 32), desc(sb + ks * 32));
+        for (int ks = 0; ks < BK / 16; ++ks) mma_bf16_n256(acc, desc(sa + ks * 32), desc(sb + ks * 32), 1);
         commit();
-        wait_all();
+        wait<0>();
     }
     cp_async_wait<0>();
 
@@ -127,6 +98,168 @@ extern "C" __global__ void __launch_bounds__(wg::THREADS, 1) mamba_wgmma_bf16(co
     __trap();  // only launched when the arch probe of this module reports sm_90a
 #endif
 }
+
+// ------------------------------------------------------------------ warp-specialised, persistent
+
+namespace wsg {
+
+// Tile, ring depth and shared memory of one instance. A stage holds BM + BN rows of 128 bytes (a k-tile
+// of 64 bf16 or 32 fp32): 48 KB for BN = 256 (4 stages), 32 KB for BN = 128 (6 stages); both ~193 KB,
+// one CTA per SM. LAG: the producer signals a stage LAG k-tiles after issuing its copies (it waits for
+// its own copies with cp.async.wait_group, so LAG groups stay in flight per producer thread).
+template <int BN_>
+struct Cfg {
+    static constexpr int BM = 128, BN = BN_;
+    static constexpr int STAGE_BYTES = (BM + BN) * 128;
+    static constexpr int STAGES = BN >= 256 ? 4 : 6;
+    static constexpr int LAG = 2;
+    static constexpr int BAR_OFF = STAGES * STAGE_BYTES;          // full[STAGES], empty[STAGES]
+    static constexpr int SMEM = BAR_OFF + 2 * STAGES * 8 + 1024;  // + slack to align the base to 1024
+    static constexpr int THREADS = 384;
+    static_assert(LAG < STAGES, "the producer must signal a stage before it waits for its reuse");
+    static_assert(SMEM <= 227 * 1024, "one CTA per SM");
+};
+
+// Register split (setmaxnreg): the producer needs addresses only, each consumer thread holds BN/2 f32
+// accumulators. 128 x 56 + 256 x 224 <= 65536.
+constexpr int PRODUCER_REGS = 56, CONSUMER_REGS = 224;
+
+template <typename T, int BN_>
+DEV void gemm_ws(const gemm::P& p) {
+    using C = Cfg<BN_>;
+    constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = C::LAG;
+    constexpr int BK = 128 / (int)sizeof(T);  // elements per 128-byte row
+    constexpr bool TF32 = sizeof(T) == 4;
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    {
+        unsigned dyn;
+        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
+        if (dyn < (unsigned)C::SMEM) __trap();
+    }
+    const uint32_t raw = smem_u32(smem_raw);
+    const uint32_t base = (raw + 1023u) & ~1023u;
+    unsigned char* smem = smem_raw + (base - raw);
+    const uint32_t bars = base + C::BAR_OFF;
+    auto full = [&](int s) { return bars + 8u * s; };
+    auto empty = [&](int s) { return bars + 8u * (STAGES + s); };
+
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < STAGES; ++s) {
+            wg::bar_init(full(s), 128);   // every producer thread arrives once per fill
+            wg::bar_init(empty(s), 256);  // every consumer thread arrives once per release
+        }
+    }
+    __syncthreads();
+
+    const i64 M = p.M, N = p.N, K = p.K;
+    const int KT = (int)((K + BK - 1) / BK);
+    const i64 NT = (N + BN - 1) / BN;
+    const i64 tiles = ((M + BM - 1) / BM) * NT;
+
+    if (threadIdx.x < 128) {
+        // ---------------- producer warpgroup
+        wg::regs_dec<PRODUCER_REGS>();
+        const int tid = threadIdx.x;
+        const bool vecX = p.vecX != 0, vecW = p.vecW != 0;
+        // tf32: round this thread's chunks of a landed stage in place (the chunks load_slab gave it)
+        auto finish = [&](int j) {
+            const int s = j % STAGES;
+            if constexpr (TF32) {
+                unsigned char* st = smem + s * C::STAGE_BYTES;
+#pragma unroll 4
+                for (int i = tid; i < (BM + BN) * 8; i += 128) {
+                    uint4* q = reinterpret_cast<uint4*>(st + gemm::swz(i >> 3, i & 7));
+                    uint4 v = *q;
+                    v.x = gemm::to_tf32(v.x); v.y = gemm::to_tf32(v.y);
+                    v.z = gemm::to_tf32(v.z); v.w = gemm::to_tf32(v.w);
+                    *q = v;
+                }
+            }
+            wg::fence_proxy_async();
+            wg::bar_arrive(full(s));
+        };
+        int it = 0;
+        for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+            const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
+            const T* gx = cptr<T>(p.x) + m0 * p.ldx;
+            const T* gw = cptr<T>(p.w) + n0 * p.ldw;
+            for (int kt = 0; kt < KT; ++kt, ++it) {
+                const int s = it % STAGES;
+                if (it >= STAGES) wg::bar_wait(empty(s), ((it / STAGES) & 1) ^ 1);
+                unsigned char* st = smem + s * C::STAGE_BYTES;
+                const i64 k0 = (i64)kt * BK;
+                gemm::load_slab<T, BM, 128>(st, gx + k0, p.ldx, M - m0, K - k0, vecX, tid);
+                gemm::load_slab<T, BN, 128>(st + BM * 128, gw + k0, p.ldw, N - n0, K - k0, vecW, tid);
+                cp_async_commit();
+                if (it >= LAG) {
+                    cp_async_wait<LAG>();
+                    finish(it - LAG);
+                }
+            }
+        }
+        cp_async_wait<0>();
+        for (int j = it - LAG < 0 ? 0 : it - LAG; j < it; ++j) finish(j);
+        return;
+    }
+
+    // ---------------- consumer warpgroups
+    wg::regs_inc<CONSUMER_REGS>();
+    const int cw = (threadIdx.x >> 7) - 1;  // rows cw*64 .. +63 of the tile
+    const int lane = threadIdx.x & 31, wq = (threadIdx.x >> 5) & 3;
+    const int g = lane >> 2, tig = lane & 3;
+    float acc[BN / 2];
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
+    int it = 0;
+    for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
+        for (int kt = 0; kt < KT; ++kt, ++it) {
+            const int s = it % STAGES;
+            wg::bar_wait(full(s), (it / STAGES) & 1);
+            const uint32_t sa = base + s * C::STAGE_BYTES + cw * 64 * 128;
+            const uint32_t sb = base + s * C::STAGE_BYTES + BM * 128;
+            wg::fence_operands();
+#pragma unroll
+            for (int ks = 0; ks < 4; ++ks) {
+                const int scale = (kt | ks) != 0;  // the first k-step of a tile overwrites the accumulators
+                if constexpr (TF32) {
+                    if constexpr (BN == 256) wg::mma_tf32_n256(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
+                    else wg::mma_tf32_n128(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
+                } else {
+                    if constexpr (BN == 256) wg::mma_bf16_n256(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
+                    else wg::mma_bf16_n128(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
+                }
+            }
+            wg::commit();
+            wg::wait<1>();  // the previous k-tile's wgmma are done: its stage can be refilled
+            if (kt > 0) wg::bar_arrive(empty((it - 1) % STAGES));
+        }
+        wg::wait<0>();
+        if (KT > 0) wg::bar_arrive(empty((it - 1) % STAGES));
+
+        const i64 row = m0 + cw * 64 + wq * 16 + g;
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j) {
+            const int col = (int)(n0 + j * 8 + tig * 2);
+            gemm::store_pair_any(p, row, col, acc[j * 4 + 0], acc[j * 4 + 1]);
+            gemm::store_pair_any(p, row + 8, col, acc[j * 4 + 2], acc[j * 4 + 3]);
+        }
+    }
+}
+
+}  // namespace wsg
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define WS_BODY(T, BN) wsg::gemm_ws<T, BN>(p);
+#else
+#define WS_BODY(T, BN) __trap();
+#endif
+#define WS_KERNEL(NAME, T, BN) \
+    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const gemm::P p) { WS_BODY(T, BN) }
+WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256)
+WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128)
+WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256)
+WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128)
 
 // Which code the driver picked from this module (same contract as mamba_arch_probe in all.cu).
 extern "C" __global__ void mamba_wgmma_probe(int* out) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the real scan.cu / conv1d.cu / gemm.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# Runs the real scan.cu / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f, ldmatrix and mma.sync
-# lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh). Checks the kernels' indexing, tiling,
+# lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh), mbarriers and descriptor-reading wgmma
+# (emu_wgmma_ops.cuh). Checks the kernels' indexing, tiling,
 # swizzles, time segments and carries against scalar references on a GPU-less machine.
 # Usage: run.sh [work dir] (EMU_ALL=1 adds slower GEMM cases). Needs g++ with C++20 (std::barrier).
 set -euo pipefail
@@ -23,11 +24,19 @@ sed -e 's/    extern __shared__ __align__(128) unsigned char smem\[\];/    unsig
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' "$cuda/gemm.cu" > "$work/gemm.cu"
 grep -q "emu_smem" "$work/gemm.cu" || { echo "gemm.cu no longer matches the emulation's patterns"; exit 3; }
 sed -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/__launch_bounds__(256) //' "$cuda/elementwise.cu" > "$work/elementwise.cu"
-cp "$here/scan_conv_emu.cpp" "$here/gemm_emu.cpp" "$here/ew_emu.cpp" "$here/emu_mma_ops.cuh" "$work/"
+sed -e 's/    extern __shared__ __align__(1024) unsigned char smem_raw\[\];/    unsigned char* smem_raw = emu_smem;/' \
+    -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
+    -e 's/#include "wgmma_ops.cuh"/#include "emu_wgmma_ops.cuh"/' "$cuda/wgmma.cu" > "$work/wgmma.cu"
+[ "$(grep -c "emu_smem" "$work/wgmma.cu")" -ge 2 ] || { echo "wgmma.cu no longer matches the emulation's patterns"; exit 3; }
+cp "$here/scan_conv_emu.cpp" "$here/gemm_emu.cpp" "$here/ew_emu.cpp" "$here/wgmma_emu.cpp" "$here/emu_mma_ops.cuh" \
+   "$here/emu_wgmma_ops.cuh" "$work/"
 g++ -std=c++20 -O1 -pthread -w -o "$work/emu" "$work/scan_conv_emu.cpp" &
 g++ -std=c++20 -O1 -pthread -w -o "$work/gemm_emu" "$work/gemm_emu.cpp"
 wait $!
-g++ -std=c++20 -O1 -pthread -w -o "$work/ew_emu" "$work/ew_emu.cpp"
+g++ -std=c++20 -O1 -pthread -w -o "$work/ew_emu" "$work/ew_emu.cpp" &
+g++ -std=c++20 -O1 -pthread -w -o "$work/wgmma_emu" "$work/wgmma_emu.cpp"
+wait $!
 "$work/emu"
 "$work/gemm_emu"
 "$work/ew_emu"
+"$work/wgmma_emu"

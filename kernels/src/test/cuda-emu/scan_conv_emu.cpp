@@ -7,19 +7,27 @@
 #include <cstdio>
 #include <string>
 #include <algorithm>
+#include <memory>
 
 thread_local dim3e threadIdx, blockIdx, blockDim;
 thread_local unsigned char* emu_smem;
 std::barrier<>* emu_bar;
+EmuShfl* emu_shfl;
 
 template <class P>
 void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threads, size_t smem, const P& p) {
     std::vector<unsigned char> sm(smem + 64);
+    const int warps = (threads + 31) / 32;
     for (unsigned z = 0; z < gz; ++z)
         for (unsigned y = 0; y < gy; ++y)
             for (unsigned x = 0; x < gx; ++x) {
                 std::barrier<> bar(threads);
                 emu_bar = &bar;
+                // the scan's channel sums go through warp shuffles (one exchange area per warp)
+                std::vector<std::unique_ptr<std::barrier<>>> wb;
+                std::vector<EmuShfl> areas(warps);
+                for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
+                emu_shfl = areas.data();
                 std::fill(sm.begin(), sm.end(), 0xCD);
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; ++t)

@@ -61,9 +61,19 @@ public final class CudaKernelBench {
             b.copy();
         }
         if (parts.contains("scan")) {
-            // fp32 activations twice: FP32 mode (exact FMA-pipe exp2) and TF32 mode (MUFU ex2.approx)
+            // fp32 activations twice: FMA-pipe exp2 (-Dmamba.cuda.scanExp=exact) and MUFU ex2.approx (the default)
             for (int[] s : new int[][] {{8, 1536, 4096, 16}, {1, 1536, 262144, 16}}) {
-                b.scan(s[0], s[1], s[2], s[3], Precision.FP32);
+                String was = System.getProperty("mamba.cuda.scanExp");
+                System.setProperty("mamba.cuda.scanExp", "exact");
+                try {
+                    b.scan(s[0], s[1], s[2], s[3], Precision.FP32);
+                } finally {
+                    if (was == null) {
+                        System.clearProperty("mamba.cuda.scanExp");
+                    } else {
+                        System.setProperty("mamba.cuda.scanExp", was);
+                    }
+                }
                 b.scan(s[0], s[1], s[2], s[3], Precision.TF32);
                 b.scan(s[0], s[1], s[2], s[3], Precision.BF16);
             }
@@ -182,7 +192,7 @@ public final class CudaKernelBench {
             double bytes = rows * (4.0 * d + 2.0 * n) * act.bytes();
             double gbs = bytes / (t * 1e-3) / 1e9;
             double err = scanCheck(be, in.get(0), dtBias, aNeg, dSkip, lanes, d, steps, n, rank);
-            String exp = p == Precision.FP32 && !"fast".equals(System.getProperty("mamba.cuda.scanExp")) ? "exact" : "fast";
+            String exp = be.describe().contains("scan exp exact") ? "exact" : "fast";
             String name = String.format(Locale.ROOT, "scan %s/%s (%d, %d, %d, %d)", act.name().toLowerCase(Locale.ROOT),
                     exp, lanes, d, steps, n);
             System.out.printf(Locale.ROOT, "%-44s %10.3f ms %10.1f GB/s  sets=%d  rel.err(64 ch)=%.2e%n", name, t,
@@ -284,19 +294,22 @@ public final class CudaKernelBench {
                     Tensor o = be.allocate("out", m, n, acc ? DType.F32 : act);
                     float[] ms = be.time(() -> be.linear(x, w, null, o, acc), 3, Math.max(5, runs / 2));
                     double t = median(ms);
+                    String kernel = be.lastGemmKernel();
                     double tflops = 2.0 * m * n * k / (t * 1e-3) / 1e12;
                     double err = gemmCheck(be, x, w, o, acc);
                     String label = String.format(Locale.ROOT, "gemm %s %s M=%d N=%d K=%d", p.lower(), name, m, n, k);
-                    System.out.printf(Locale.ROOT, "%-44s %10.3f ms %10.1f TFLOP/s  rel.err(64 rows)=%.2e%n", label,
-                            t, tflops, err);
+                    System.out.printf(Locale.ROOT, "%-44s %10.3f ms %10.1f TFLOP/s  rel.err(64 rows)=%.2e  kernel %s%n",
+                            label, t, tflops, err, kernel);
                     emit("gemm", String.format(Locale.ROOT,
                             "\"precision\":\"%s\",\"op\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"ms\":%.4f,\"tflops\":%.2f,"
-                                    + "\"rel_err\":%.3e", p.lower(), name, m, n, k, t, tflops, err));
+                                    + "\"rel_err\":%.3e,\"kernel\":\"%s\"", p.lower(), name, m, n, k, t, tflops, err, kernel));
                     be.free(xs);
                     be.free(w);
                     be.free(o);
                 }
             }
+            be.gemmTuning().forEach(System.out::println);
+            System.out.println("  " + be.describe());
         }
     }
 

@@ -2,42 +2,94 @@ package dev.mamba.kernels.cuda;
 
 import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.JCudaDriver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * Chooses and launches the GEMM kernel of {@code linear}: bf16 tensor cores when the weight is bf16
- * (an fp32 input is converted to bf16 first; wgmma on sm_90a for big tiles, else mma.sync), tf32 tensor
- * cores for fp32 weights, or fp32 FFMA in FP32 mode. Parameter struct: gemm_common.cuh {@code gemm::P}.
+ * Chooses and launches the GEMM kernel of {@code linear}. Candidates by weight type and precision: fp32
+ * FFMA (FP32 mode), tf32 or bf16 tensor cores with mma.sync (any sm_80+), and on sm_90a the wgmma kernels
+ * that passed {@link WgmmaCheck}. Among several candidates the first call of each shape class (N, K,
+ * types, M rounded up to a power of two, at most 2^15) times them on the real operands into a scratch
+ * output, checks their results against the mma.sync kernel, and keeps the fastest (one log line per
+ * shape). {@code -Dmamba.cuda.gemm=LABEL} forces a kernel where it applies; {@code
+ * -Dmamba.cuda.gemmTune=false} takes the static default instead of timing. Parameter struct:
+ * gemm_common.cuh {@code gemm::P}.
  */
 final class CudaGemm {
-    private CudaGemm() {
-    }
+    private static final Logger LOG = LoggerFactory.getLogger(CudaGemm.class);
 
-    /** Pipeline depth of the big (128x256) and small (128x128) tensor-core kernels (gemm.cu MMA_KERNEL). */
+    /** Pipeline depth of the big (128x256) and small (128x128) mma.sync kernels (gemm.cu MMA_KERNEL). */
     static final int BIG_STAGES = 4, SMALL_STAGES = 3;
+    /** Rows of the tuning problem at most (the scratch output is TUNE_ROWS x N). */
+    static final int TUNE_ROWS = 32768;
 
-    /** Tile rows, tile columns, threads and dynamic shared memory of a GEMM kernel. */
-    record Shape(int bm, int bn, int threads, int smem) {
-    }
-
-    /** Dynamic shared memory of the tensor-core kernels: stages x (BM + BN) rows of 128 bytes. */
+    /** Dynamic shared memory of the mma.sync kernels: stages x (BM + BN) rows of 128 bytes. */
     static int mmaSmem(int stages, int bm, int bn) {
         return stages * (bm + bn) * 128;
     }
 
-    static Shape shape(String kernel) {
-        if (kernel.equals("mamba_sgemm")) {
-            return new Shape(128, 128, 256, 0);
-        }
-        if (kernel.equals("mamba_wgmma_bf16")) {
-            return new Shape(128, 256, 256, mmaSmem(4, 128, 256) + 1024);
-        }
-        if (kernel.endsWith("_small")) {
-            return new Shape(128, 128, 128, mmaSmem(SMALL_STAGES, 128, 128));
-        }
-        return new Shape(128, 256, 256, mmaSmem(BIG_STAGES, 128, 256));
+    /** Dynamic shared memory of the warp-specialised wgmma kernels (wgmma.cu wsg::Cfg). */
+    static int wsSmem(int bn) {
+        int stages = bn >= 256 ? 4 : 6;
+        return stages * (128 + bn) * 128 + 2 * stages * 8 + 1024;
     }
 
-    /** Kernel family for this backend and weight type: mamba_sgemm, mamba_mma_tf32 or mamba_mma_bf16. */
+    /** One GEMM kernel: label, function, module, input type, tile, threads, shared memory, persistence. */
+    enum Kernel {
+        SGEMM("sgemm", "mamba_sgemm", false, DType.F32, 128, 128, 256, 0, false),
+        MMA_TF32_BIG("mma_big", "mamba_mma_tf32_big", false, DType.F32, 128, 256, 256, mmaSmem(BIG_STAGES, 128, 256), false),
+        MMA_TF32_SMALL("mma_small", "mamba_mma_tf32_small", false, DType.F32, 128, 128, 128, mmaSmem(SMALL_STAGES, 128, 128), false),
+        MMA_BF16_BIG("mma_big", "mamba_mma_bf16_big", false, DType.BF16, 128, 256, 256, mmaSmem(BIG_STAGES, 128, 256), false),
+        MMA_BF16_SMALL("mma_small", "mamba_mma_bf16_small", false, DType.BF16, 128, 128, 128, mmaSmem(SMALL_STAGES, 128, 128), false),
+        WGMMA_BF16("wgmma", "mamba_wgmma_bf16", true, DType.BF16, 128, 256, 256, mmaSmem(4, 128, 256) + 1024, false),
+        WS_BF16_256("wgmma_ws256", "mamba_wgmma_ws_bf16_n256", true, DType.BF16, 128, 256, 384, wsSmem(256), true),
+        WS_BF16_128("wgmma_ws128", "mamba_wgmma_ws_bf16_n128", true, DType.BF16, 128, 128, 384, wsSmem(128), true),
+        WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256), true),
+        WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128), true);
+
+        final String label, function;
+        final boolean hopper, persistent;
+        final DType input;
+        final int bm, bn, threads, smem;
+
+        Kernel(String label, String function, boolean hopper, DType input, int bm, int bn, int threads, int smem,
+               boolean persistent) {
+            this.label = label;
+            this.function = function;
+            this.hopper = hopper;
+            this.input = input;
+            this.bm = bm;
+            this.bn = bn;
+            this.threads = threads;
+            this.smem = smem;
+            this.persistent = persistent;
+        }
+
+        /** Label with the input type, as logs and the profile show it. */
+        String fullName() {
+            return (this == SGEMM ? "fp32 " : input == DType.BF16 ? "bf16 " : "tf32 ") + label;
+        }
+    }
+
+    /** The wgmma kernels of a weight type, best first (the static default is the first one verified). */
+    static List<Kernel> hopperKernels(DType weight) {
+        return weight == DType.BF16 ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16)
+                : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
+    }
+
+    /** Kernel family name for this backend and weight type: mamba_sgemm, mamba_mma_tf32 or mamba_mma_bf16. */
     static String family(Precision precision, DType weight) {
         if (weight == DType.BF16) {
             return "mamba_mma_bf16";
@@ -45,7 +97,7 @@ final class CudaGemm {
         return precision == Precision.FP32 ? "mamba_sgemm" : "mamba_mma_tf32";
     }
 
-    /** Small (128x128) tiles for narrow outputs, or when big tiles would leave SMs idle. */
+    /** Small (128x128) mma.sync tiles for narrow outputs, or when big tiles would leave SMs idle. */
     static boolean smallTiles(int m, int n, int sms) {
         long mt = (m + 127) / 128;
         long bigTiles = mt * ((n + 255) / 256);
@@ -53,48 +105,211 @@ final class CudaGemm {
         return n <= 128 || (bigTiles < sms && smallTiles > bigTiles);
     }
 
-    static void run(CudaBackend be, CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
+    /** The M class of a tuning decision: ceil(log2 M), at most log2(TUNE_ROWS). */
+    static int mClass(int m) {
+        int c = 32 - Integer.numberOfLeadingZeros(Math.max(1, m) - 1);
+        return Math.min(c, 31 - Integer.numberOfLeadingZeros(TUNE_ROWS));
+    }
+
+    /** Grid of a launch: persistent kernels get one CTA per SM (at most one per tile). */
+    static long[] grid(Kernel k, long m, long n, int sms) {
+        long mt = (m + k.bm - 1) / k.bm, nt = (n + k.bn - 1) / k.bn;
+        if (k.persistent) {
+            return new long[] {Math.max(1, Math.min(mt * nt, sms)), 1};
+        }
+        return new long[] {nt, mt};
+    }
+
+    /** The gemm::P struct (field order of gemm_common.cuh). */
+    static long[] params(long x, long w, long bias, long out, long ldx, long ldw, long ldout, long m, long n, long k,
+                         boolean accumulate, boolean vecX, boolean vecW, boolean vecOut, boolean outBf16) {
+        return new long[] {x, w, bias, out, ldx, ldw, ldout, m, n, k, accumulate ? 1 : 0, vecX ? 1 : 0, vecW ? 1 : 0,
+                vecOut ? 1 : 0, outBf16 ? 1 : 0};
+    }
+
+    private record Key(DType weight, DType out, int n, int k, int mClass) {
+    }
+
+    private final CudaBackend be;
+    /** wgmma kernels that passed the self-check (empty off Hopper or outside TF32/BF16 mode). */
+    private final Set<Kernel> verified;
+    private final boolean tune;
+    private final String forced;
+    private final Map<Key, Kernel> tuned = new HashMap<>();
+    private final Map<Key, String> tuneLines = new LinkedHashMap<>();
+    private Kernel last;
+
+    CudaGemm(CudaBackend be, Set<Kernel> verified) {
+        this.be = be;
+        this.verified = verified.isEmpty() ? EnumSet.noneOf(Kernel.class) : EnumSet.copyOf(verified);
+        this.tune = !"false".equals(System.getProperty("mamba.cuda.gemmTune"));
+        this.forced = System.getProperty("mamba.cuda.gemm");
+    }
+
+    /** The kernel of the last linear call (null before the first). */
+    Kernel last() {
+        return last;
+    }
+
+    /** Tuning decisions so far, one line per shape class. */
+    List<String> tuneLines() {
+        return new ArrayList<>(tuneLines.values());
+    }
+
+    /** Candidates for this weight type in this backend's precision, the mma.sync reference first. */
+    List<Kernel> candidates(DType weight, int m, int n) {
+        List<Kernel> c = new ArrayList<>();
+        if (weight != DType.BF16 && be.precision() == Precision.FP32) {
+            c.add(Kernel.SGEMM);
+            return c;
+        }
+        boolean small = smallTiles(m, n, be.smCount());
+        boolean bf = weight == DType.BF16;
+        Kernel big = bf ? Kernel.MMA_BF16_BIG : Kernel.MMA_TF32_BIG, sm = bf ? Kernel.MMA_BF16_SMALL : Kernel.MMA_TF32_SMALL;
+        c.add(small ? sm : big);
+        c.add(small ? big : sm);
+        for (Kernel k : hopperKernels(weight)) {
+            if (verified.contains(k)) {
+                c.add(k);
+            }
+        }
+        return c;
+    }
+
+    void run(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
         if (x.rows == 0 || w.rows == 0) {
             return;
         }
-        String family = family(be.precision(), w.dtype);
         DType inType = w.dtype == DType.BF16 ? DType.BF16 : DType.F32;
         if (x.dtype != inType) {
             x = be.converted(x, inType);
         }
-        if (family.equals("mamba_sgemm")) {
-            launch(be, be.module(), family, x, w, bias, out, accumulate);
-            return;
-        }
-        boolean small = smallTiles(x.rows, w.rows, be.smCount());
-        if (!small && inType == DType.BF16) {
-            CudaModule wg = be.wgmmaModule();
-            if (wg != null) {
-                launch(be, wg, "mamba_wgmma_bf16", x, w, bias, out, accumulate);
-                return;
-            }
-        }
-        launch(be, be.module(), family + (small ? "_small" : "_big"), x, w, bias, out, accumulate);
+        Kernel k = choose(x, w, bias, out);
+        last = k;
+        launch(k, x, w, bias, out, accumulate);
     }
 
-    /** Launches one GEMM kernel; very tall inputs go in row slices (grid.y ≤ 65535). */
-    static void launch(CudaBackend be, CudaModule module, String kernel, CudaTensor x, CudaTensor w, CudaTensor bias,
-                       CudaTensor out, boolean accumulate) {
-        final int m = x.rows, n = w.rows, k = x.cols;
-        Shape s = shape(kernel);
-        final long vecW = w.aligned16() ? 1 : 0;
-        final long outBf16 = out.dtype == DType.BF16 ? 1 : 0;
+    private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out) {
+        List<Kernel> c = candidates(w.dtype, x.rows, w.rows);
+        if (forced != null) {
+            for (Kernel k : c) {
+                if (k.label.equals(forced)) {
+                    return k;
+                }
+            }
+        }
+        if (c.size() == 1 || x.cols == 0) {
+            return c.get(0);
+        }
+        if (!tune) {
+            for (Kernel k : c) {
+                if (k.hopper && (k.bn <= 128) == (w.rows <= 128)) {
+                    return k;
+                }
+            }
+            return c.size() > 2 ? c.get(2) : c.get(0);
+        }
+        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows));
+        Kernel k = tuned.get(key);
+        if (k == null) {
+            k = tune(key, c, x, w, bias, out.dtype);
+            tuned.put(key, k);
+        }
+        return k;
+    }
+
+    /**
+     * Times every candidate on the first min(M, TUNE_ROWS) rows of the real operands into a scratch
+     * output and keeps the fastest whose rows agree with the reference (the first candidate).
+     */
+    private Kernel tune(Key key, List<Kernel> cands, CudaTensor x, CudaTensor w, CudaTensor bias, DType outType) {
+        final int m = Math.min(x.rows, TUNE_ROWS), n = w.rows;
+        CudaTensor xs = m == x.rows ? x : (CudaTensor) x.rows(0, m);
+        DeviceMemory.Allocation ws = be.workspace(CudaBackend.wsTune(), (long) m * n * outType.bytes());
+        CudaTensor o = new CudaTensor("gemm-tune.out", outType, ws, m, n);
+        int sample = Math.min(64, m);
+        double tol = outType == DType.BF16 ? 2e-2 : 1e-3;
+        float[] ref = null;
+        Kernel best = cands.get(0);
+        double bestMs = Double.MAX_VALUE;
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "cuda: gemm %s N=%d K=%d M=%d (tuned on %d rows):",
+                cands.get(0).fullName().split(" ")[0], n, x.cols, x.rows, m));
+        CUevent start = new CUevent(), stop = new CUevent();
+        CudaDriver.check(JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+        CudaDriver.check(JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+        try {
+            for (Kernel k : cands) {
+                launch(k, xs, w, bias, o, false);
+                float[] got = sampleRows(o, sample);
+                double err = ref == null ? 0 : rel(got, ref);
+                if (ref == null) {
+                    ref = got;
+                }
+                final int reps = 3;
+                CudaDriver.check(JCudaDriver.cuEventRecord(start, be.stream()), "cuEventRecord");
+                for (int i = 0; i < reps; i++) {
+                    launch(k, xs, w, bias, o, false);
+                }
+                CudaDriver.check(JCudaDriver.cuEventRecord(stop, be.stream()), "cuEventRecord");
+                CudaDriver.check(JCudaDriver.cuEventSynchronize(stop), "cuEventSynchronize(gemm tuning)");
+                float[] v = new float[1];
+                CudaDriver.check(JCudaDriver.cuEventElapsedTime(v, start, stop), "cuEventElapsedTime");
+                double ms = v[0] / reps;
+                boolean ok = err <= tol && Double.isFinite(err);
+                line.append(String.format(Locale.ROOT, " %s %.3f ms%s", k.label, ms,
+                        ok ? "" : String.format(Locale.ROOT, " (REJECTED: rel. diff %.2g vs %s)", err, cands.get(0).label)));
+                if (!ok) {
+                    LOG.warn("cuda: gemm kernel {} disagrees with {} on N={} K={} (relative difference {}); not used",
+                            k.fullName(), cands.get(0).fullName(), n, x.cols, err);
+                } else if (ms < bestMs) {
+                    bestMs = ms;
+                    best = k;
+                }
+            }
+        } finally {
+            JCudaDriver.cuEventDestroy(start);
+            JCudaDriver.cuEventDestroy(stop);
+        }
+        line.append(" -> ").append(best.label);
+        LOG.info(line.toString());
+        tuneLines.put(key, line.toString());
+        return best;
+    }
+
+    /** The first and last {@code rows} rows of a scratch output, as floats. */
+    private float[] sampleRows(CudaTensor o, int rows) {
+        float[] a = new float[2 * rows * o.cols];
+        be.read(o.rows(0, rows), a, 0);
+        be.read(o.rows(o.rows - rows, o.rows), a, rows * o.cols);
+        return a;
+    }
+
+    static double rel(float[] a, float[] b) {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            num += d * d;
+            den += (double) b[i] * b[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** Launches one GEMM kernel; very tall inputs of tiled kernels go in row slices (grid.y ≤ 65535). */
+    void launch(Kernel k, CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
+        final int m = x.rows, n = w.rows, kk = x.cols;
+        CudaModule module = k.hopper ? be.wgmmaModule() : be.module();
+        final boolean vecW = w.aligned16();
+        final boolean outBf16 = out.dtype == DType.BF16;
         final long biasAddr = bias == null ? 0 : bias.address();
-        final int rowsPerLaunch = 65535 * s.bm();
+        final int rowsPerLaunch = k.persistent ? m : 65535 * k.bm;
         for (int r0 = 0; r0 < m; r0 += rowsPerLaunch) {
             int r1 = Math.min(m, r0 + rowsPerLaunch);
             CudaTensor xs = r0 == 0 && r1 == m ? x : (CudaTensor) x.rows(r0, r1);
             CudaTensor os = r0 == 0 && r1 == m ? out : (CudaTensor) out.rows(r0, r1);
-            long vecX = xs.aligned16() ? 1 : 0;
-            long vecOut = (os.address() % (2L * os.dtype.bytes()) == 0 && os.ld % 2 == 0) ? 1 : 0;
-            module.launch(kernel, (n + s.bn() - 1) / s.bn(), (r1 - r0 + s.bm() - 1) / s.bm(), 1, s.threads(),
-                    s.smem(), xs.address(), w.address(), biasAddr, os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, k,
-                    accumulate ? 1 : 0, vecX, vecW, vecOut, outBf16);
+            boolean vecOut = os.address() % (2L * os.dtype.bytes()) == 0 && os.ld % 2 == 0;
+            long[] g = grid(k, r1 - r0, n, be.smCount());
+            module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, params(xs.address(), w.address(), biasAddr,
+                    os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk, accumulate, xs.aligned16(), vecW, vecOut, outBf16));
         }
     }
 }

@@ -15,7 +15,7 @@ final class CudaScan {
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt) {
-        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4;
+        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n) * 4;
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
@@ -44,9 +44,14 @@ final class CudaScan {
 
     /** The launch plan: kernel names, states per thread, segments and steps per segment. */
     record Plan(String main, String pass1, int npt, int threads, int smem, int segments, int segLen) {
+        /** Kernel and split, as the profile shows it. */
+        String describe() {
+            return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
+        }
     }
 
-    static void run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtBias, CudaTensor a, CudaTensor b,
+    /** Validates and launches; returns the plan used (null when there was nothing to do). */
+    static Plan run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtBias, CudaTensor a, CudaTensor b,
                     CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens, CudaTensor y) {
         final int lanes = state.rows, d = u.cols, n = a.cols;
         if (lanes == 0 || u.rows % lanes != 0) {
@@ -73,7 +78,7 @@ final class CudaScan {
             }
         }
         if (steps == 0 || d == 0 || n == 0) {
-            return;
+            return null;
         }
         Plan plan = plan(be, t, lanes, d, n, steps);
         long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
@@ -96,6 +101,7 @@ final class CudaScan {
             m.launch(plan.pass1, dTiles, plan.segments - 1, lanes, plan.threads, plan.smem, p);
         }
         m.launch(plan.main, dTiles, plan.segments, lanes, plan.threads, plan.smem, p);
+        return plan;
     }
 
     /**

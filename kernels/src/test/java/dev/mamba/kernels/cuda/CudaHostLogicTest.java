@@ -4,6 +4,7 @@ import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,10 +51,10 @@ class CudaHostLogicTest {
 
     @Test
     void scanSharedMemoryMatchesTheKernelLayout() {
-        // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 + partial y
-        assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16 + 1024 * 4) * 4,
-                CudaScan.smem(4, 16, 4));
-        assertEquals(61440, CudaScan.smem(4, 16, 4));
+        // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 (the partial
+        // y sums travel through warp shuffles, not shared memory)
+        assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16) * 4, CudaScan.smem(4, 16, 4));
+        assertEquals(45056, CudaScan.smem(4, 16, 4));
         assertTrue(CudaScan.smem(2, 16, 2) < 227 * 1024);
         assertTrue(CudaScan.smem(4, 64, 4) < 227 * 1024);
         assertEquals(8, CudaScan.templateN(3));
@@ -70,8 +71,32 @@ class CudaHostLogicTest {
         assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.TF32, DType.F32));
         assertEquals("mamba_mma_bf16", CudaGemm.family(Precision.BF16, DType.BF16));
         assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.BF16, DType.F32));
-        assertTrue(CudaGemm.shape("mamba_wgmma_bf16").smem() <= 227 * 1024);
+        for (CudaGemm.Kernel k : CudaGemm.Kernel.values()) {
+            assertTrue(k.smem <= 227 * 1024, k + " needs " + k.smem + " bytes of shared memory");
+        }
+        // wgmma.cu wsg::Cfg: 4 stages of (128 + 256) rows x 128 B, 2 x 4 mbarriers, 1024 B alignment slack
+        assertEquals(4 * 384 * 128 + 64 + 1024, CudaGemm.Kernel.WS_BF16_256.smem);
+        assertEquals(6 * 256 * 128 + 96 + 1024, CudaGemm.Kernel.WS_TF32_128.smem);
         assertTrue(CudaGemm.smallTiles(16384, 80, 132));
         assertTrue(!CudaGemm.smallTiles(16384, 3072, 132));
+    }
+
+    @Test
+    void gemmLaunchShapesAndTuningClasses() {
+        // persistent kernels: one CTA per SM, never more CTAs than tiles
+        assertArrayEquals(new long[] {132, 1}, CudaGemm.grid(CudaGemm.Kernel.WS_BF16_256, 16384, 3072, 132));
+        assertArrayEquals(new long[] {9, 1}, CudaGemm.grid(CudaGemm.Kernel.WS_BF16_256, 300, 520, 132));
+        // tiled kernels: (N tiles, M tiles)
+        assertArrayEquals(new long[] {12, 128}, CudaGemm.grid(CudaGemm.Kernel.MMA_BF16_BIG, 16384, 3072, 132));
+        assertEquals(14, CudaGemm.mClass(16384));
+        assertEquals(14, CudaGemm.mClass(9000));
+        assertEquals(15, CudaGemm.mClass(1 << 20));
+        assertEquals(0, CudaGemm.mClass(1));
+        long[] p = CudaGemm.params(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, true, false, true, false, true);
+        assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0, 1, 0, 1}, p);
+        assertEquals("layers.*.mixer.in_proj.weight", CudaBackend.weightLabel("backbone.layers.13.mixer.in_proj.weight"));
+        // tf32 rounding of the wgmma check: nearest, ties away from zero
+        assertEquals(1.0f, WgmmaCheck.tf32(1.0f + 0x1p-12f));
+        assertEquals(1.0f + 0x1p-10f, WgmmaCheck.tf32(1.0f + 0x1p-11f));
     }
 }

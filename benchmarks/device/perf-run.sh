@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Performance run for the GPU machine (from the repository root, .device/ carried as benchmarks/device/pack.sh
+# makes it): the kernel benchmark (copy, scan, GEMMs with the kernel each one ran), the backbone forward in
+# bf16/tf32/fp32 at 8x2048 and 64x2048, one more bf16 8x2048 forward with the per-operator profile, and the
+# GPU tests. Logs land in $OUT; a short table against the targets prints last. Budget: under 6 minutes
+# (typical, estimated: kernel bench ~110 s, forwards ~150 s, tests ~50 s; the timeouts cap each step).
+# Usage: benchmarks/device/perf-run.sh [bench|model|tests|all]
+set -uo pipefail
+D=$PWD/.device
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+cd "$D"
+[ -d jre ] || tar xf jre.tar.xz
+J="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
+CP="$D/lib/*"
+TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
+step=${1:-all}
+T0=$(date +%s)
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee "$OUT/gpu.txt"
+
+if [ "$step" = all ] || [ "$step" = bench ]; then
+  echo "== kernel bench (copy, scan, gemm)"
+  timeout 150 $J -cp "$CP" dev.mamba.kernels.bench.CudaKernelBench --only copy,scan,gemm --runs 6 \
+    --out "$OUT/bench.jsonl" > "$OUT/kernel-bench.txt" 2>&1
+  echo "exit $?" >> "$OUT/kernel-bench.txt"
+  grep -vE "^\s*$|incubator" "$OUT/kernel-bench.txt"
+fi
+
+if [ "$step" = all ] || [ "$step" = model ]; then
+  echo "== forward (backbone, 130m shape)"
+  : > "$OUT/model-bench.txt"
+  for p in bf16 tf32 fp32; do
+    for b in 8 64; do
+      echo "## $p $b x 2048" >> "$OUT/model-bench.txt"
+      timeout $(( b > 8 ? 70 : 40 )) $J -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda $p $b 2048 3 "$OUT/bench.jsonl" \
+        >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($p $b)" >> "$OUT/model-bench.txt"
+    done
+  done
+  echo "## bf16 8 x 2048 profile" >> "$OUT/model-bench.txt"
+  timeout 40 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 8 2048 3 \
+    > "$OUT/profile-bf16-8x2048.txt" 2>&1 || echo "## exit $? (profile)" >> "$OUT/model-bench.txt"
+  grep -E "^## |tokens_per_s |forward_s |gemm_gflops|gemm .* N=.*->|Exception|rror" "$OUT/model-bench.txt"
+  sed -n '/== per-operator profile/,$p' "$OUT/profile-bf16-8x2048.txt"
+fi
+
+if [ "$step" = all ] || [ "$step" = tests ]; then
+  echo "== GPU tests"
+  timeout 120 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" \
+    --select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest \
+    --details=tree --disable-banner --reports-dir "$OUT/junit" > "$OUT/tests.txt" 2>&1
+  echo "exit $?" >> "$OUT/tests.txt"
+  grep -E "✘|FAIL|tests (successful|failed|aborted)|^exit" "$OUT/tests.txt"
+fi
+
+# ---------------------------------------------------------------- summary against the targets
+echo
+echo "== summary ($(( $(date +%s) - T0 )) s)   [targets from the issue]"
+kb=$OUT/kernel-bench.txt
+if [ -f "$kb" ]; then
+  printf "%-44s %-12s %s\n" "scan f32/fast (8,1536,4096,16)" "$(grep -E '^scan f32/fast \(8, 1536, 4096' "$kb" | awk '{print $7" ms"}')" "<= 0.59 ms"
+  printf "%-44s %-12s %s\n" "scan bf16/fast (8,1536,4096,16)" "$(grep -E '^scan bf16/fast \(8, 1536, 4096' "$kb" | awk '{print $7" ms"}')" "<= 0.30 ms"
+  printf "%-44s %-12s %s\n" "scan f32/fast (1,1536,262144,16)" "$(grep -E '^scan f32/fast \(1, 1536, 262144' "$kb" | awk '{print $7" ms"}')" "<= 5.1 ms"
+  printf "%-44s %-12s %s\n" "scan bf16/fast (1,1536,262144,16)" "$(grep -E '^scan bf16/fast \(1, 1536, 262144' "$kb" | awk '{print $7" ms"}')" ""
+  for p in bf16 tf32; do
+    for op in in_proj x_proj dt_proj out_proj; do
+      l=$(grep -E "^gemm $p $op M=16384 " "$kb")
+      printf "%-44s %-12s %s\n" "gemm $p $op M=16384" "$(echo "$l" | awk '{print $9" TF/s"}')" \
+        "$(echo "$l" | sed -n 's/.*kernel //p')$( [ "$p $op" = "bf16 in_proj" ] || [ "$p $op" = "bf16 out_proj" ] && echo '  (>= 400 TF/s)')"
+    done
+  done
+fi
+mb=$OUT/model-bench.txt
+if [ -f "$mb" ]; then
+  awk '/^## (bf16|tf32|fp32) [0-9]+ x 2048$/ {c=$2" "$3"x2048"} /^tokens_per_s / {gsub(",","",$2); t[c]=$2}
+       END {tg["bf16 8x2048"]=">= 1.0 M"; tg["bf16 64x2048"]=">= 1.5 M"; tg["tf32 8x2048"]=">= 0.6 M"; tg["tf32 64x2048"]=">= 0.6 M";
+            n=split("bf16 8x2048,bf16 64x2048,tf32 8x2048,tf32 64x2048,fp32 8x2048,fp32 64x2048", k, ",");
+            for (i=1;i<=n;i++) printf "%-44s %-12s %s\n", "forward " k[i] " tokens/s", (k[i] in t) ? sprintf("%.3f M", t[k[i]]/1e6) : "-", tg[k[i]]}' "$mb"
+fi
+[ -f "$OUT/tests.txt" ] && printf "%-44s %s\n" "GPU tests" "$(grep -E 'tests (successful|failed)' "$OUT/tests.txt" | tr -s ' []' ' ' | tr '\n' ' ')"

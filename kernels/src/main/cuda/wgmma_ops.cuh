@@ -1,0 +1,61 @@
+// Hopper (sm_90a) primitives of the wgmma GEMMs: shared-memory matrix descriptors, wgmma fences and
+// groups, mbarriers, register reallocation. Kept apart so that the CPU emulation (src/test/cuda-emu)
+// can substitute its own versions, as mma_ops.cuh is for the mma.sync GEMM.
+#pragma once
+#include "common.cuh"
+
+namespace wg {
+
+// Shared-memory matrix descriptor of a K-major operand in the 128-byte-swizzle layout: start address,
+// leading byte offset 16 (unused for swizzled K-major), stride byte offset 1024 (between 8-row groups),
+// swizzle mode 1 (128 B). The tile loader writes 16-byte chunk c of row r at r*128 + ((c ^ r%8) * 16)
+// from a 1024-byte-aligned base, which is exactly this layout; one k-step of 32 bytes (16 bf16 or 8
+// tf32) advances the start address by 32.
+DEV uint64_t desc(uint32_t addr) {
+    return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
+DEV void fence_operands() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+DEV void commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> DEV void wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+// Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared) visible to the async
+// proxy that wgmma reads through; issued by the writer before it signals the stage.
+DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// ------------------------------------------------------------------ mbarriers (CTA scope)
+
+DEV void bar_init(uint32_t bar, unsigned count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+DEV void bar_arrive(uint32_t bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+DEV bool bar_try(uint32_t bar, unsigned parity) {
+    uint32_t ok;
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(ok)
+        : "r"(bar), "r"(parity)
+        : "memory");
+    return ok != 0;
+}
+// Waits for the completion of the phase with this parity. A protocol bug must not hang the device (the
+// backend would never get control back): after ~2^32 clocks (~2 s) of waiting the kernel traps, which
+// the launch reports as an error.
+DEV void bar_wait(uint32_t bar, unsigned parity) {
+    if (bar_try(bar, parity)) return;
+    const long long t0 = clock64();
+    unsigned n = 0;
+    while (!bar_try(bar, parity)) {
+        if ((++n & 255u) == 0 && clock64() - t0 > (1LL << 32)) __trap();
+    }
+}
+
+// Register reallocation between the producer warpgroup and the consumer warpgroups.
+template <int R> DEV void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R)); }
+template <int R> DEV void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R)); }
+
+}  // namespace wg
+
+#include "wgmma_mma.cuh"

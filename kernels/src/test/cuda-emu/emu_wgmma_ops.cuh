@@ -1,0 +1,146 @@
+// Host emulation of wgmma_ops.cuh (and wgmma_mma.cuh): mbarriers with PTX phase/parity semantics, and
+// wgmma.mma_async that reads its operands through the shared-memory descriptors (128-byte swizzle
+// decoded from the address bits, as the hardware applies it) at the latest moment the PTX allows: when
+// wgmma.wait_group retires its group. A stage refilled before the consumers released it therefore feeds
+// wrong data into the result, and a protocol that never completes a phase aborts after a timeout.
+#pragma once
+#include "emu_common.cuh"
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#ifndef __CUDA_ARCH_FEAT_SM90_ALL
+#define __CUDA_ARCH_FEAT_SM90_ALL 1
+#endif
+#ifndef __CUDA_ARCH__
+#define __CUDA_ARCH__ 900
+#endif
+
+struct EmuMbar {
+    unsigned expected = 0, pending = 0, phase = 0;
+};
+struct EmuMbars {
+    std::mutex m;
+    std::condition_variable cv;
+    std::map<uint32_t, EmuMbar> bars;
+};
+extern EmuMbars emu_mbars;  // reset by the launcher before every block
+
+namespace wg {
+
+DEV uint64_t desc(uint32_t addr) {
+    return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
+// Byte offset in shared memory of (row, byte kb of the row's 32-byte k-step) of a K-major operand.
+inline uint32_t emu_addr(uint64_t d, int row, int kb) {
+    const uint32_t start = (uint32_t)(d & 0x3FFF) << 4;
+    const uint32_t sbo = (uint32_t)((d >> 32) & 0x3FFF) << 4;
+    const unsigned mode = (unsigned)(d >> 62);
+    if (mode != 1) { fprintf(stderr, "emu: only the 128B swizzle is emulated\n"); abort(); }
+    const uint32_t a = start + (uint32_t)(row / 8) * sbo + (uint32_t)(row % 8) * 128 + (uint32_t)kb;
+    return a ^ (((a >> 7) & 7u) << 4);
+}
+
+struct EmuMma {
+    float* d;
+    int n;            // columns
+    bool tf32;
+    uint64_t da, db;
+    int scaleD;
+};
+struct EmuGroups {
+    std::vector<EmuMma> open;
+    std::deque<std::vector<EmuMma>> committed;
+};
+extern thread_local EmuGroups emu_groups;
+
+inline void emu_exec(const EmuMma& op) {
+    const int t = threadIdx.x % 128, warp = t / 32, lane = t % 32;
+    const int ksteps = op.tf32 ? 8 : 16, eb = op.tf32 ? 4 : 2;
+    for (int j = 0; j < op.n / 8; ++j)
+        for (int e = 0; e < 4; ++e) {
+            const int row = warp * 16 + lane / 4 + (e >= 2 ? 8 : 0);
+            const int col = j * 8 + 2 * (lane % 4) + (e & 1);
+            double s = op.scaleD ? op.d[j * 4 + e] : 0.0;
+            for (int k = 0; k < ksteps; ++k) {
+                float a, b;
+                if (op.tf32) {
+                    uint32_t ua, ub;
+                    memcpy(&ua, emu_smem + emu_addr(op.da, row, k * eb), 4);
+                    memcpy(&ub, emu_smem + emu_addr(op.db, col, k * eb), 4);
+                    ua &= 0xffffe000u;  // the tensor cores read tf32: the low 13 mantissa bits are ignored
+                    ub &= 0xffffe000u;
+                    memcpy(&a, &ua, 4);
+                    memcpy(&b, &ub, 4);
+                } else {
+                    uint16_t ha, hb;
+                    memcpy(&ha, emu_smem + emu_addr(op.da, row, k * eb), 2);
+                    memcpy(&hb, emu_smem + emu_addr(op.db, col, k * eb), 2);
+                    a = bf2f(ha);
+                    b = bf2f(hb);
+                }
+                s += (double)a * b;
+            }
+            op.d[j * 4 + e] = (float)s;
+        }
+}
+
+DEV void fence_operands() {}
+DEV void commit() {
+    emu_groups.committed.push_back(std::move(emu_groups.open));
+    emu_groups.open.clear();
+}
+template <int N> DEV void wait() {
+    while ((int)emu_groups.committed.size() > N) {
+        for (const EmuMma& op : emu_groups.committed.front()) emu_exec(op);
+        emu_groups.committed.pop_front();
+    }
+}
+DEV void fence_proxy_async() {}
+
+DEV void bar_init(uint32_t bar, unsigned count) {
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    emu_mbars.bars[bar] = EmuMbar{count, count, 0};
+}
+DEV void bar_arrive(uint32_t bar) {
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    EmuMbar& b = emu_mbars.bars.at(bar);
+    if (--b.pending == 0) {
+        b.phase++;
+        b.pending = b.expected;
+        emu_mbars.cv.notify_all();
+    }
+}
+DEV bool bar_try(uint32_t bar, unsigned parity) {
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    return (emu_mbars.bars.at(bar).phase & 1u) != parity;
+}
+DEV void bar_wait(uint32_t bar, unsigned parity) {
+    std::unique_lock<std::mutex> l(emu_mbars.m);
+    EmuMbar& b = emu_mbars.bars.at(bar);
+    if (!emu_mbars.cv.wait_for(l, std::chrono::seconds(60), [&] { return (b.phase & 1u) != parity; })) {
+        fprintf(stderr, "emu: mbarrier at %u never completed the phase of parity %u (thread %u): deadlock\n", bar,
+                parity, threadIdx.x);
+        abort();
+    }
+}
+
+template <int R> DEV void regs_dec() {}
+template <int R> DEV void regs_inc() {}
+
+#define EMU_MMA(NAME, N, TF)                                                  \
+    DEV void NAME(float (&d)[N / 2], uint64_t da, uint64_t db, int scaleD) { \
+        emu_groups.open.push_back(EmuMma{d, N, TF, da, db, scaleD});         \
+    }
+EMU_MMA(mma_bf16_n256, 256, false)
+EMU_MMA(mma_bf16_n128, 128, false)
+EMU_MMA(mma_tf32_n256, 256, true)
+EMU_MMA(mma_tf32_n128, 128, true)
+
+}  // namespace wg

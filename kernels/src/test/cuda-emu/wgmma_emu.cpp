@@ -1,0 +1,127 @@
+// Runs the real wgmma.cu kernels (the first bf16 wgmma GEMM and the warp-specialised persistent bf16/tf32
+// GEMMs) on the CPU with emulated mbarriers and descriptor-reading wgmma (emu_wgmma_ops.cuh) and compares
+// them with a double-precision reference on the same rounded inputs: ragged M/N/K, a single k-tile,
+// bias, accumulate, bf16 output, unaligned rows, and grids of fewer CTAs than tiles so that each CTA
+// walks several tiles and the stage ring wraps.
+#include "emu_common.cuh"
+#include "emu_mma_ops.cuh"
+#include "emu_wgmma_ops.cuh"
+#include "wgmma.cu"
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+thread_local dim3e threadIdx, blockIdx, blockDim, gridDim;
+thread_local unsigned char* emu_smem;
+std::barrier<>* emu_bar;
+EmuWarp* emu_warps;
+EmuMbars emu_mbars;
+namespace wg { thread_local EmuGroups emu_groups; }
+
+static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threads, size_t smem, const gemm::P& p) {
+    std::vector<unsigned char> sm(smem + 2048);
+    const int warps = threads / 32;
+    for (unsigned y = 0; y < gy; ++y)
+        for (unsigned x = 0; x < gx; ++x) {
+            std::barrier<> bar(threads);
+            emu_bar = &bar;
+            std::vector<std::unique_ptr<std::barrier<>>> wb;
+            std::vector<EmuWarp> areas(warps);
+            for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
+            emu_warps = areas.data();
+            emu_mbars.bars.clear();
+            std::fill(sm.begin(), sm.end(), 0xCD);
+            std::vector<std::thread> ts;
+            for (int t = 0; t < threads; ++t)
+                ts.emplace_back([&, t] {
+                    threadIdx = {(unsigned)t, 0, 0}; blockIdx = {x, y, 0}; blockDim = {(unsigned)threads, 1, 1};
+                    gridDim = {gx, gy, 1};
+                    emu_smem = sm.data();
+                    wg::emu_groups = wg::EmuGroups{};
+                    k(p);
+                    if (!wg::emu_groups.committed.empty() || !wg::emu_groups.open.empty()) {
+                        fprintf(stderr, "emu: thread %d left wgmma groups unretired\n", t);
+                        abort();
+                    }
+                });
+            for (auto& th : ts) th.join();
+        }
+}
+
+static std::mt19937 rng(11);
+static float gauss() { std::normal_distribution<float> d(0, 1); return d(rng); }
+static float tf32r(float f) { uint32_t u; memcpy(&u, &f, 4); u = gemm::to_tf32(u); memcpy(&f, &u, 4); return f; }
+static int fails = 0;
+
+// kind: 0 old wgmma bf16 (128x256 tiles, grid N/256 x M/128), 1 ws bf16 n256, 2 ws bf16 n128, 3 ws tf32 n256,
+// 4 ws tf32 n128. ctas: grid of the persistent kernels (0: one per tile).
+static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16, int ctas) {
+    const bool bfin = kind <= 2;
+    const int ldx = K + xoff + pad;
+    std::vector<float> x(M * ldx), w(N * K), bs(N), o0(M * N);
+    for (auto& v : x) v = gauss();
+    for (auto& v : w) v = gauss();
+    for (auto& v : bs) v = gauss();
+    for (auto& v : o0) v = gauss();
+    std::vector<bf16> xb(x.size()), wb(w.size()), ob(o0.size());
+    for (size_t i = 0; i < x.size(); ++i) xb[i] = from_f32<bf16>(x[i]);
+    for (size_t i = 0; i < w.size(); ++i) wb[i] = from_f32<bf16>(w[i]);
+    for (size_t i = 0; i < o0.size(); ++i) ob[i] = from_f32<bf16>(o0[i]);
+    std::vector<float> of = o0;
+    auto xv = [&](int r, int k) { return bfin ? to_f32(xb[r * ldx + xoff + k]) : tf32r(x[r * ldx + xoff + k]); };
+    auto wv = [&](int n, int k) { return bfin ? to_f32(wb[n * K + k]) : tf32r(w[n * K + k]); };
+    std::vector<float> ref(M * N);
+    for (int r = 0; r < M; ++r)
+        for (int n = 0; n < N; ++n) {
+            double s = 0;
+            for (int k = 0; k < K; ++k) s += (double)xv(r, k) * wv(n, k);
+            if (bias) s += bs[n];
+            if (acc) s += outBf16 ? to_f32(ob[r * N + n]) : o0[r * N + n];
+            ref[r * N + n] = (float)s;
+        }
+    gemm::P p{};
+    auto addr = [](const void* q) { return (i64)(uintptr_t)q; };
+    const void* xp = bfin ? (const void*)(xb.data() + xoff) : (const void*)(x.data() + xoff);
+    const void* wp = bfin ? (const void*)wb.data() : (const void*)w.data();
+    const int eb = bfin ? 2 : 4;
+    p.x = addr(xp); p.w = addr(wp); p.bias = bias ? addr(bs.data()) : 0;
+    p.out = outBf16 ? addr(ob.data()) : addr(of.data());
+    p.ldx = ldx; p.ldw = K; p.ldout = N; p.M = M; p.N = N; p.K = K; p.accumulate = acc;
+    p.vecX = ((uintptr_t)xp % 16 == 0) && ((long)ldx * eb % 16 == 0);
+    p.vecW = ((uintptr_t)wp % 16 == 0) && ((long)K * eb % 16 == 0);
+    p.vecOut = (N % 2 == 0); p.outBf16 = outBf16;
+    const int bn = (kind == 2 || kind == 4) ? 128 : 256;
+    const unsigned tiles = (unsigned)(((M + 127) / 128) * ((N + bn - 1) / bn));
+    const unsigned grid = ctas > 0 && (unsigned)ctas < tiles ? (unsigned)ctas : tiles;
+    const char* name = "";
+    switch (kind) {
+        case 0: name = "wgmma bf16"; launch(mamba_wgmma_bf16, (N + 255) / 256, (M + 127) / 128, 256, wg::SMEM, p); break;
+        case 1: name = "ws bf16 256"; launch(mamba_wgmma_ws_bf16_n256, grid, 1, 384, wsg::Cfg<256>::SMEM, p); break;
+        case 2: name = "ws bf16 128"; launch(mamba_wgmma_ws_bf16_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, p); break;
+        case 3: name = "ws tf32 256"; launch(mamba_wgmma_ws_tf32_n256, grid, 1, 384, wsg::Cfg<256>::SMEM, p); break;
+        case 4: name = "ws tf32 128"; launch(mamba_wgmma_ws_tf32_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, p); break;
+    }
+    std::vector<float> got(M * N);
+    for (int i = 0; i < M * N; ++i) got[i] = outBf16 ? to_f32(ob[i]) : of[i];
+    double num = 0, den = 0;
+    for (int i = 0; i < M * N; ++i) { double e = (double)got[i] - ref[i]; num += e * e; den += (double)ref[i] * ref[i]; }
+    const double err = std::sqrt(num / den);
+    const double tol = outBf16 ? 5e-3 : 1e-6;
+    const bool ok = err <= tol && std::isfinite(err);
+    printf("%s %-12s M=%d N=%d K=%d xoff=%d bias=%d acc=%d out=%s vecX=%lld ctas=%u/%u: rel %.2e\n", ok ? "ok  " : "FAIL",
+           name, M, N, K, xoff, bias, acc, outBf16 ? "bf16" : "f32", p.vecX, grid, tiles, err);
+    if (!ok) fails++;
+}
+
+int main() {
+    gemm_case(0, 130, 260, 150, 0, 8, true, true, false, 0);     // first wgmma kernel: edges, 3 k-tiles, accumulate
+    gemm_case(1, 200, 300, 200, 0, 0, true, false, false, 2);    // 4 tiles on 2 CTAs: 8 k-iterations, ring of 4 wraps
+    gemm_case(1, 129, 80, 48, 0, 32, false, true, true, 0);      // one k-tile (dt_proj-like view), bf16 out, accumulate
+    gemm_case(2, 260, 80, 330, 0, 0, false, false, true, 2);     // x_proj-like: n128 tile, 6 k-tiles x 3 tiles on 2 CTAs
+    gemm_case(3, 140, 260, 100, 1, 3, true, true, false, 1);     // tf32, unaligned rows (element loads), 1 CTA walks 4 tiles
+    gemm_case(4, 100, 130, 70, 0, 0, true, false, false, 1);     // tf32 n128, K tail inside a chunk
+    printf(fails ? "%d FAILED\n" : "all passed\n", fails);
+    return fails != 0;
+}
