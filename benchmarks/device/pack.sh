@@ -20,6 +20,11 @@ for j in jobs/target/lib/*.jar; do
   esac
 done
 cp jobs/target/mamba-jobs-*[0-9T].jar $D/lib/
+# JCuda's natives jar carries a 24 MB PTX-compiler binding we never load: keep the driver/runtime ones
+# (the whole device tree must stay under the 64 MiB a call carries).
+N=$(ls $D/lib/jcuda-natives-*.jar)
+rm -rf /tmp/mamba-jn && mkdir -p /tmp/mamba-jn && (cd /tmp/mamba-jn && unzip -q "$OLDPWD/$N" && rm -f lib/libJNvPTXCompiler-* && rm -f "$OLDPWD/$N" && zip -qr "$OLDPWD/$N" .)
+rm -f $D/lib/commons-compress-*.jar
 SIMPLE=$(find ~/.m2/repository/org/slf4j/slf4j-simple -name 'slf4j-simple-2.0.17.jar' | head -1)
 cp "$SIMPLE" $D/lib/
 CONSOLE=$(find ~/.m2/repository/org/junit/platform/junit-platform-console-standalone -name '*.jar' 2>/dev/null | head -1 || true)
