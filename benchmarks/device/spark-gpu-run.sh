@@ -10,7 +10,7 @@ cd "$D"
 [ -d jre ] || tar xf jre.tar.xz
 OPENS="--add-modules=jdk.incubator.vector --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED"
 J="$D/jre/bin/java $OPENS -Xmx48g -Dlog4j2.configurationFile=$D/log4j2.properties"
-CP="$D/lib/*:$D/spark-a/*:$D/spark-b/*:$D/spark-c/*"
+CP="$D/lib/*:$D/spark-a/*:$D/spark-b/*:$D/spark-c/*:$D/spark-d/*"
 BASES=${BASES:-40000000}
 for p in ${PRECISIONS:-bf16}; do
   echo "== forward alone, $p 64x2048"

@@ -74,6 +74,7 @@ public final class ForwardBench {
                 for (int lane = 0; lane < lanes; lane++) {
                     r.reset(lane);
                 }
+                be.synchronize(); // the resets' fills must not run inside the timed forward
                 long s = System.nanoTime();
                 r.forward(b, EnumSet.noneOf(dev.mamba.pipeline.model.Output.class));
                 be.synchronize();
