@@ -14,7 +14,8 @@ import java.util.concurrent.Callable;
 /** {@code embed}: a Spark job writing one embedding row per input sequence. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = "Embeds every sequence of the inputs (mean and last final hidden state, optional per-window "
-                + "means) as Parquet under DIR/embeddings, DIR/windows, DIR/errors, with DIR/summary.json.")
+                + "means) as Parquet under DIR/embeddings, DIR/windows, DIR/errors, with DIR/summary.json and the run "
+                + "report DIR/report/index.html (PCA of the embeddings by input file).")
 public final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR",
             description = {"Model directory, or builtin:dna|timeseries|audio.",

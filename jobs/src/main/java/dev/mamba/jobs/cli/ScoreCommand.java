@@ -22,7 +22,8 @@ import java.util.concurrent.Callable;
                 "Time series (CSV/Parquet: id, time, value columns) and WAV with a continuous forecaster: the one-step-ahead "
                         + "prediction, its error and an anomaly score normalised causally per series "
                         + "(DIR/steps, DIR/series). FASTA/FASTQ with a token model: per-position negative log-likelihood "
-                        + "and its mean per sequence (DIR/positions, DIR/sequences). Errors in DIR/errors."})
+                        + "and its mean per sequence (DIR/positions, DIR/sequences). Errors in DIR/errors; the run report "
+                        + "(top series or sequences plotted) in DIR/report/index.html."})
 public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR",
             description = {"Model directory, or builtin:dna|timeseries|audio.",

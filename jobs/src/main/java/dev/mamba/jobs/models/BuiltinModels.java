@@ -5,7 +5,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -104,8 +103,9 @@ public final class BuiltinModels {
         try {
             return extract(name, extractRoot, loader);
         } catch (IOException e) {
-            throw new UncheckedIOException("builtin model '" + name + "': cannot extract to " + extractRoot + ": "
-                    + e.getMessage(), e);
+            // IllegalStateException: the CLI prints it as one line (exit 2), executors fail the task with it
+            throw new IllegalStateException("builtin model '" + name + "': cannot extract to " + extractRoot + ": "
+                    + e + " (set -Djava.io.tmpdir to a writable directory, or pass --model DIR)", e);
         }
     }
 

@@ -118,6 +118,15 @@ class BuiltinModelsTest {
     }
 
     @Test
+    void unwritableRootIsOneClearError() throws Exception {
+        Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> BuiltinModels.resolve("builtin:dna", null, file.resolve("sub"), fakeModels("w")));
+        assertTrue(e.getMessage().contains("cannot extract to " + file.resolve("sub")) && e.getMessage().contains("--model"),
+                e.getMessage());
+    }
+
+    @Test
     void concurrentExtractionsAgree() throws Exception {
         ClassLoader cl = fakeModels("race");
         Path root = tmp.resolve("extract");
