@@ -156,7 +156,7 @@ class ConfFilesTest {
             } else if (d != null) {
                 assertSameValue(e.getValue()[0], d, e.getKey() + ": default of " + flag);
             }
-            // Flags without a static default (--model is required, --norm-half-life reads the model):
+            // Flags without a static default (--model follows the input format, --norm-half-life reads the model):
             // the file states JobSettings' default, checked above.
         }
     }

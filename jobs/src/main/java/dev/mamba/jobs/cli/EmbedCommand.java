@@ -14,9 +14,12 @@ import java.util.concurrent.Callable;
 /** {@code embed}: a Spark job writing one embedding row per input sequence. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = "Embeds every sequence of the inputs (mean and last final hidden state, optional per-window "
-                + "means) as Parquet under DIR/embeddings, DIR/windows, DIR/errors, with DIR/summary.json.")
+                + "means) as Parquet under DIR/embeddings, DIR/windows, DIR/errors, with DIR/summary.json and the run "
+                + "report DIR/report/index.html (PCA of the embeddings by input file).")
 public final class EmbedCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = {"Model directory, or builtin:dna|timeseries|audio.",
+                    "Default: the shipped model for the input: FASTA/FASTQ -> models/dna, WAV -> models/audio (time series need --model)."})
     String model;
 
     @Option(names = "--window", defaultValue = "0", paramLabel = "STEPS",
@@ -31,7 +34,7 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JobSettings s = job.settings(model, backend);
+        JobSettings s = job.settings("embed", model, backend);
         s.window = window;
         s.validate();
         SparkSession spark = SparkSessions.get("mamba-embed", job.master);

@@ -1,5 +1,6 @@
 package dev.mamba.jobs.cli;
 
+import dev.mamba.jobs.models.BuiltinModels;
 import dev.mamba.jobs.spark.JobSettings;
 import picocli.CommandLine.Option;
 
@@ -54,10 +55,21 @@ public final class JobOptions {
     @Option(names = "--mix-to-mono", description = "WAV: mix channels to mono.")
     boolean mixToMono;
 
-    /** The settings for executors, from these flags and the backend flags. */
-    JobSettings settings(String model, BackendOptions b) {
+    /**
+     * The settings for executors, from these flags and the backend flags. {@code model} null: the shipped
+     * model for the input format ({@link BuiltinModels#defaultFor}); {@code builtin:<name>} stays as it is.
+     */
+    JobSettings settings(String command, String model, BackendOptions b) {
         JobSettings s = new JobSettings();
-        s.model = Path.of(model).toAbsolutePath().normalize().toString();
+        if (model == null) {
+            s.model = BuiltinModels.defaultFor(command, format());
+            System.err.println("[mamba] no --model: using the shipped model " + s.model + " (" + s.modelDir() + ")");
+        } else if (BuiltinModels.isBuiltin(model)) {
+            s.model = model;
+            s.modelDir(); // checks the name now
+        } else {
+            s.model = Path.of(model).toAbsolutePath().normalize().toString();
+        }
         inputs = inputs.stream().map(i -> i.contains("://") ? i : Path.of(i).toAbsolutePath().normalize().toString())
                 .collect(java.util.stream.Collectors.toList());
         s.backend = b.backend;

@@ -22,9 +22,12 @@ import java.util.concurrent.Callable;
                 "Time series (CSV/Parquet: id, time, value columns) and WAV with a continuous forecaster: the one-step-ahead "
                         + "prediction, its error and an anomaly score normalised causally per series "
                         + "(DIR/steps, DIR/series). FASTA/FASTQ with a token model: per-position negative log-likelihood "
-                        + "and its mean per sequence (DIR/positions, DIR/sequences). Errors in DIR/errors."})
+                        + "and its mean per sequence (DIR/positions, DIR/sequences). Errors in DIR/errors; the run report "
+                        + "(top series or sequences plotted) in DIR/report/index.html."})
 public final class ScoreCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = {"Model directory, or builtin:dna|timeseries|audio.",
+                    "Default: the shipped model for the input: FASTA/FASTQ -> models/dna, CSV/Parquet -> models/timeseries; WAV has none (models/audio is for embeddings, its scores are not meaningful): pass --model."})
     String model;
 
     @Option(names = "--id-column", paramLabel = "NAME", description = "Time series: the series-id column (default: one series per input).")
@@ -63,10 +66,10 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JobSettings s = job.settings(model, backend);
-        Path cfgFile = Path.of(s.model, "config.json");
+        JobSettings s = job.settings("score", model, backend);
+        Path cfgFile = s.modelDir().resolve("config.json");
         if (!Files.exists(cfgFile)) {
-            throw new UserError("model " + model + ": no config.json");
+            throw new UserError("model " + s.model + ": no config.json");
         }
         MambaConfig cfg = ConfigLoader.load(cfgFile);
         s.idColumn = idColumn;

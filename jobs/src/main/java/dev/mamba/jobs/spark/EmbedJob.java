@@ -1,15 +1,21 @@
 package dev.mamba.jobs.spark;
 
+import dev.mamba.jobs.report.EmbedFigures;
+import dev.mamba.jobs.report.RunReport;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
+import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
 
 /**
  * Embed: one row per input sequence with its mean and last final hidden state; optional per-window
  * means; sequences that cannot be processed go to the errors part.
- * Output parts: {@code embeddings/}, {@code windows/} (with --window), {@code errors/}, summary.json.
+ * Output parts: {@code embeddings/}, {@code windows/} (with --window), {@code errors/}, summary.json, report/.
  */
 public final class EmbedJob extends SequenceJob {
     private static final long serialVersionUID = 1L;
@@ -36,6 +42,17 @@ public final class EmbedJob extends SequenceJob {
     @Override
     protected RowSink sink(ExecutorRuntime.Lease lease) {
         return new EmbedSink(lease.model.config().hiddenSize, settings.window);
+    }
+
+    @Override
+    protected void describe(Map<String, String> out) {
+        out.put("window", String.valueOf(settings.window));
+    }
+
+    /** report/: run summary, the PCA of embedding_mean by file, the first errors. */
+    @Override
+    protected void afterParts(SparkSession spark, OutputDir out, JobSummary summary) throws IOException {
+        RunReport.write(spark, out, summary, (dir, page) -> EmbedFigures.draw(spark, out, dir, page));
     }
 
     @Override

@@ -113,8 +113,8 @@ public final class ExecutorRuntime {
         MambaModel m = MODELS.computeIfAbsent(modelKey, k -> {
             try {
                 long t0 = System.nanoTime();
-                MambaModel mm = MambaModel.load(Path.of(s.model), b);
-                LOG.info("loaded model {} ({}) in {} ms", s.model, mm.config(), (System.nanoTime() - t0) / 1_000_000);
+                MambaModel mm = MambaModel.load(s.modelDir(), b);
+                LOG.info("loaded model {} ({}) in {} ms", s.model + (s.model.equals(s.modelDir().toString()) ? "" : " = " + s.modelDir()), mm.config(), (System.nanoTime() - t0) / 1_000_000);
                 return mm;
             } catch (IOException e) {
                 throw new IllegalStateException("cannot load model " + s.model + ": " + e.getMessage(), e);
@@ -131,7 +131,7 @@ public final class ExecutorRuntime {
     /** The model's vocab.json (token models), loaded once. */
     public static Vocab vocab(JobSettings s) {
         return VOCABS.computeIfAbsent(s.model + "|" + s.unknown + "|" + s.caseInsensitive, k -> {
-            Path p = Path.of(s.model, "vocab.json");
+            Path p = s.modelDir().resolve("vocab.json");
             if (!Files.exists(p)) {
                 throw new IllegalStateException("token model " + s.model + " has no vocab.json (a JSON object "
                         + "mapping each character to its id, e.g. {\"A\": 0, \"C\": 1})");

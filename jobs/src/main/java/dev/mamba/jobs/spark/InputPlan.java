@@ -39,7 +39,7 @@ final class InputPlan {
             throw new IllegalArgumentException("unknown input format '" + format
                     + "': expected fasta, fastq, wav, csv or parquet");
         }
-        Path dir = Path.of(s.model);
+        Path dir = s.modelDir();
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("model directory " + s.model + " does not exist");
         }

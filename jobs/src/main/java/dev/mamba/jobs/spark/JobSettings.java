@@ -1,6 +1,9 @@
 package dev.mamba.jobs.spark;
 
+import dev.mamba.jobs.models.BuiltinModels;
+
 import java.io.Serializable;
+import java.nio.file.Path;
 
 /**
  * Settings a job ships to its executors. Defaults are documented in conf/mamba-job.properties and the
@@ -9,7 +12,10 @@ import java.io.Serializable;
 public final class JobSettings implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** Model directory (config.json, safetensors, vocab.json for token models); must be readable on executors. */
+    /**
+     * Model directory (config.json, safetensors, vocab.json for token models), readable on executors; or
+     * {@code builtin:<name>}, a shipped model each JVM finds itself ({@link BuiltinModels#resolve}).
+     */
     public String model;
     /** auto|cpu|cuda, or null to consult the property / environment. */
     public String backend;
@@ -53,6 +59,11 @@ public final class JobSettings implements Serializable {
     public java.util.List<String> valueColumns = new java.util.ArrayList<>();
     /** Input split size in bytes for plain FASTA/FASTQ. */
     public long splitBytes = 64L << 20;
+
+    /** The model directory on this JVM: {@link #model}, or where this JVM finds the shipped model it names. */
+    public Path modelDir() {
+        return BuiltinModels.resolve(model);
+    }
 
     /** Steps per forward call. */
     public int stepsPerCall() {

@@ -3,9 +3,15 @@ package dev.mamba.jobs.spark;
 import dev.mamba.pipeline.batch.FeatureEncoder;
 import dev.mamba.pipeline.batch.StepEncoder;
 import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.jobs.report.RunReport;
+import dev.mamba.jobs.report.ScoreFigures;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
+import java.util.Map;
 
 import static org.apache.spark.sql.functions.col;
 
@@ -59,6 +65,32 @@ public final class ScoreJob extends SequenceJob {
     @Override
     StepEncoder encoder(ExecutorRuntime.Lease lease) {
         return tokens ? super.encoder(lease) : new FeatureEncoder(lease.model.config().inputFeatures, true);
+    }
+
+    @Override
+    protected void describe(Map<String, String> out) {
+        out.put("per_step", String.valueOf(settings.perStep));
+        if (!tokens) {
+            out.put("id_column", String.valueOf(settings.idColumn));
+            out.put("time_column", settings.timeColumn);
+            out.put("value_columns", settings.valueColumns.isEmpty() ? "(all others)" : String.join(",", settings.valueColumns));
+            out.put("threshold", String.valueOf(settings.threshold));
+            out.put("warmup", String.valueOf(settings.warmup));
+            out.put("norm_half_life", String.valueOf(settings.normHalfLife));
+            out.put("error_half_life", String.valueOf(settings.errorHalfLife));
+        }
+    }
+
+    /** report/: run summary, the top series (continuous) or sequences (tokens), the first errors. */
+    @Override
+    protected void afterParts(SparkSession spark, OutputDir out, JobSummary summary) throws IOException {
+        RunReport.write(spark, out, summary, (dir, page) -> {
+            if (tokens) {
+                ScoreFigures.tokens(spark, out, dir, page);
+            } else {
+                ScoreFigures.series(spark, out, dir, page, settings.threshold);
+            }
+        });
     }
 
     @Override

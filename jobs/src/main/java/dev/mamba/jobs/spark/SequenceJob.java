@@ -78,6 +78,9 @@ public abstract class SequenceJob implements Serializable {
             summary.chunks = chunks.value();
             summary.seconds = (System.nanoTime() - t0) / 1e9;
             summary.settings.put("model", settings.model);
+            if (!settings.model.equals(settings.modelDir().toString())) {
+                summary.settings.put("model_dir", settings.modelDir().toString());
+            }
             summary.settings.put("format", plan.format);
             summary.settings.put("inputs", String.join(",", inputs));
             summary.settings.put("backend", String.valueOf(settings.backend));
@@ -86,6 +89,7 @@ public abstract class SequenceJob implements Serializable {
             summary.settings.put("chunk_length", String.valueOf(settings.chunkLength));
             summary.settings.put("batch_tokens", String.valueOf(settings.batchTokens));
             summary.settings.put("spark_master", spark.sparkContext().master());
+            describe(summary.settings);
             Files.writeString(out.staging().resolve("summary.json"), summary.json());
             afterParts(spark, out, summary);
             out.commit();
@@ -110,6 +114,10 @@ public abstract class SequenceJob implements Serializable {
 
     /** The kind of row that counts as one processed sequence. */
     protected abstract String sequenceKind();
+
+    /** Adds the job's own settings to the summary (summary.json and the report). */
+    protected void describe(java.util.Map<String, String> out) {
+    }
 
     /** Hook for extra files (reports) before the output is committed. */
     protected void afterParts(SparkSession spark, OutputDir out, JobSummary summary) throws IOException {
