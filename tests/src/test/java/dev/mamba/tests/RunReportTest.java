@@ -130,7 +130,7 @@ class RunReportTest {
                 "--id-column", "series_id", "--value-columns", "value", "--chunk-length", "256", "--backend", "cpu"));
         JsonNode sum = JSON.readTree(out.resolve("summary.json").toFile());
         assertEquals("builtin:timeseries", sum.path("settings").path("model").asText());
-        assertEquals("6.0", sum.path("settings").path("threshold").asText());
+        assertEquals(String.valueOf(new dev.mamba.jobs.spark.JobSettings().threshold), sum.path("settings").path("threshold").asText());
         checkReport(out, Set.of("max_score.png", "series_1.png", "series_2.png", "series_3.png", "series_4.png",
                 "series_5.png"));
         checkPng(out.resolve("report/max_score.png"));
