@@ -76,11 +76,13 @@ class ConformanceTest {
                     float[][] one = run(r, seq, seq.length, head, hsz, vocab);
                     HostTensor eh = Fixtures.expected(expected, "last_hidden_state." + i);
                     double eHidden = Fixtures.relErr(one[0], eh.data);
+                    System.out.printf("conformance %s line %d len %d: hidden rel err %.2e%n", name, i, seq.length, eHidden);
                     assertTrue(eHidden <= 1e-4, name + " line " + i + " (len " + seq.length + ") hidden rel err " + eHidden);
                     HostTensor el = Fixtures.expected(expected, "logits." + i);
                     if (head) {
                         assertNotNull(el);
                         double eLogits = Fixtures.relErr(one[1], el.data);
+                        System.out.printf("conformance %s line %d len %d: logits rel err %.2e%n", name, i, seq.length, eLogits);
                         assertTrue(eLogits <= 1e-4, name + " line " + i + " logits rel err " + eLogits);
                     } else {
                         assertNull(el);
@@ -93,6 +95,7 @@ class ConformanceTest {
                             }
                             float[][] ch = run(r, seq, chunk, head, hsz, vocab);
                             double ec = Fixtures.relErr(ch[0], one[0]);
+                            System.out.printf("chunk %s line %d chunk %d: rel err vs one pass %.2e%n", name, i, chunk, ec);
                             assertTrue(ec <= 1e-5, name + " line " + i + " chunk " + chunk + " vs one pass: " + ec);
                             if (head) {
                                 double ecl = Fixtures.relErr(ch[1], one[1]);
