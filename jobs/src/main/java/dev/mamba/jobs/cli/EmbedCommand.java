@@ -2,9 +2,6 @@ package dev.mamba.jobs.cli;
 
 import dev.mamba.jobs.spark.EmbedJob;
 import dev.mamba.jobs.spark.JobSettings;
-import dev.mamba.jobs.spark.JobSummary;
-import dev.mamba.jobs.spark.SparkSessions;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,14 +34,6 @@ public final class EmbedCommand implements Callable<Integer> {
         JobSettings s = job.settings("embed", model, backend);
         s.window = window;
         s.validate();
-        SparkSession spark = SparkSessions.get("mamba-embed", job.master);
-        try {
-            JobSummary sum = new EmbedJob(s).run(spark, job.format(), job.inputs, job.output, job.overwrite);
-            System.err.println(sum.line());
-            System.err.println("[mamba] output: " + job.output.toAbsolutePath());
-            return 0;
-        } finally {
-            spark.stop();
-        }
+        return job.run("mamba-embed", new EmbedJob(s));
     }
 }

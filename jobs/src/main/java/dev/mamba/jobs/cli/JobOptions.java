@@ -120,4 +120,17 @@ public final class JobOptions {
         }
         throw new UserError("cannot tell the format of " + p + " from its name: pass --format fasta|fastq|wav|csv|parquet");
     }
+
+    /** Runs a job in a session for these flags, prints its summary line, stops the session. */
+    int run(String app, dev.mamba.jobs.spark.SequenceJob job) throws java.io.IOException {
+        org.apache.spark.sql.SparkSession spark = dev.mamba.jobs.spark.SparkSessions.get(app, master);
+        try {
+            dev.mamba.jobs.spark.JobSummary sum = job.run(spark, format(), inputs, output, overwrite);
+            System.err.println(sum.line());
+            System.err.println("[mamba] output: " + output.toAbsolutePath());
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
 }

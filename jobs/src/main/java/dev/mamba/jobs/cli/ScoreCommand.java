@@ -1,12 +1,9 @@
 package dev.mamba.jobs.cli;
 
 import dev.mamba.jobs.spark.JobSettings;
-import dev.mamba.jobs.spark.JobSummary;
 import dev.mamba.jobs.spark.ScoreJob;
-import dev.mamba.jobs.spark.SparkSessions;
 import dev.mamba.pipeline.config.ConfigLoader;
 import dev.mamba.pipeline.config.MambaConfig;
-import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -83,15 +80,7 @@ public final class ScoreCommand implements Callable<Integer> {
         s.normHalfLife = normHalfLife != null ? normHalfLife : modelHalfLife(cfgFile);
         s.perStep = !noPerStep;
         s.validate();
-        SparkSession spark = SparkSessions.get("mamba-score", job.master);
-        try {
-            JobSummary sum = new ScoreJob(s, cfg.family).run(spark, job.format(), job.inputs, job.output, job.overwrite);
-            System.err.println(sum.line());
-            System.err.println("[mamba] output: " + job.output.toAbsolutePath());
-            return 0;
-        } finally {
-            spark.stop();
-        }
+        return job.run("mamba-score", new ScoreJob(s, cfg.family));
     }
 
     /** The normalisation the model was trained with ({@code normalization_half_life} in config.json), else 512. */
