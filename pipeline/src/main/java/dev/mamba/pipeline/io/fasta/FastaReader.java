@@ -49,19 +49,7 @@ public final class FastaReader extends FastxReader {
     }
 
     @Override
-    public Chunk next() throws IOException {
-        if (done) {
-            return null;
-        }
-        if (!inRecord && !startRecord()) {
-            done = true;
-            return null;
-        }
-        return readChunk();
-    }
-
-    /** At a line start between records: skips blank lines, parses the next header; false at the end. */
-    private boolean startRecord() throws IOException {
+    boolean startRecord() throws IOException {
         while (true) {
             int b = in.peek();
             if (b < 0 || in.offset() >= splitEnd) {
@@ -93,7 +81,8 @@ public final class FastaReader extends FastxReader {
         }
     }
 
-    private Chunk readChunk() throws IOException {
+    @Override
+    Chunk readChunk() throws IOException {
         byte[] out = scratch();
         int n = 0;
         boolean ended = false;

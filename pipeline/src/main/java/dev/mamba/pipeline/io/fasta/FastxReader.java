@@ -84,6 +84,24 @@ abstract class FastxReader implements ChunkReader {
     /** Whether {@link #isRecordStart} looks at the lines before (then they are found by scanning backwards). */
     abstract boolean needsPreviousLines();
 
+    /** At a line start between records: skips blank lines, parses the next header; false at the end. */
+    abstract boolean startRecord() throws IOException;
+
+    /** Inside a record: the next chunk of its sequence (the last one completes the record). */
+    abstract Chunk readChunk() throws IOException;
+
+    @Override
+    public final Chunk next() throws IOException {
+        if (done) {
+            return null;
+        }
+        if (!inRecord && !startRecord()) {
+            done = true;
+            return null;
+        }
+        return readChunk();
+    }
+
     /** Positions {@link #in} at the first record header in {@code [splitStart, splitEnd)}, or sets done. */
     private void openAtFirstRecord(long splitStart) throws IOException {
         boolean atLineStart;
