@@ -62,12 +62,12 @@ class BadInputJobTest {
         // with --on-error report the file becomes an errors row and the good file is embedded
         Path out2 = tmp.resolve("out-fa-report");
         assertEquals(0, embed(dna, in, out2, "--on-error", "report").exit);
-        List<Row> errors = ScoreJobTest.rows(out2, "errors");
+        List<Row> errors = JobOutputs.rows(out2, "errors");
         assertEquals(1, errors.size());
         assertTrue(errors.get(0).getString(1).endsWith("bad.fa") && errors.get(0).getString(3).contains("bad.fa:1"),
                 errors.toString());
         // the well-formed record after the bad start ("late") is still read by the split that owns its header
-        assertEquals(java.util.Set.of("ok", "late"), ScoreJobTest.rows(out2, "embeddings").stream()
+        assertEquals(java.util.Set.of("ok", "late"), JobOutputs.rows(out2, "embeddings").stream()
                 .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
     }
 

@@ -3,7 +3,6 @@ package dev.mamba.tests;
 import dev.mamba.jobs.cli.Main;
 import dev.mamba.jobs.spark.ExecutorRuntime;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,29 +52,6 @@ class EmbedJobTest {
         assertEquals(List.of(), ExecutorRuntime.closeAll(), "memory left after the jobs");
     }
 
-    static Map<String, Row> read(Path dir, String part) {
-        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
-        try {
-            Map<String, Row> m = new HashMap<>();
-            for (Row r : spark.read().parquet(dir.resolve(part).toString()).collectAsList()) {
-                m.put(r.getString(0), r);
-            }
-            return m;
-        } finally {
-            spark.stop();
-        }
-    }
-
-    static double relErr(List<Float> got, float[] want) {
-        double n = 0, d = 0;
-        for (int j = 0; j < want.length; j++) {
-            double e = got.get(j) - want[j];
-            n += e * e;
-            d += (double) want[j] * want[j];
-        }
-        return Math.sqrt(n / d);
-    }
-
     void runAndCheck(String master, String chunk, String split, String lanes) {
         Path out = tmp.resolve("out-" + master.replaceAll("\\W", "") + "-" + chunk + "-" + split + "-" + lanes);
         int rc = Main.run("embed", "--model", model.toString(), "--input", inputs.toString(), "--output", out.toString(),
@@ -85,15 +60,15 @@ class EmbedJobTest {
         assertEquals(0, rc);
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
         assertTrue(Files.exists(out.resolve("summary.json")));
-        Map<String, Row> rows = read(out, "embeddings");
+        Map<String, Row> rows = JobOutputs.byId(out, "embeddings");
         assertEquals(records.keySet(), rows.keySet());
         for (Map.Entry<String, float[][]> e : expected.entrySet()) {
             Row r = rows.get(e.getKey());
             assertEquals(records.get(e.getKey()).length(), r.getLong(2), e.getKey());
-            double em = relErr(r.getList(3), e.getValue()[0]), el = relErr(r.getList(4), e.getValue()[1]);
+            double em = JobOutputs.relErr(r.getList(3), e.getValue()[0]), el = JobOutputs.relErr(r.getList(4), e.getValue()[1]);
             assertTrue(em <= 1e-5 && el <= 1e-5, master + " chunk " + chunk + " " + e.getKey() + ": mean " + em + ", last " + el);
         }
-        assertTrue(read(out, "errors").isEmpty());
+        assertTrue(JobOutputs.byId(out, "errors").isEmpty());
     }
 
     @Test
@@ -117,10 +92,10 @@ class EmbedJobTest {
         Path out = tmp.resolve("out-bad");
         assertEquals(0, Main.run("embed", "--model", model.toString(), "--input", in.toString(), "--output",
                 out.toString(), "--master", "local[2]", "--chunk-length", "5", "--backend", "cpu"));
-        Map<String, Row> emb = read(out, "embeddings");
+        Map<String, Row> emb = JobOutputs.byId(out, "embeddings");
         assertEquals(2, emb.size());
-        assertTrue(relErr(emb.get("good1").getList(3), expected.get("a1")[0]) <= 1e-5);
-        Map<String, Row> err = read(out, "errors");
+        assertTrue(JobOutputs.relErr(emb.get("good1").getList(3), expected.get("a1")[0]) <= 1e-5);
+        Map<String, Row> err = JobOutputs.byId(out, "errors");
         assertEquals(1, err.size());
         Row e = err.get("bad");
         assertEquals(8L, e.getLong(2), "error position");

@@ -52,7 +52,7 @@ class RealDataJobTest {
         CliRunner r = CliRunner.run("embed", "--model", MODELS.resolve("dna").toString(), "--input", fa.toString(),
                 "--output", out.toString(), "--master", "local[2]", "--backend", "cpu");
         assertEquals(0, r.exit, r.err);
-        List<Row> rows = ScoreJobTest.rows(out, "embeddings");
+        List<Row> rows = JobOutputs.rows(out, "embeddings");
         assertEquals(1, rows.size());
         assertEquals(48502L, rows.get(0).getLong(2));
         // the same genome in one in-process pass
@@ -79,7 +79,7 @@ class RealDataJobTest {
             for (int j = 0; j < h; j++) {
                 mean[j] = res.summary[j] / ids.length;
             }
-            double e = EmbedJobTest.relErr(rows.get(0).getList(3), mean);
+            double e = JobOutputs.relErr(rows.get(0).getList(3), mean);
             assertTrue(e <= 1e-5, "job vs one pass over the lambda genome: " + e);
         }
     }
@@ -104,8 +104,8 @@ class RealDataJobTest {
                 "--output", out.toString(), "--master", "local[2]", "--backend", "cpu", "--lanes", "32",
                 "--batch-tokens", "8192", "--split-size", "200000");
         assertEquals(0, r.exit, r.err);
-        assertEquals(2_000, ScoreJobTest.rows(out, "embeddings").size());
-        assertTrue(ScoreJobTest.rows(out, "errors").isEmpty());
+        assertEquals(2_000, JobOutputs.rows(out, "embeddings").size());
+        assertTrue(JobOutputs.rows(out, "errors").isEmpty());
     }
 
     @Test
@@ -122,7 +122,7 @@ class RealDataJobTest {
                 "--output", out.toString(), "--master", "local[2]", "--backend", "cpu");
         assertEquals(0, r.exit, r.err);
         Map<String, Row> rows = new HashMap<>();
-        for (Row row : ScoreJobTest.rows(out, "embeddings")) {
+        for (Row row : JobOutputs.rows(out, "embeddings")) {
             rows.put(row.getString(0), row);
         }
         assertEquals(2, rows.size());
@@ -140,7 +140,7 @@ class RealDataJobTest {
         var events = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(SAMPLES.resolve("timeseries/anomalies_demo.events.json").toFile());
         Map<String, List<Long>> flags = new HashMap<>();
-        for (Row row : ScoreJobTest.rows(out, "steps")) {
+        for (Row row : JobOutputs.rows(out, "steps")) {
             if (!row.isNullAt(7) && row.getBoolean(7)) {
                 flags.computeIfAbsent(row.getString(0), k -> new java.util.ArrayList<>()).add(row.getLong(1));
             }

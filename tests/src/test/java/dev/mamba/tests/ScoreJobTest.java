@@ -43,16 +43,6 @@ class ScoreJobTest {
         assertEquals(List.of(), ExecutorRuntime.closeAll());
     }
 
-    static List<Row> rows(Path dir, String part) {
-        var spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
-                .getOrCreate();
-        try {
-            return spark.read().parquet(dir.resolve(part).toString()).collectAsList();
-        } finally {
-            spark.stop();
-        }
-    }
-
     @Test
     void tokenNllMatchesInProcess() throws Exception {
         Path model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("dna")));
@@ -65,11 +55,11 @@ class ScoreJobTest {
         assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output", out.toString(),
                 "--master", "local[2]", "--chunk-length", "50", "--lanes", "4", "--backend", "cpu"));
         Map<String, Map<Long, Row>> pos = new HashMap<>();
-        for (Row r : rows(out, "positions")) {
+        for (Row r : JobOutputs.rows(out, "positions")) {
             pos.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(2), r);
         }
         Map<String, Row> seqs = new HashMap<>();
-        for (Row r : rows(out, "sequences")) {
+        for (Row r : JobOutputs.rows(out, "sequences")) {
             seqs.put(r.getString(0), r);
         }
         try (CpuBackend be = new CpuBackend(2); MambaModel m = MambaModel.load(model, be); Runner run = m.newRunner(1, 700)) {
@@ -139,7 +129,7 @@ class ScoreJobTest {
                 out.toString(), "--master", "local[2]", "--id-column", "sensor", "--chunk-length", "40", "--lanes", "2",
                 "--norm-half-life", "100", "--backend", "cpu"));
         Map<String, Map<Long, Row>> steps = new HashMap<>();
-        for (Row r : rows(out, "steps")) {
+        for (Row r : JobOutputs.rows(out, "steps")) {
             steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
         }
         try (CpuBackend be = new CpuBackend(2); MambaModel m = MambaModel.load(model, be); Runner run = m.newRunner(1, 400)) {
@@ -178,12 +168,12 @@ class ScoreJobTest {
             }
         }
         Map<String, String> errors = new HashMap<>();
-        for (Row r : rows(out, "errors")) {
+        for (Row r : JobOutputs.rows(out, "errors")) {
             errors.put(r.getString(0), r.getString(3));
         }
         assertTrue(errors.get("bad1").contains("column 'a' = 'abc' is not a number"), errors.toString());
         assertTrue(errors.get("bad2").contains("duplicate time 5"), errors.toString());
         assertEquals(2, errors.size(), errors.toString());
-        assertEquals(5, rows(out, "series").size());
+        assertEquals(5, JobOutputs.rows(out, "series").size());
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mamba.jobs.cli.Main;
 import dev.mamba.jobs.spark.ExecutorRuntime;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -176,22 +175,15 @@ class StandaloneClusterTest {
         assertEquals(records.size(), summary.path("sequences").asLong());
         assertEquals(0, summary.path("errors").asLong());
 
-        Map<String, Row> want, got;
-        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
-        try {
-            want = read(spark, local);
-            got = read(spark, remote);
-        } finally {
-            spark.stop();
-        }
+        Map<String, Row> want = JobOutputs.byId(local, "embeddings"), got = JobOutputs.byId(remote, "embeddings");
         assertEquals(records.keySet(), want.keySet(), "local output");
         assertEquals(want.keySet(), got.keySet(), "cluster output");
         for (String id : want.keySet()) {
             Row w = want.get(id), g = got.get(id);
             assertEquals(w.getString(1), g.getString(1), id + " file");
             assertEquals(records.get(id).length(), g.getLong(2), id + " length");
-            double em = EmbedJobTest.relErr(g.getList(3), floats(w.getList(3)));
-            double el = EmbedJobTest.relErr(g.getList(4), floats(w.getList(4)));
+            double em = JobOutputs.relErr(g.getList(3), JobOutputs.floats(w.getList(3)));
+            double el = JobOutputs.relErr(g.getList(4), JobOutputs.floats(w.getList(4)));
             assertTrue(em <= 1e-6 && el <= 1e-6, id + ": cluster vs local relative error: mean " + em + ", last " + el);
         }
 
@@ -493,14 +485,6 @@ class StandaloneClusterTest {
 
     // ---- outputs ------------------------------------------------------------------------------------
 
-    static Map<String, Row> read(SparkSession spark, Path dir) {
-        Map<String, Row> m = new HashMap<>();
-        for (Row r : spark.read().parquet(dir.resolve("embeddings").toString()).collectAsList()) {
-            m.put(r.getString(0), r);
-        }
-        return m;
-    }
-
     /** A setting of conf/spark-defaults.conf.template, read as spark-submit reads properties files. */
     static String templateProperty(String key) throws IOException {
         Properties p = new Properties();
@@ -512,13 +496,6 @@ class StandaloneClusterTest {
         return v.trim();
     }
 
-    static float[] floats(List<Float> l) {
-        float[] f = new float[l.size()];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = l.get(i);
-        }
-        return f;
-    }
 
     static String[] concat(String[] a, String[] b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
