@@ -69,6 +69,11 @@ DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 DEV float softplus_fast(float x) { return x > 20.f ? x : __logf(1.f + __expf(x)); }
 
 DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
+// The scan's fp32 versions: __expf (ex2.approx, ~2 ulp over the range that matters here) and a fast
+// division cost ~1/3 of the accurate ones, and their error (~3e-7 relative) is far below what FP32 mode
+// allows (1e-5); the scan issues these once per (step, channel), next to 16 states' recurrence.
+DEV float softplus_f32(float x) { return x > 20.f ? x : log1pf(__expf(x)); }
+DEV float silu_f32(float v) { return __fdividef(v, 1.f + __expf(-v)); }
 // silu(v) = v * sigmoid(v) = v * (0.5 + 0.5 tanh(v/2)): one MUFU op; rel. error ~5e-4 (bf16 path only).
 DEV float silu_fast(float v) { return v * fmaf(0.5f, tanh_approx(0.5f * v), 0.5f); }
 

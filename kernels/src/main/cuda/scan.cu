@@ -1,6 +1,6 @@
 // Selective scan (Mamba-1 S6) from a carried state, ragged lanes, dt bias + softplus, D skip, silu(z) gate.
 //
-// Work split: a block owns (lane b, 32 channels, one time segment) and ALL N states of those channels.
+// Work split: a block owns (lane b, DT channels, one time segment) and ALL N states of those channels.
 // Thread (dl, g) holds NPT states n = g*NPT .. g*NPT+NPT-1 of channel d0+dl in registers and runs the time
 // recurrence h = exp(δ·A)·h + δ·u·B sequentially: the FMA chain is one FFMA per step, exp(δ·A) does not
 // depend on h so the unrolled loop runs it ahead; the MUFU ex2 unit (16/clk/SM) is the real limit.
@@ -18,7 +18,6 @@
 namespace scan {
 
 constexpr int TT = 32;  // time steps per tile
-constexpr int DT = 32;  // channels per block
 
 // Field order must match CudaScan.java.
 struct P {
@@ -31,9 +30,10 @@ struct P {
 };
 
 // Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
-template <typename T, int N, int NPT>
+// DT: channels per block (32, 16 or 8); the block has DT * N / NPT threads.
+template <typename T, int N, int NPT, int DT>
 __host__ __device__ constexpr int smem_bytes() {
-    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N) * 4;
+    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4;
 }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
@@ -63,7 +63,7 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
     }
 }
 
-template <typename T, int N, int NPT, bool PASS1, bool EXACT>
+template <typename T, int N, int NPT, int DT, bool PASS1, bool EXACT>
 DEV void scan_kernel(const P& p) {
     constexpr int G = N / NPT;
     constexpr int THREADS = DT * G;
@@ -72,7 +72,7 @@ DEV void scan_kernel(const P& p) {
     {
         unsigned dyn;
         asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
-        if (dyn < (unsigned)smem_bytes<T, N, NPT>()) __trap();
+        if (dyn < (unsigned)smem_bytes<T, N, NPT, DT>()) __trap();
     }
     // carve shared memory
     constexpr int STAGE = 3 * TT * DT + 2 * TT * N;  // elements per stage
@@ -81,6 +81,7 @@ DEV void scan_kernel(const P& p) {
     float* s_du = s_delta + TT * DT;
     float* s_b = s_du + TT * DT;
     float* s_c = s_b + TT * N;
+    float* s_y = s_c + TT * N;
     // stage layout: u [TT][DT], dt [TT][DT], z [TT][DT], B [TT][N], C [TT][N]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
@@ -123,14 +124,14 @@ DEV void scan_kernel(const P& p) {
 
     // per-thread constants
     const int tid = threadIdx.x;
-    const int ec = tid & (DT - 1);  // channel handled in the elementwise phases (THREADS % DT == 0)
+    const int ec = tid % DT;  // channel handled in the elementwise phases (THREADS % DT == 0)
     const bool ecValid = ec < cols;
     const float biasE = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
+    const float dskipE = (!PASS1 && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
 
     const int dl = tid / G, g = tid % G, n0 = g * NPT;
     const int d = d0 + dl;
     const bool rValid = dl < cols;
-    const float dskipR = (!PASS1 && rValid) ? cptr<float>(p.Dskip)[d] : 0.f;
     float a2[NPT], h[NPT];
 #pragma unroll
     for (int j = 0; j < NPT; ++j) {
@@ -189,7 +190,7 @@ DEV void scan_kernel(const P& p) {
             const int r = i / DT;
             if (r < rows) {
                 float x = ldf(st + TT * DT + i) + biasE;
-                float dlt = FAST ? softplus_fast(x) : softplus_exact(x);
+                float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
                 s_delta[i] = dlt;
                 s_du[i] = dlt * ldf(st + i);
             }
@@ -204,72 +205,96 @@ DEV void scan_kernel(const P& p) {
         }
         __syncthreads();
 
-        // R: the recurrence over this tile's steps. The G threads of a channel are consecutive lanes; after
-        // each step a butterfly of warp shuffles leaves Σ_n h·C in all of them and lane g keeps the steps
-        // r ≡ g (mod G) in registers (ys), so Y needs neither shared memory nor another barrier. Threads of
-        // channels past D run along on finite data (every lane must join the shuffles) and store nothing.
-        constexpr int YS = TT / G;
-        float ys[YS];
-        {
+        // R: the recurrence over this tile's steps. The operands of step r+1 are read before step r's
+        // partial y is stored: the compiler cannot move loads above a shared-memory store it cannot
+        // disambiguate, and without this each step would wait for its own loads (latency, not MUFU).
+        if (rValid) {
             const float* pd = s_delta + dl;
             const float* pu = s_du + dl;
             const float* pb = s_b + n0;
             const float* pc = s_c + n0;
-#pragma unroll
-            for (int r = 0; r < TT; ++r) {
-                if (r < rows) {
-                    const float dlt = pd[r * DT];
-                    const float du = pu[r * DT];
-                    float bb[NPT], cc[NPT];
-                    if constexpr (NPT == 4) {
-                        float4 v = *reinterpret_cast<const float4*>(pb + r * N);
-                        bb[0] = v.x; bb[1] = v.y; bb[2] = v.z; bb[3] = v.w;
-                        if (!PASS1) {
-                            float4 w = *reinterpret_cast<const float4*>(pc + r * N);
-                            cc[0] = w.x; cc[1] = w.y; cc[2] = w.z; cc[3] = w.w;
-                        }
-                    } else {
-                        float2 v = *reinterpret_cast<const float2*>(pb + r * N);
-                        bb[0] = v.x; bb[1] = v.y;
-                        if (!PASS1) {
-                            float2 w = *reinterpret_cast<const float2*>(pc + r * N);
-                            cc[0] = w.x; cc[1] = w.y;
-                        }
+            float* py = s_y + tid;
+            float dlt, du, bb[NPT], cc[NPT];
+            auto fetch = [&](int r, float& dl_, float& du_, float (&b_)[NPT], float (&c_)[NPT]) {
+                dl_ = pd[r * DT];
+                du_ = pu[r * DT];
+                if constexpr (NPT == 4) {
+                    float4 v = *reinterpret_cast<const float4*>(pb + r * N);
+                    b_[0] = v.x; b_[1] = v.y; b_[2] = v.z; b_[3] = v.w;
+                    if (!PASS1) {
+                        float4 w = *reinterpret_cast<const float4*>(pc + r * N);
+                        c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
                     }
-                    float yv = 0.f;
-#pragma unroll
-                    for (int j = 0; j < NPT; ++j) {
-                        const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
-                        h[j] = fmaf(a, h[j], du * bb[j]);
-                        if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+                } else if constexpr (NPT == 2) {
+                    float2 v = *reinterpret_cast<const float2*>(pb + r * N);
+                    b_[0] = v.x; b_[1] = v.y;
+                    if (!PASS1) {
+                        float2 w = *reinterpret_cast<const float2*>(pc + r * N);
+                        c_[0] = w.x; c_[1] = w.y;
                     }
-                    if (PASS1) {
-                        sumDelta += dlt;
-                    } else {
-#pragma unroll
-                        for (int o = 1; o < G; o <<= 1) yv += __shfl_xor_sync(0xffffffffu, yv, o);
-                        if (g == r % G) ys[r / G] = yv;
-                    }
+                } else {
+                    b_[0] = pb[r * N];
+                    if (!PASS1) c_[0] = pc[r * N];
                 }
+            };
+            // one step: operands of step r are in (dlt, du, bb, cc); those of step NEXT are fetched first
+            auto step = [&](int r, int next) {
+                float dltN, duN, bbN[NPT], ccN[NPT];
+                fetch(next, dltN, duN, bbN, ccN);
+                float yv = 0.f;
+#pragma unroll
+                for (int j = 0; j < NPT; ++j) {
+                    const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
+                    h[j] = fmaf(a, h[j], du * bb[j]);
+                    if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+                }
+                if (PASS1) sumDelta += dlt;
+                else py[r * THREADS] = yv;
+                dlt = dltN; du = duN;
+#pragma unroll
+                for (int j = 0; j < NPT; ++j) { bb[j] = bbN[j]; cc[j] = ccN[j]; }
+            };
+            fetch(0, dlt, du, bb, cc);
+            if (rows == TT) {
+                // full tile: all 32 steps unrolled, every shared-memory offset an immediate (the index
+                // arithmetic and loop control of the general loop were a third of the instructions)
+#pragma unroll
+                for (int r = 0; r < TT; ++r) step(r, r + 1 < TT ? r + 1 : r);
+            } else {
+                // last tile of a lane; step rows (one past its last) is read inside shared memory, unused
+#pragma unroll 4
+                for (int r = 0; r < rows; ++r) step(r, r + 1 < TT ? r + 1 : r);
             }
         }
         if (PASS1) continue;  // no y: the next iteration's barrier orders the smem reuse
+        __syncthreads();
 
-        // Y: D skip, gate and store of steps t = G·q + g of this thread's channel (u and z from the stage)
-        if (rValid) {
-            T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d;
+        // Y: reduce the G partials, D skip, gate, store
+        T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
 #pragma unroll
-            for (int q = 0; q < YS; ++q) {
-                const int r = q * G + g;
-                if (r < rows) {
-                    const int i = r * DT + dl;
-                    float yv = fmaf(dskipR, ldf(st + i), ys[q]);
-                    if (gz) {
-                        float zv = ldf(st + 2 * TT * DT + i);
-                        yv *= FAST ? silu_fast(zv) : silu_exact(zv);
+        for (int q = 0; q < TT * DT / THREADS; ++q) {
+            const int i = tid + q * THREADS;
+            const int r = i / DT;
+            if (r < rows && ecValid) {
+                const float* q = s_y + i * G;
+                float acc = 0.f;
+                if constexpr (G % 4 == 0) {
+#pragma unroll
+                    for (int j = 0; j < G; j += 4) {
+                        float4 v = *reinterpret_cast<const float4*>(q + j);
+                        acc += v.x; acc += v.y; acc += v.z; acc += v.w;
                     }
-                    gy[(i64)r * p.ldy] = from_f32<T>(yv);
+                } else {
+#pragma unroll
+                    for (int j = 0; j < G; ++j) acc += q[j];
                 }
+                float uv = ldf(st + i);
+                float yv = fmaf(dskipE, uv, acc);
+                if (gz) {
+                    float zv = ldf(st + 2 * TT * DT + i);
+                    yv *= FAST ? silu_fast(zv) : silu_f32(zv);
+                }
+                gy[(i64)r * p.ldy + ec] = from_f32<T>(yv);
             }
         }
     }
@@ -291,20 +316,24 @@ DEV void scan_kernel(const P& p) {
 
 }  // namespace scan
 
-// Register cap 128 (min blocks = 65536 / (threads * 128)) so that several blocks share an SM.
-#define SCAN_KERNEL(NAME, T, N, NPT, PASS1, EXACT)                                              \
-    extern "C" __global__ void __launch_bounds__(scan::DT*(N / NPT), 16 / (N / NPT))          \
+// Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
+// the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks).
+#define SCAN_MINB(N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
+#define SCAN_KERNEL(NAME, T, N, NPT, DT, PASS1, EXACT)                                          \
+    extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(N, NPT, DT))         \
         NAME(const scan::P p) {                                                                 \
-        scan::scan_kernel<T, N, NPT, PASS1, EXACT>(p);                                          \
+        scan::scan_kernel<T, N, NPT, DT, PASS1, EXACT>(p);                                      \
     }
 
-#define SCAN_PAIR(TN, T, N, NPT)                                                                \
-    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##_main, T, N, NPT, false, false)              \
-    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##_pass1, T, N, NPT, true, false)
+// mamba_scan_<type>_n<N>_p<NPT>[_c<DT>]_{main,pass1}[_exact]; no _c suffix: 32 channels per block.
+#define SCAN_PAIR_C(TN, T, N, NPT, DT, SUF)                                                      \
+    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##SUF##_main, T, N, NPT, DT, false, false)     \
+    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##SUF##_pass1, T, N, NPT, DT, true, false)
+#define SCAN_PAIR(TN, T, N, NPT) SCAN_PAIR_C(TN, T, N, NPT, 32, )
 
 #define SCAN_EXACT_PAIR(N, NPT)                                                                 \
-    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_main_exact, float, N, NPT, false, true)        \
-    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_pass1_exact, float, N, NPT, true, true)
+    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_main_exact, float, N, NPT, 32, false, true)    \
+    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_pass1_exact, float, N, NPT, 32, true, true)
 
 SCAN_PAIR(f32, float, 8, 4)
 SCAN_PAIR(f32, float, 16, 2)
@@ -316,8 +345,12 @@ SCAN_PAIR(bf16, bf16, 16, 2)
 SCAN_PAIR(bf16, bf16, 16, 4)
 SCAN_PAIR(bf16, bf16, 32, 4)
 SCAN_PAIR(bf16, bf16, 64, 4)
-// exp2_fma (unbiased, FMA pipe) instead of ex2.approx in the recurrence: the default of FP32 mode,
-// whose purpose is agreement with the CPU to 1e-5 (mamba.cuda.scanExp=fast|exact overrides).
+// one state per thread, 16 channels per block: 4x the warps of p4 (latency hiding) for more issue
+SCAN_PAIR_C(f32, float, 16, 1, 16, _c16)
+SCAN_PAIR_C(bf16, bf16, 16, 1, 16, _c16)
+SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
+SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
+// exp2_fma (unbiased, FMA pipe) instead of ex2.approx in the recurrence (mamba.cuda.scanExp=exact).
 SCAN_EXACT_PAIR(8, 4)
 SCAN_EXACT_PAIR(16, 2)
 SCAN_EXACT_PAIR(16, 4)

@@ -143,10 +143,12 @@ DEV void gemm_ws(const gemm::P& p) {
     auto full = [&](int s) { return bars + 8u * s; };
     auto empty = [&](int s) { return bars + 8u * (STAGES + s); };
 
+    // One arrival per warp (lane 0, after __syncwarp): 384 single-thread arrivals on one mbarrier per
+    // k-tile would serialise in the shared-memory atomic unit (CUTLASS also signals once per warp).
     if (threadIdx.x == 0) {
         for (int s = 0; s < STAGES; ++s) {
-            wg::bar_init(full(s), 128);   // every producer thread arrives once per fill
-            wg::bar_init(empty(s), 256);  // every consumer thread arrives once per release
+            wg::bar_init(full(s), 4);   // each producer warp arrives once per fill
+            wg::bar_init(empty(s), 8);  // each consumer warp arrives once per release
         }
     }
     __syncthreads();
@@ -176,7 +178,8 @@ DEV void gemm_ws(const gemm::P& p) {
                 }
             }
             wg::fence_proxy_async();
-            wg::bar_arrive(full(s));
+            wg::warp_sync();  // every lane's copies of this stage landed and were fenced
+            if ((tid & 31) == 0) wg::bar_arrive(full(s));
         };
         int it = 0;
         for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
@@ -232,10 +235,10 @@ DEV void gemm_ws(const gemm::P& p) {
             }
             wg::commit();
             wg::wait<1>();  // the previous k-tile's wgmma are done: its stage can be refilled
-            if (kt > 0) wg::bar_arrive(empty((it - 1) % STAGES));
+            if (kt > 0 && lane == 0) wg::bar_arrive(empty((it - 1) % STAGES));
         }
         wg::wait<0>();
-        if (KT > 0) wg::bar_arrive(empty((it - 1) % STAGES));
+        if (KT > 0 && lane == 0) wg::bar_arrive(empty((it - 1) % STAGES));
 
         const i64 row = m0 + cw * 64 + wq * 16 + g;
 #pragma unroll

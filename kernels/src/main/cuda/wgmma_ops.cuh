@@ -25,6 +25,9 @@ DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" :
 
 // ------------------------------------------------------------------ mbarriers (CTA scope)
 
+// Orders the warp's lanes (and their shared-memory effects) before one lane signals for the warp.
+DEV void warp_sync() { __syncwarp(); }
+
 DEV void bar_init(uint32_t bar, unsigned count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
 }

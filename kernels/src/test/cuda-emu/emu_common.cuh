@@ -44,6 +44,8 @@ DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 DEV float softplus_fast(float x) { return x > 20.f ? x : logf(1.f + expf(x)); }
 DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
+DEV float softplus_f32(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+DEV float silu_f32(float v) { return v / (1.f + expf(-v)); }
 DEV float silu_fast(float v) { return v * fmaf(0.5f, tanh_approx(0.5f * v), 0.5f); }
 DEV i64 imin64(i64 a, i64 b) { return a < b ? a : b; }
 DEV int imin(int a, int b) { return a < b ? a : b; }

@@ -101,8 +101,12 @@ template <int N> DEV void wait() {
         for (const EmuMma& op : emu_groups.committed.front()) emu_exec(op);
         emu_groups.committed.pop_front();
     }
+    // .sync.aligned: the warp leaves the wait together, so one lane may then signal for all of it
+    emu_warps[threadIdx.x / 32].bar->arrive_and_wait();
 }
 DEV void fence_proxy_async() {}
+
+DEV void warp_sync() { emu_warps[threadIdx.x / 32].bar->arrive_and_wait(); }
 
 DEV void bar_init(uint32_t bar, unsigned count) {
     std::lock_guard<std::mutex> l(emu_mbars.m);

@@ -58,7 +58,7 @@ double rel(const std::vector<float>& a, const std::vector<float>& b) {
 int fails = 0;
 
 template <typename T>
-void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK) {
+void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32) {
     const int rows = lanes * steps, W = R + 2 * N;
     // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
     std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
@@ -110,18 +110,20 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     p.wsH = addr(ws.data()); p.wsS = addr(ws.data() + lanes * nseg * D * N);
     p.vecX = al(u, 2 * D, sizeof(T)) && al(dtT.data(), D, sizeof(T)) && (!withZ || al(z, 2 * D, sizeof(T)));
     p.vecBC = al(Bp, W, sizeof(T)) && al(Cp, W, sizeof(T));
-    const int G = NT / NPT, threads = 32 * G;
-    size_t smem = 2 * (3 * 32 * 32 + 2 * 32 * NT) * sizeof(T) + (2 * 32 * 32 + 2 * 32 * NT + 32 * 32 * G) * 4;
+    const int G = NT / NPT, threads = CH * G;
+    size_t smem = 2 * (3 * 32 * CH + 2 * 32 * NT) * sizeof(T) + (2 * 32 * CH + 2 * 32 * NT + 32 * CH * G) * 4;
     void (*mainK)(const scan::P) = nullptr; void (*pass1K)(const scan::P) = nullptr;
     bool bf = sizeof(T) == 2;
 #define PICK(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_main; pass1K = mamba_scan_##TN##_n##NN##_p##PP##_pass1; }
-    if (bf) { PICK(bf16, 8, 4) PICK(bf16, 16, 2) PICK(bf16, 16, 4) PICK(bf16, 32, 4) }
+#define PICKC(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_c16_main; pass1K = mamba_scan_##TN##_n##NN##_p##PP##_c16_pass1; }
+    if (CH == 16) { if (bf) { PICKC(bf16, 16, 1) PICKC(bf16, 16, 2) } else { PICKC(f32, 16, 1) PICKC(f32, 16, 2) } }
+    else if (bf) { PICK(bf16, 8, 4) PICK(bf16, 16, 2) PICK(bf16, 16, 4) PICK(bf16, 32, 4) }
     else if (exactK) {
 #define PICKX(NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_f32_n##NN##_p##PP##_main_exact; pass1K = mamba_scan_f32_n##NN##_p##PP##_pass1_exact; }
         PICKX(8, 4) PICKX(16, 2) PICKX(16, 4) PICKX(32, 4) }
     else { PICK(f32, 8, 4) PICK(f32, 16, 2) PICK(f32, 16, 4) PICK(f32, 32, 4) }
     if (!mainK) { printf("no kernel\n"); exit(1); }
-    unsigned dT = (D + 31) / 32;
+    unsigned dT = (D + CH - 1) / CH;
     if (nseg > 1) launch(pass1K, dT, nseg - 1, lanes, threads, smem, p);
     launch(mainK, dT, nseg, lanes, threads, smem, p);
     // compare valid rows and state
@@ -131,8 +133,8 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     double ey = rel(yg, yr), es = rel(stG, stRef);
     double tol = bf ? 2e-2 : 1e-5;
     bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
-    printf("%s scan %s lanes=%d T=%d D=%d N=%d(t%d) npt=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
-           ok ? "ok  " : "FAIL", bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+    printf("%s scan %s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
+           ok ? "ok  " : "FAIL", bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
     if (!ok) fails++;
 }
 
@@ -204,6 +206,12 @@ int main() {
     scan_case<float>(2, 45, 33, 16, 16, 4, 16, true, {45, 44}, 1, false);
     scan_case<bf16>(2, 45, 36, 16, 16, 2, 16, true, {45, 0}, 2, false);
     scan_case<float>(1, 200, 33, 16, 16, 4, 7, true, {200}, 3, false);
+    // 16 channels per block, 1 or 2 states per thread
+    scan_case<float>(2, 100, 40, 16, 16, 1, 16, true, {100, 37}, 1, false, 16);
+    scan_case<float>(1, 300, 36, 16, 16, 1, 3, true, {300}, 4, false, 16);
+    scan_case<bf16>(2, 70, 40, 13, 16, 1, 16, true, {70, 0}, 2, false, 16);
+    scan_case<float>(2, 100, 40, 16, 16, 2, 16, true, {100, 61}, 3, false, 16);
+    scan_case<bf16>(2, 45, 33, 16, 16, 2, 16, false, {45, 44}, 1, false, 16);
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

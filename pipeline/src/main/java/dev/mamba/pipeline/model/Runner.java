@@ -25,8 +25,9 @@ public final class Runner implements AutoCloseable {
     private final int maxSteps;
     private final BackendTensors owned;
 
-    private final Tensor[] convState;  // per layer [lanes, D(K−1)] F32
-    private final Tensor[] ssmState;   // per layer [lanes, D·N] F32
+    private final Tensor states;       // [lanes, layers·(D(K−1) + D·N)] F32: a lane's whole state in one row
+    private final Tensor[] convState;  // per layer [lanes, D(K−1)] F32, column views of states
+    private final Tensor[] ssmState;   // per layer [lanes, D·N] F32, column views of states
     private final Tensor ints;         // [lanes + 2·rows, 1] I32: lens | ids | targets
     private final Tensor features;     // CONTINUOUS [rows, k] F32
     private final Tensor h;            // residual stream [rows, H] F32
@@ -62,11 +63,16 @@ public final class Runner implements AutoCloseable {
         final int hs = cfg.hiddenSize, d = cfg.intermediateSize;
         boolean ok = false;
         try {
-            convState = new Tensor[cfg.numLayers];
-            ssmState = new Tensor[cfg.numLayers];
-            for (int l = 0; l < cfg.numLayers; l++) {
-                convState[l] = alloc("conv_state." + l, lanes, cfg.convStateSize(), DType.F32);
-                ssmState[l] = alloc("ssm_state." + l, lanes, cfg.ssmStateSize(), DType.F32);
+            // One row per lane holding every layer's conv and SSM state, so that starting a new sequence
+            // is one fill per lane rather than two per layer (on the GPU, 48 tiny launches per lane
+            // took ~15 % of a 130m forward over 8 fresh lanes).
+            final int cs = cfg.convStateSize(), ss = cfg.ssmStateSize(), layers = cfg.numLayers;
+            states = alloc("states", lanes, layers * (cs + ss), DType.F32);
+            convState = new Tensor[layers];
+            ssmState = new Tensor[layers];
+            for (int l = 0; l < layers; l++) {
+                convState[l] = states.columns(l * cs, (l + 1) * cs);
+                ssmState[l] = states.columns(layers * cs + l * ss, layers * cs + (l + 1) * ss);
             }
             ints = alloc("inputs", lanes + 2 * rows, 1, DType.I32);
             features = cfg.family == ModelFamily.CONTINUOUS ? alloc("features", rows, cfg.inputFeatures, DType.F32) : null;
@@ -118,10 +124,7 @@ public final class Runner implements AutoCloseable {
     public void reset(int lane) {
         checkOpen();
         checkLane(lane);
-        for (int l = 0; l < cfg.numLayers; l++) {
-            be.fill(convState[l].rows(lane, lane + 1), 0f);
-            be.fill(ssmState[l].rows(lane, lane + 1), 0f);
-        }
+        be.fill(states.rows(lane, lane + 1), 0f);
     }
 
     /** Copies a lane's model state to the host ({@code extras} and {@code position} are left as given). */

@@ -1,0 +1,276 @@
+// Kernel probe for the H200 (no Java there is needed): builds the real kernel sources with nvcc on the
+// device, checks each scan variant against a double-precision host reference on sample channels, and
+// times scan variants and GEMM kernels with CUDA events (median of repeats, after warm-ups), next to a
+// large device-to-device copy. `--once` launches each kernel once (for ncu).
+// Build: nvcc -O3 -std=c++17 -arch=sm_90a -lineinfo -I kernels/src/main/cuda -o probe kernel_probe.cu
+#include "all.cu"
+#include "wgmma.cu"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#define CK(x)                                                                                      \
+    do {                                                                                           \
+        cudaError_t e_ = (x);                                                                      \
+        if (e_ != cudaSuccess) {                                                                   \
+            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));     \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static bool g_once = false;
+static int g_sms = 132;
+
+template <typename F>
+static float time_ms(F&& f, int reps = 15) {
+    if (g_once) { f(); CK(cudaDeviceSynchronize()); return 0.f; }
+    for (int i = 0; i < 3; ++i) f();
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a)); CK(cudaEventCreate(&b));
+    std::vector<float> ts;
+    for (int i = 0; i < reps; ++i) {
+        CK(cudaEventRecord(a));
+        f();
+        CK(cudaEventRecord(b));
+        CK(cudaEventSynchronize(b));
+        float ms; CK(cudaEventElapsedTime(&ms, a, b)); ts.push_back(ms);
+    }
+    CK(cudaGetLastError());
+    std::sort(ts.begin(), ts.end());
+    return ts[ts.size() / 2];
+}
+
+static uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); u += 0x7FFF + ((u >> 16) & 1); return (uint16_t)(u >> 16); }
+static float bf2f(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
+
+template <typename T> struct Host;
+template <> struct Host<float> { static float enc(float v) { return v; } static float dec(float v) { return v; } };
+template <> struct Host<bf16> {
+    static bf16 enc(float v) { uint16_t b = f2bf(v); bf16 r; memcpy(&r, &b, 2); return r; }
+    static float dec(bf16 v) { uint16_t b; memcpy(&b, &v, 2); return bf2f(b); }
+};
+
+template <typename T> static T* upload(const std::vector<float>& v) {
+    std::vector<T> h(v.size());
+    for (size_t i = 0; i < v.size(); ++i) h[i] = Host<T>::enc(v[i]);
+    T* d; CK(cudaMalloc(&d, h.size() * sizeof(T)));
+    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+    return d;
+}
+
+typedef void (*ScanK)(const scan::P);
+struct ScanVariant { const char* name; ScanK main, pass1; int npt, dt; };
+
+// ------------------------------------------------------------------ scan
+template <typename T>
+static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant>& vs, const std::vector<int>& segs) {
+    const long rows = (long)B * L;
+    std::mt19937 rng(42);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::uniform_real_distribution<float> ud(0.f, 1.f);
+    std::vector<float> u(rows * D), dt(rows * D), z(rows * D), Bm(rows * N), Cm(rows * N);
+    for (auto& x : u) x = nd(rng);
+    for (auto& x : dt) x = 0.3f * nd(rng);
+    for (auto& x : z) x = nd(rng);
+    for (auto& x : Bm) x = nd(rng);
+    for (auto& x : Cm) x = nd(rng);
+    std::vector<float> A(D * N), bias(D), Dsk(D), st0((long)B * D * N);
+    for (int d = 0; d < D; ++d) {
+        float d0 = std::exp(std::log(1e-3f) + ud(rng) * (std::log(1e-1f) - std::log(1e-3f)));
+        bias[d] = std::log(std::expm1(d0));
+        Dsk[d] = 1.f;
+        for (int n = 0; n < N; ++n) A[d * N + n] = -(float)(n + 1);
+    }
+    for (auto& x : st0) x = 0.1f * nd(rng);
+    // what the kernel sees (bf16-rounded inputs)
+    auto rt = [](std::vector<float>& v) { for (auto& x : v) x = Host<T>::dec(Host<T>::enc(x)); };
+    rt(u); rt(dt); rt(z); rt(Bm); rt(Cm);
+    T *du = upload<T>(u), *ddt = upload<T>(dt), *dz = upload<T>(z), *dB = upload<T>(Bm), *dC = upload<T>(Cm), *dy;
+    CK(cudaMalloc(&dy, rows * D * sizeof(T)));
+    float *dA = upload<float>(A), *dbias = upload<float>(bias), *dD = upload<float>(Dsk), *dst;
+    CK(cudaMalloc(&dst, st0.size() * 4));
+    std::vector<int> lens(B, L);
+    int* dl; CK(cudaMalloc(&dl, B * 4)); CK(cudaMemcpy(dl, lens.data(), B * 4, cudaMemcpyHostToDevice));
+    float* ws; size_t wsBytes = (size_t)B * 64 * D * (N + 1) * 4; CK(cudaMalloc(&ws, wsBytes));
+
+    // host reference for sample channels of lane 0 and lane B-1
+    const int chans[] = {0, 1, 17, 31, 32, D / 2 + 3, D - 2, D - 1};
+    const int lanesChk[] = {0, B - 1};
+    std::vector<double> yref, sref;
+    for (int b : lanesChk)
+        for (int d : chans) {
+            std::vector<double> h(N);
+            for (int n = 0; n < N; ++n) h[n] = st0[((long)b * D + d) * N + n];
+            for (int t = 0; t < L; ++t) {
+                long r = (long)b * L + t;
+                double x = dt[r * D + d] + bias[d];
+                double dl_ = x > 20 ? x : std::log1p(std::exp(x));
+                double uu = u[r * D + d], acc = 0;
+                for (int n = 0; n < N; ++n) {
+                    h[n] = std::exp(dl_ * A[d * N + n]) * h[n] + dl_ * uu * Bm[r * N + n];
+                    acc += h[n] * Cm[r * N + n];
+                }
+                double zz = z[r * D + d];
+                yref.push_back((acc + Dsk[d] * uu) * zz / (1 + std::exp(-zz)));
+            }
+            for (int n = 0; n < N; ++n) sref.push_back(h[n]);
+        }
+    double ymax = 0; for (double v : yref) ymax = std::max(ymax, std::fabs(v));
+    double smax = 0; for (double v : sref) smax = std::max(smax, std::fabs(v));
+
+    const double bytes = (double)rows * D * 4 * sizeof(T) + (double)rows * N * 2 * sizeof(T);
+    for (const auto& v : vs) {
+        for (int S : segs) {
+            int G = N / v.npt, threads = v.dt * G;
+            int smem = 2 * (3 * 32 * v.dt + 2 * 32 * N) * (int)sizeof(T) + (2 * 32 * v.dt + 2 * 32 * N + 32 * v.dt * G) * 4;
+            CK(cudaFuncSetAttribute(v.main, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+            CK(cudaFuncSetAttribute(v.pass1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+            int occ = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, v.main, threads, smem));
+            long segLen = L;
+            int nseg = S;
+            if (S > 1) { segLen = (L + S - 1) / S; segLen = (segLen + 31) / 32 * 32; nseg = (int)((L + segLen - 1) / segLen); }
+            scan::P p{};
+            p.u = (i64)du; p.dt = (i64)ddt; p.dtBias = (i64)dbias; p.A = (i64)dA; p.B = (i64)dB; p.C = (i64)dC;
+            p.Dskip = (i64)dD; p.z = (i64)dz; p.state = (i64)dst; p.lens = (i64)dl; p.y = (i64)dy;
+            p.ldu = D; p.lddt = D; p.lda = N; p.ldb = N; p.ldc = N; p.ldz = D; p.ldstate = (i64)D * N; p.ldlens = 1; p.ldy = D;
+            p.T = L; p.D = D; p.Nreal = N; p.nseg = nseg; p.segLen = segLen;
+            p.wsH = (i64)ws; p.wsS = (i64)(ws + (size_t)B * nseg * D * N); p.vecX = 1; p.vecBC = 1;
+            dim3 grid((D + v.dt - 1) / v.dt, nseg, B);
+            auto launch = [&] {
+                if (nseg > 1) v.pass1<<<dim3(grid.x, nseg - 1, B), threads, smem>>>(p);
+                v.main<<<grid, threads, smem>>>(p);
+            };
+            // correctness from the initial state
+            CK(cudaMemcpy(dst, st0.data(), st0.size() * 4, cudaMemcpyHostToDevice));
+            launch();
+            CK(cudaDeviceSynchronize());
+            std::vector<T> yh(rows * D); std::vector<float> sh(st0.size());
+            CK(cudaMemcpy(yh.data(), dy, yh.size() * sizeof(T), cudaMemcpyDeviceToHost));
+            CK(cudaMemcpy(sh.data(), dst, sh.size() * 4, cudaMemcpyDeviceToHost));
+            double ey = 0, es = 0; size_t iy = 0, is = 0;
+            for (int b : lanesChk)
+                for (int d : chans) {
+                    for (int t = 0; t < L; ++t, ++iy) {
+                        double g = Host<T>::dec(yh[((long)b * L + t) * D + d]);
+                        ey = std::max(ey, std::fabs(g - yref[iy]) / ymax);
+                    }
+                    for (int n = 0; n < N; ++n, ++is) es = std::max(es, std::fabs(sh[((long)b * D + d) * N + n] - sref[is]) / smax);
+                }
+            float ms = time_ms(launch);
+            printf("scan %-5s B=%d D=%d L=%-6d %-26s seg=%-3d occ=%d  %8.3f ms  %7.1f GB/s  err y %.2e state %.2e\n",
+                   sizeof(T) == 2 ? "bf16" : "f32", B, D, L, v.name, nseg, occ, ms, bytes / ms / 1e6, ey, es);
+            fflush(stdout);
+        }
+    }
+    cudaFree(du); cudaFree(ddt); cudaFree(dz); cudaFree(dB); cudaFree(dC); cudaFree(dy); cudaFree(dA);
+    cudaFree(dbias); cudaFree(dD); cudaFree(dst); cudaFree(dl); cudaFree(ws);
+}
+
+// ------------------------------------------------------------------ gemm
+typedef void (*GemmK)(const gemm::P);
+struct GemmKernel { const char* name; GemmK k; int bm, bn, threads, smem; bool persistent; };
+
+static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, const std::vector<GemmKernel>& ks) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<float> x(M * K), w(N * K);
+    for (auto& v : x) v = nd(rng);
+    for (auto& v : w) v = 0.05f * nd(rng);
+    bf16 *dx = upload<bf16>(x), *dw = upload<bf16>(w);
+    void* dout; CK(cudaMalloc(&dout, M * N * 4));
+    // reference rows (double) from the bf16-rounded operands
+    const long chk[] = {0, 1, M / 2 + 5, M - 1};
+    for (const auto& k : ks) {
+        CK(cudaFuncSetAttribute(k.k, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
+        gemm::P p{};
+        p.x = (i64)dx; p.w = (i64)dw; p.bias = 0; p.out = (i64)dout; p.ldx = K; p.ldw = K; p.ldout = N;
+        p.M = M; p.N = N; p.K = K; p.accumulate = 0; p.vecX = 1; p.vecW = 1; p.vecOut = 1; p.outBf16 = outBf16;
+        long mt = (M + k.bm - 1) / k.bm, nt = (N + k.bn - 1) / k.bn;
+        dim3 grid = k.persistent ? dim3((unsigned)std::min<long>(mt * nt, g_sms)) : dim3((unsigned)nt, (unsigned)mt);
+        auto launch = [&] { k.k<<<grid, k.threads, k.smem>>>(p); };
+        launch();
+        CK(cudaDeviceSynchronize());
+        double err = 0, mx = 0;
+        for (long r : chk) {
+            std::vector<float> row(N);
+            if (outBf16) {
+                std::vector<bf16> rb(N);
+                CK(cudaMemcpy(rb.data(), (bf16*)dout + r * N, N * 2, cudaMemcpyDeviceToHost));
+                for (long j = 0; j < N; ++j) row[j] = Host<bf16>::dec(rb[j]);
+            } else {
+                CK(cudaMemcpy(row.data(), (float*)dout + r * N, N * 4, cudaMemcpyDeviceToHost));
+            }
+            for (long j = 0; j < N; ++j) {
+                double s = 0;
+                for (long q = 0; q < K; ++q)
+                    s += (double)Host<bf16>::dec(Host<bf16>::enc(x[r * K + q])) * Host<bf16>::dec(Host<bf16>::enc(w[j * K + q]));
+                err = std::max(err, std::fabs(row[j] - s)); mx = std::max(mx, std::fabs(s));
+            }
+        }
+        float ms = time_ms(launch, 30);
+        printf("gemm %-9s M=%-6ld N=%-5ld K=%-5ld %-14s %8.4f ms  %7.1f TFLOP/s  rel.err %.2e\n", label, M, N, K,
+               k.name, ms, 2.0 * M * N * K / ms / 1e9, err / mx);
+        fflush(stdout);
+    }
+    cudaFree(dx); cudaFree(dw); cudaFree(dout);
+}
+
+int main(int argc, char** argv) {
+    std::string what = "all";
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--once")) g_once = true;
+        else what = argv[i];
+    }
+    cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0)); g_sms = prop.multiProcessorCount;
+    printf("device %s, %d SMs\n", prop.name, g_sms);
+    if (!g_once) {
+        size_t n = 2ull << 30; void *a, *b; CK(cudaMalloc(&a, n)); CK(cudaMalloc(&b, n));
+        float ms = time_ms([&] { CK(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice)); });
+        printf("copy 2 GiB D2D %.3f ms = %.1f GB/s (read+write)\n", ms, 2.0 * n / ms / 1e6);
+        cudaFree(a); cudaFree(b);
+    }
+    if (what == "all" || what == "scan") {
+        std::vector<ScanVariant> f32 = {
+            {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_pass1, 4, 32},
+            {"p2 c32", mamba_scan_f32_n16_p2_main, mamba_scan_f32_n16_p2_pass1, 2, 32},
+            {"p2 c16", mamba_scan_f32_n16_p2_c16_main, mamba_scan_f32_n16_p2_c16_pass1, 2, 16},
+            {"p1 c16", mamba_scan_f32_n16_p1_c16_main, mamba_scan_f32_n16_p1_c16_pass1, 1, 16},
+            {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_pass1_exact, 4, 32}};
+        std::vector<ScanVariant> b16 = {
+            {"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_pass1, 4, 32},
+            {"p2 c32", mamba_scan_bf16_n16_p2_main, mamba_scan_bf16_n16_p2_pass1, 2, 32},
+            {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_pass1, 2, 16},
+            {"p1 c16", mamba_scan_bf16_n16_p1_c16_main, mamba_scan_bf16_n16_p1_c16_pass1, 1, 16}};
+        if (g_once) { f32.resize(1); b16.resize(1); f32.push_back({"p1 c16", mamba_scan_f32_n16_p1_c16_main, mamba_scan_f32_n16_p1_c16_pass1, 1, 16}); }
+        scan_shape<float>(8, 1536, 4096, 16, f32, {1});
+        scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
+        if (!g_once) {
+            scan_shape<float>(1, 1536, 262144, 16, f32, {2, 4, 8, 11, 16});
+            scan_shape<bf16>(1, 1536, 262144, 16, b16, {2, 4, 8, 11, 16});
+        }
+    }
+    if (what == "all" || what == "gemm") {
+        const int ws256 = 4 * (128 + 256) * 128 + 2 * 4 * 8 + 1024, ws128 = 6 * (128 + 128) * 128 + 2 * 6 * 8 + 1024;
+        std::vector<GemmKernel> ks = {
+            {"wgmma_ws256", mamba_wgmma_ws_bf16_n256, 128, 256, 384, ws256, true},
+            {"wgmma_ws128", mamba_wgmma_ws_bf16_n128, 128, 128, 384, ws128, true},
+            {"mma_big", mamba_mma_bf16_big, 128, 256, 256, 4 * (128 + 256) * 128, false},
+            {"mma_small", mamba_mma_bf16_small, 128, 128, 128, 3 * (128 + 128) * 128, false}};
+        if (g_once) ks.resize(1);
+        gemm_shape("in_proj", 16384, 3072, 768, true, ks);
+        gemm_shape("out_proj", 16384, 768, 1536, false, ks);
+        if (!g_once) {
+            gemm_shape("x_proj", 16384, 80, 1536, true, ks);
+            gemm_shape("dt_proj", 16384, 1536, 48, true, ks);
+            gemm_shape("in_proj", 131072, 3072, 768, true, ks);
+            gemm_shape("square", 8192, 8192, 8192, true, {ks[0]});
+        }
+    }
+    return 0;
+}
