@@ -6,6 +6,12 @@
 #include "all.cu"
 #include "wgmma.cu"
 
+// variants that the production module does not carry (measured slower), for comparison
+SCAN_PAIR(f32, float, 16, 8)
+SCAN_PAIR(bf16, bf16, 16, 8)
+SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
+SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -68,22 +74,27 @@ typedef void (*ScanK)(const scan::P);
 struct ScanVariant { const char* name; ScanK main, pass1; int npt, dt; };
 
 // ------------------------------------------------------------------ scan
+// javaDist: the value ranges of CudaKernelBench (uniform u, dt, z, B, C; dt bias in [-5, -2]); bcLd > N:
+// B and C are columns of an x_proj-shaped [rows, bcLd] buffer, as in the model (and CudaKernelBench).
 template <typename T>
-static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant>& vs, const std::vector<int>& segs) {
+static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant>& vs, const std::vector<int>& segs,
+                       bool javaDist = false, int bcLd = 0) {
     const long rows = (long)B * L;
+    if (bcLd < N) bcLd = N;
     std::mt19937 rng(42);
     std::normal_distribution<float> nd(0.f, 1.f);
     std::uniform_real_distribution<float> ud(0.f, 1.f);
+    auto uni = [&](float lo, float hi) { return lo + (hi - lo) * ud(rng); };
     std::vector<float> u(rows * D), dt(rows * D), z(rows * D), Bm(rows * N), Cm(rows * N);
-    for (auto& x : u) x = nd(rng);
-    for (auto& x : dt) x = 0.3f * nd(rng);
-    for (auto& x : z) x = nd(rng);
-    for (auto& x : Bm) x = nd(rng);
-    for (auto& x : Cm) x = nd(rng);
+    for (auto& x : u) x = javaDist ? uni(-1.7f, 1.7f) : nd(rng);
+    for (auto& x : dt) x = javaDist ? uni(-1.f, 1.f) : 0.3f * nd(rng);
+    for (auto& x : z) x = javaDist ? uni(-2.f, 2.f) : nd(rng);
+    for (auto& x : Bm) x = javaDist ? uni(-1.f, 1.f) : nd(rng);
+    for (auto& x : Cm) x = javaDist ? uni(-1.f, 1.f) : nd(rng);
     std::vector<float> A(D * N), bias(D), Dsk(D), st0((long)B * D * N);
     for (int d = 0; d < D; ++d) {
         float d0 = std::exp(std::log(1e-3f) + ud(rng) * (std::log(1e-1f) - std::log(1e-3f)));
-        bias[d] = std::log(std::expm1(d0));
+        bias[d] = javaDist ? uni(-5.f, -2.f) : std::log(std::expm1(d0));
         Dsk[d] = 1.f;
         for (int n = 0; n < N; ++n) A[d * N + n] = -(float)(n + 1);
     }
@@ -91,7 +102,16 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
     // what the kernel sees (bf16-rounded inputs)
     auto rt = [](std::vector<float>& v) { for (auto& x : v) x = Host<T>::dec(Host<T>::enc(x)); };
     rt(u); rt(dt); rt(z); rt(Bm); rt(Cm);
-    T *du = upload<T>(u), *ddt = upload<T>(dt), *dz = upload<T>(z), *dB = upload<T>(Bm), *dC = upload<T>(Cm), *dy;
+    T *du = upload<T>(u), *ddt = upload<T>(dt), *dz = upload<T>(z), *dB, *dC, *dy;
+    if (bcLd > N) {
+        std::vector<float> dbc(rows * bcLd, 0.f);
+        for (long r = 0; r < rows; ++r)
+            for (int n = 0; n < N; ++n) { dbc[r * bcLd + bcLd - 2 * N + n] = Bm[r * N + n]; dbc[r * bcLd + bcLd - N + n] = Cm[r * N + n]; }
+        dB = upload<T>(dbc) + (bcLd - 2 * N);
+        dC = dB + N;
+    } else {
+        dB = upload<T>(Bm); dC = upload<T>(Cm);
+    }
     CK(cudaMalloc(&dy, rows * D * sizeof(T)));
     float *dA = upload<float>(A), *dbias = upload<float>(bias), *dD = upload<float>(Dsk), *dst;
     CK(cudaMalloc(&dst, st0.size() * 4));
@@ -138,7 +158,7 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
             scan::P p{};
             p.u = (i64)du; p.dt = (i64)ddt; p.dtBias = (i64)dbias; p.A = (i64)dA; p.B = (i64)dB; p.C = (i64)dC;
             p.Dskip = (i64)dD; p.z = (i64)dz; p.state = (i64)dst; p.lens = (i64)dl; p.y = (i64)dy;
-            p.ldu = D; p.lddt = D; p.lda = N; p.ldb = N; p.ldc = N; p.ldz = D; p.ldstate = (i64)D * N; p.ldlens = 1; p.ldy = D;
+            p.ldu = D; p.lddt = D; p.lda = N; p.ldb = bcLd; p.ldc = bcLd; p.ldz = D; p.ldstate = (i64)D * N; p.ldlens = 1; p.ldy = D;
             p.T = L; p.D = D; p.Nreal = N; p.nseg = nseg; p.segLen = segLen;
             p.wsH = (i64)ws; p.wsS = (i64)(ws + (size_t)B * nseg * D * N); p.vecX = 1; p.vecBC = 1;
             dim3 grid((D + v.dt - 1) / v.dt, nseg, B);
@@ -163,12 +183,12 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
                     for (int n = 0; n < N; ++n, ++is) es = std::max(es, std::fabs(sh[((long)b * D + d) * N + n] - sref[is]) / smax);
                 }
             float ms = time_ms(launch);
-            printf("scan %-5s B=%d D=%d L=%-6d %-26s seg=%-3d occ=%d  %8.3f ms  %7.1f GB/s  err y %.2e state %.2e\n",
-                   sizeof(T) == 2 ? "bf16" : "f32", B, D, L, v.name, nseg, occ, ms, bytes / ms / 1e6, ey, es);
+            printf("scan %-5s B=%d D=%d L=%-6d %-12s %s bc.ld=%-3d seg=%-3d occ=%d  %8.3f ms  %7.1f GB/s  err y %.2e state %.2e\n",
+                   sizeof(T) == 2 ? "bf16" : "f32", B, D, L, v.name, javaDist ? "javaDist" : "normal  ", bcLd, nseg, occ, ms, bytes / ms / 1e6, ey, es);
             fflush(stdout);
         }
     }
-    cudaFree(du); cudaFree(ddt); cudaFree(dz); cudaFree(dB); cudaFree(dC); cudaFree(dy); cudaFree(dA);
+    cudaFree(du); cudaFree(ddt); cudaFree(dz); cudaFree(dy); cudaFree(dA);
     cudaFree(dbias); cudaFree(dD); cudaFree(dst); cudaFree(dl); cudaFree(ws);
 }
 
@@ -176,13 +196,14 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
 typedef void (*GemmK)(const gemm::P);
 struct GemmKernel { const char* name; GemmK k; int bm, bn, threads, smem; bool persistent; };
 
+template <typename Ti>
 static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, const std::vector<GemmKernel>& ks) {
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.f, 1.f);
     std::vector<float> x(M * K), w(N * K);
     for (auto& v : x) v = nd(rng);
     for (auto& v : w) v = 0.05f * nd(rng);
-    bf16 *dx = upload<bf16>(x), *dw = upload<bf16>(w);
+    Ti *dx = upload<Ti>(x), *dw = upload<Ti>(w);
     void* dout; CK(cudaMalloc(&dout, M * N * 4));
     // reference rows (double) from the bf16-rounded operands
     const long chk[] = {0, 1, M / 2 + 5, M - 1};
@@ -209,16 +230,42 @@ static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, 
             for (long j = 0; j < N; ++j) {
                 double s = 0;
                 for (long q = 0; q < K; ++q)
-                    s += (double)Host<bf16>::dec(Host<bf16>::enc(x[r * K + q])) * Host<bf16>::dec(Host<bf16>::enc(w[j * K + q]));
+                    s += (double)Host<Ti>::dec(Host<Ti>::enc(x[r * K + q])) * Host<Ti>::dec(Host<Ti>::enc(w[j * K + q]));
                 err = std::max(err, std::fabs(row[j] - s)); mx = std::max(mx, std::fabs(s));
             }
         }
         float ms = time_ms(launch, 30);
-        printf("gemm %-9s M=%-6ld N=%-5ld K=%-5ld %-14s %8.4f ms  %7.1f TFLOP/s  rel.err %.2e\n", label, M, N, K,
+        printf("gemm %s %-9s M=%-6ld N=%-5ld K=%-5ld %-14s %8.4f ms  %7.1f TFLOP/s  rel.err %.2e\n", sizeof(Ti) == 2 ? "bf16" : "tf32", label, M, N, K,
                k.name, ms, 2.0 * M * N * K / ms / 1e9, err / mx);
         fflush(stdout);
     }
     cudaFree(dx); cudaFree(dw); cudaFree(dout);
+}
+
+// ------------------------------------------------------------------ conv1d (x is the first half of xz rows)
+template <typename T>
+static void conv_shape(int B, int L, int D) {
+    const long rows = (long)B * L;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd(0.f, 1.f);
+    std::vector<float> xz(rows * 2 * D), w(D * 4), bias(D), st((long)B * D * 3, 0.f);
+    for (auto& v : xz) v = nd(rng);
+    for (auto& v : w) v = 0.5f * nd(rng);
+    for (auto& v : bias) v = 0.1f * nd(rng);
+    T* dx = upload<T>(xz); float *dw = upload<float>(w), *db = upload<float>(bias), *dst = upload<float>(st);
+    std::vector<int> lens(B, L);
+    int* dl; CK(cudaMalloc(&dl, B * 4)); CK(cudaMemcpy(dl, lens.data(), B * 4, cudaMemcpyHostToDevice));
+    T* dout; CK(cudaMalloc(&dout, rows * D * sizeof(T)));
+    conv::P p{};
+    p.x = (i64)dx; p.w = (i64)dw; p.bias = (i64)db; p.state = (i64)dst; p.lens = (i64)dl; p.out = (i64)dout;
+    p.ldx = 2 * D; p.ldw = 4; p.ldstate = 3L * D; p.ldlens = 1; p.ldout = D; p.T = L; p.D = D; p.K = 4;
+    auto k = sizeof(T) == 2 ? (void (*)(const conv::P))mamba_conv1d_bf16_k4 : (void (*)(const conv::P))mamba_conv1d_f32_k4;
+    const int chunks = (L + 63) / 64;
+    dim3 grid((D + 31) / 32, (chunks + 3) / 4, B);
+    float ms = time_ms([&] { k<<<grid, 128>>>(p); });
+    printf("conv %-5s B=%d L=%d D=%d k4  %8.4f ms  %7.1f GB/s\n", sizeof(T) == 2 ? "bf16" : "f32", B, L, D, ms,
+           2.0 * rows * D * sizeof(T) / ms / 1e6);
+    cudaFree(dx); cudaFree(dw); cudaFree(db); cudaFree(dst); cudaFree(dl); cudaFree(dout);
 }
 
 int main(int argc, char** argv) {
@@ -238,22 +285,34 @@ int main(int argc, char** argv) {
     if (what == "all" || what == "scan") {
         std::vector<ScanVariant> f32 = {
             {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_pass1, 4, 32},
-            {"p2 c32", mamba_scan_f32_n16_p2_main, mamba_scan_f32_n16_p2_pass1, 2, 32},
+            {"p8 c32", mamba_scan_f32_n16_p8_main, mamba_scan_f32_n16_p8_pass1, 8, 32},
             {"p2 c16", mamba_scan_f32_n16_p2_c16_main, mamba_scan_f32_n16_p2_c16_pass1, 2, 16},
-            {"p1 c16", mamba_scan_f32_n16_p1_c16_main, mamba_scan_f32_n16_p1_c16_pass1, 1, 16},
             {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_pass1_exact, 4, 32}};
         std::vector<ScanVariant> b16 = {
             {"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_pass1, 4, 32},
-            {"p2 c32", mamba_scan_bf16_n16_p2_main, mamba_scan_bf16_n16_p2_pass1, 2, 32},
-            {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_pass1, 2, 16},
-            {"p1 c16", mamba_scan_bf16_n16_p1_c16_main, mamba_scan_bf16_n16_p1_c16_pass1, 1, 16}};
-        if (g_once) { f32.resize(1); b16.resize(1); f32.push_back({"p1 c16", mamba_scan_f32_n16_p1_c16_main, mamba_scan_f32_n16_p1_c16_pass1, 1, 16}); }
+            {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_pass1, 8, 32},
+            {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_pass1, 2, 16}};
+        if (g_once) { f32.resize(1); b16.resize(1); }
         scan_shape<float>(8, 1536, 4096, 16, f32, {1});
         scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
         if (!g_once) {
-            scan_shape<float>(1, 1536, 262144, 16, f32, {2, 4, 8, 11, 16});
-            scan_shape<bf16>(1, 1536, 262144, 16, b16, {2, 4, 8, 11, 16});
+            scan_shape<float>(1, 1536, 262144, 16, f32, {8, 11, 16});
+            scan_shape<bf16>(1, 1536, 262144, 16, b16, {8, 11, 16});
         }
+    }
+    if (what == "layout") {
+        // what differs between this probe and CudaKernelBench: value ranges and B/C layout
+        std::vector<ScanVariant> f32 = {{"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_pass1, 4, 32}};
+        std::vector<ScanVariant> b16 = {{"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_pass1, 4, 32}};
+        for (int jd = 0; jd < 2; ++jd)
+            for (int ld : {16, 80}) {
+                scan_shape<float>(8, 1536, 4096, 16, f32, {1}, jd != 0, ld);
+                scan_shape<bf16>(8, 1536, 4096, 16, b16, {1}, jd != 0, ld);
+            }
+    }
+    if (what == "all" || what == "conv") {
+        conv_shape<bf16>(8, 2048, 1536);
+        conv_shape<float>(8, 2048, 1536);
     }
     if (what == "all" || what == "gemm") {
         const int ws256 = 4 * (128 + 256) * 128 + 2 * 4 * 8 + 1024, ws128 = 6 * (128 + 128) * 128 + 2 * 6 * 8 + 1024;
@@ -263,14 +322,20 @@ int main(int argc, char** argv) {
             {"mma_big", mamba_mma_bf16_big, 128, 256, 256, 4 * (128 + 256) * 128, false},
             {"mma_small", mamba_mma_bf16_small, 128, 128, 128, 3 * (128 + 128) * 128, false}};
         if (g_once) ks.resize(1);
-        gemm_shape("in_proj", 16384, 3072, 768, true, ks);
-        gemm_shape("out_proj", 16384, 768, 1536, false, ks);
-        if (!g_once) {
-            gemm_shape("x_proj", 16384, 80, 1536, true, ks);
-            gemm_shape("dt_proj", 16384, 1536, 48, true, ks);
-            gemm_shape("in_proj", 131072, 3072, 768, true, ks);
-            gemm_shape("square", 8192, 8192, 8192, true, {ks[0]});
-        }
+        gemm_shape<bf16>("in_proj", 16384, 3072, 768, true, ks);
+        gemm_shape<bf16>("out_proj", 16384, 768, 1536, false, ks);
+        gemm_shape<bf16>("x_proj", 16384, 80, 1536, true, ks);
+        gemm_shape<bf16>("dt_proj", 16384, 1536, 48, true, ks);
+        if (!g_once) gemm_shape<bf16>("in_proj", 131072, 3072, 768, true, ks);
+        std::vector<GemmKernel> kt = {
+            {"wgmma_ws256", mamba_wgmma_ws_tf32_n256, 128, 256, 384, ws256, true},
+            {"wgmma_ws128", mamba_wgmma_ws_tf32_n128, 128, 128, 384, ws128, true},
+            {"mma_small", mamba_mma_tf32_small, 128, 128, 128, 3 * (128 + 128) * 128, false}};
+        if (g_once) kt.resize(1);
+        gemm_shape<float>("in_proj", 16384, 3072, 768, false, kt);
+        gemm_shape<float>("out_proj", 16384, 768, 1536, false, kt);
+        gemm_shape<float>("x_proj", 16384, 80, 1536, false, kt);
+        gemm_shape<float>("dt_proj", 16384, 1536, 48, false, kt);
     }
     return 0;
 }

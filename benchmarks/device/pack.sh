@@ -20,6 +20,9 @@ for j in jobs/target/lib/*.jar; do
   esac
 done
 cp jobs/target/mamba-jobs-*[0-9T].jar $D/lib/
+# The built-in models (~6 MB) are not used there (benchmarks and GPU tests use random and fixture weights);
+# dropping them from this copy keeps the tree plus .device under the 64 MiB a call carries.
+zip -q -d $D/lib/mamba-jobs-*[0-9T].jar 'dev/mamba/models/*' || true
 # JCuda's natives jar carries a 24 MB PTX-compiler binding we never load: keep the driver/runtime ones
 # (the whole device tree must stay under the 64 MiB a call carries).
 N=$(ls $D/lib/jcuda-natives-*.jar)

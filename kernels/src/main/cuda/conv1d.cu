@@ -50,16 +50,19 @@ DEV void conv_kernel(const P& p) {
             win[j] = t < 0 ? st[(K - 1) + t] : ldf(x + (i64)t * p.ldx);
         }
     }
-    T* o = mptr<T>(p.out) + (i64)b * Tn * p.ldout + d;
     const int t1 = imin(t0 + TC, len);
+    // walking pointers: no 64-bit row products per step
+    const T* xp = x + (i64)t0 * p.ldx;
+    T* op = mptr<T>(p.out) + ((i64)b * Tn + t0) * p.ldout + d;
+    const i64 ldx = p.ldx, ldo = p.ldout;
 #pragma unroll 4
-    for (int t = t0; t < t1; ++t) {
-        const float xv = ldf(x + (i64)t * p.ldx);
+    for (int t = t0; t < t1; ++t, xp += ldx, op += ldo) {
+        const float xv = ldf(xp);
         float acc = bias;  // same summation order as the CPU: bias, then taps oldest first
 #pragma unroll
         for (int j = 0; j < KM - 1; ++j) acc = fmaf(wp[j], win[j], acc);
         acc = fmaf(wp[KM - 1], xv, acc);
-        o[(i64)t * p.ldout] = from_f32<T>(silu_exact(acc));
+        *op = from_f32<T>(silu_f32(acc));
 #pragma unroll
         for (int j = 0; j + 1 < KM - 1; ++j) win[j] = win[j + 1];
         if (KM >= 2) win[KM >= 2 ? KM - 2 : 0] = xv;

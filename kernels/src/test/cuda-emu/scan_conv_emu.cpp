@@ -1,5 +1,10 @@
 #include "emu_common.cuh"
 #include "scan.cu"
+// 16 channels per block (the template path the production module does not instantiate; the device probe does)
+SCAN_PAIR_C(f32, float, 16, 1, 16, _c16)
+SCAN_PAIR_C(bf16, bf16, 16, 1, 16, _c16)
+SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
+SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
 #include "conv1d.cu"
 #include <vector>
 #include <thread>

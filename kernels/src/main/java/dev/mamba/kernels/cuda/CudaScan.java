@@ -15,7 +15,7 @@ final class CudaScan {
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt) {
-        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n) * 4;
+        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4;
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
@@ -107,7 +107,8 @@ final class CudaScan {
     /**
      * Picks states per thread (4, or 2 when that fills the GPU better) and the number of time segments
      * by a simple model: time ∝ waves x steps per block x cost, where splitting into S segments adds a
-     * first pass over S-1 segments (cost 0.85 of the main pass) and 2 states per thread costs ~15% more.
+     * first pass over S-1 segments (cost 0.85 of the main pass) and 2 states per thread costs ~30% more
+     * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps) {
         final int nt = templateN(n);
@@ -126,7 +127,7 @@ final class CudaScan {
             int smem = smem(eb, nt, npt);
             int occ = Math.max(1, be.module().occupancy(stem + "_main" + suffix, threads, smem));
             long slots = sms * occ;
-            double factor = npt == 4 ? 1.0 : 1.15;
+            double factor = npt == 4 ? 1.0 : 1.3;
             int maxSeg = (int) Math.max(1, Math.min(64, steps / (4L * TT)));
             for (int s = 1; s <= maxSeg; s++) {
                 if (npt == 2 && s > 1) {

@@ -51,10 +51,11 @@ class CudaHostLogicTest {
 
     @Test
     void scanSharedMemoryMatchesTheKernelLayout() {
-        // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 (the partial
-        // y sums travel through warp shuffles, not shared memory)
-        assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16) * 4, CudaScan.smem(4, 16, 4));
-        assertEquals(45056, CudaScan.smem(4, 16, 4));
+        // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 + partial y
+        // sums [32 steps][128 threads]
+        assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16 + 1024 * 4) * 4,
+                CudaScan.smem(4, 16, 4));
+        assertEquals(61440, CudaScan.smem(4, 16, 4));
         assertTrue(CudaScan.smem(2, 16, 2) < 227 * 1024);
         assertTrue(CudaScan.smem(4, 64, 4) < 227 * 1024);
         assertEquals(8, CudaScan.templateN(3));
