@@ -241,11 +241,33 @@ DEV void gemm_ws(const gemm::P& p) {
         if (KT > 0 && lane == 0) wg::bar_arrive(empty((it - 1) % STAGES));
 
         const i64 row = m0 + cw * 64 + wq * 16 + g;
+        if (p.accumulate && !p.outBf16 && p.vecOut && !p.bias && row + 8 < M && n0 + BN <= N) {
+            // out += x·wᵀ (the residual add of out_proj): the old values are loaded 16 at a time before
+            // any store, so the loads' latency overlaps instead of serialising 2 x BN/8 round trips
+            float* o0 = mptr<float>(p.out) + row * p.ldout + n0 + tig * 2;
+            float* o1 = o0 + 8 * p.ldout;
 #pragma unroll
-        for (int j = 0; j < BN / 8; ++j) {
-            const int col = (int)(n0 + j * 8 + tig * 2);
-            gemm::store_pair_any(p, row, col, acc[j * 4 + 0], acc[j * 4 + 1]);
-            gemm::store_pair_any(p, row + 8, col, acc[j * 4 + 2], acc[j * 4 + 3]);
+            for (int jb = 0; jb < BN / 8; jb += 8) {
+                float2 a[8], b[8];
+#pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    a[j] = *reinterpret_cast<const float2*>(o0 + (jb + j) * 8);
+                    b[j] = *reinterpret_cast<const float2*>(o1 + (jb + j) * 8);
+                }
+#pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    const int q = (jb + j) * 4;
+                    *reinterpret_cast<float2*>(o0 + (jb + j) * 8) = make_float2(a[j].x + acc[q], a[j].y + acc[q + 1]);
+                    *reinterpret_cast<float2*>(o1 + (jb + j) * 8) = make_float2(b[j].x + acc[q + 2], b[j].y + acc[q + 3]);
+                }
+            }
+        } else {
+#pragma unroll
+            for (int j = 0; j < BN / 8; ++j) {
+                const int col = (int)(n0 + j * 8 + tig * 2);
+                gemm::store_pair_any(p, row, col, acc[j * 4 + 0], acc[j * 4 + 1]);
+                gemm::store_pair_any(p, row + 8, col, acc[j * 4 + 2], acc[j * 4 + 3]);
+            }
         }
     }
 }

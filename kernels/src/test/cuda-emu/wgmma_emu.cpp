@@ -122,6 +122,8 @@ int main() {
     gemm_case(2, 260, 80, 330, 0, 0, false, false, true, 2);     // x_proj-like: n128 tile, 6 k-tiles x 3 tiles on 2 CTAs
     gemm_case(3, 140, 260, 100, 1, 3, true, true, false, 1);     // tf32, unaligned rows (element loads), 1 CTA walks 4 tiles
     gemm_case(4, 100, 130, 70, 0, 0, true, false, false, 1);     // tf32 n128, K tail inside a chunk
+    gemm_case(1, 272, 512, 128, 0, 0, false, true, false, 2);    // out_proj-like: f32 +=, full tiles (batched old-value loads) + row tail
+    gemm_case(2, 256, 256, 64, 0, 0, false, true, false, 3);     // n128: f32 += on full tiles
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

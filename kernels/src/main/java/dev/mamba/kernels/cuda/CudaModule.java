@@ -28,6 +28,7 @@ final class CudaModule {
     private final boolean syncEachLaunch;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<CUfunction, Integer> smemOptIn = new HashMap<>();
+    private final Map<String, Integer> occupancyCache = new HashMap<>();
     private boolean loaded;
 
     CudaModule(byte[] fatbin, CUstream stream, boolean syncEachLaunch) {
@@ -109,6 +110,11 @@ final class CudaModule {
 
     /** Resident blocks per SM of {@code name} at this block size and dynamic shared memory. */
     int occupancy(String name, int block, int smem) {
+        // asked on every scan launch (its plan): one driver query per (kernel, block, smem), then cached
+        return occupancyCache.computeIfAbsent(name + "/" + block + "/" + smem, k -> queryOccupancy(name, block, smem));
+    }
+
+    private int queryOccupancy(String name, int block, int smem) {
         CUfunction f = function(name);
         if (smem > 48 * 1024) {
             Integer set = smemOptIn.get(f);
