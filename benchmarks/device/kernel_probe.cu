@@ -11,6 +11,13 @@ SCAN_PAIR(f32, float, 16, 8)
 SCAN_PAIR(bf16, bf16, 16, 8)
 SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
+// p4 with a looser register cap (3 blocks per SM instead of 4: ~170 registers for more ILP)
+#define SCAN_LB3(NAME, T, PASS1) \
+    extern "C" __global__ void __launch_bounds__(128, 3) NAME(const scan::P p) { scan::scan_kernel<T, 16, 4, 32, PASS1, false>(p); }
+SCAN_LB3(mamba_scan_f32_n16_p4_lb3_main, float, false)
+SCAN_LB3(mamba_scan_f32_n16_p4_lb3_pass1, float, true)
+SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_main, bf16, false)
+SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_pass1, bf16, true)
 
 #include <algorithm>
 #include <cmath>
@@ -197,7 +204,8 @@ typedef void (*GemmK)(const gemm::P);
 struct GemmKernel { const char* name; GemmK k; int bm, bn, threads, smem; bool persistent; };
 
 template <typename Ti>
-static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, const std::vector<GemmKernel>& ks) {
+static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, const std::vector<GemmKernel>& ks,
+                       bool accumulate = false) {
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.f, 1.f);
     std::vector<float> x(M * K), w(N * K);
@@ -211,10 +219,11 @@ static void gemm_shape(const char* label, long M, long N, long K, bool outBf16, 
         CK(cudaFuncSetAttribute(k.k, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem));
         gemm::P p{};
         p.x = (i64)dx; p.w = (i64)dw; p.bias = 0; p.out = (i64)dout; p.ldx = K; p.ldw = K; p.ldout = N;
-        p.M = M; p.N = N; p.K = K; p.accumulate = 0; p.vecX = 1; p.vecW = 1; p.vecOut = 1; p.outBf16 = outBf16;
+        p.M = M; p.N = N; p.K = K; p.accumulate = accumulate; p.vecX = 1; p.vecW = 1; p.vecOut = 1; p.outBf16 = outBf16;
         long mt = (M + k.bm - 1) / k.bm, nt = (N + k.bn - 1) / k.bn;
         dim3 grid = k.persistent ? dim3((unsigned)std::min<long>(mt * nt, g_sms)) : dim3((unsigned)nt, (unsigned)mt);
         auto launch = [&] { k.k<<<grid, k.threads, k.smem>>>(p); };
+        if (accumulate) CK(cudaMemset(dout, 0, M * N * 4));
         launch();
         CK(cudaDeviceSynchronize());
         double err = 0, mx = 0;
@@ -285,11 +294,13 @@ int main(int argc, char** argv) {
     if (what == "all" || what == "scan") {
         std::vector<ScanVariant> f32 = {
             {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_pass1, 4, 32},
+            {"p4 c32 lb3", mamba_scan_f32_n16_p4_lb3_main, mamba_scan_f32_n16_p4_lb3_pass1, 4, 32},
             {"p8 c32", mamba_scan_f32_n16_p8_main, mamba_scan_f32_n16_p8_pass1, 8, 32},
             {"p2 c16", mamba_scan_f32_n16_p2_c16_main, mamba_scan_f32_n16_p2_c16_pass1, 2, 16},
             {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_pass1_exact, 4, 32}};
         std::vector<ScanVariant> b16 = {
             {"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_pass1, 4, 32},
+            {"p4 c32 lb3", mamba_scan_bf16_n16_p4_lb3_main, mamba_scan_bf16_n16_p4_lb3_pass1, 4, 32},
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_pass1, 8, 32},
             {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_pass1, 2, 16}};
         if (g_once) { f32.resize(1); b16.resize(1); }
@@ -324,6 +335,7 @@ int main(int argc, char** argv) {
         if (g_once) ks.resize(1);
         gemm_shape<bf16>("in_proj", 16384, 3072, 768, true, ks);
         gemm_shape<bf16>("out_proj", 16384, 768, 1536, false, ks);
+        gemm_shape<bf16>("out_proj+=", 16384, 768, 1536, false, ks, true);
         gemm_shape<bf16>("x_proj", 16384, 80, 1536, true, ks);
         gemm_shape<bf16>("dt_proj", 16384, 1536, 48, true, ks);
         if (!g_once) gemm_shape<bf16>("in_proj", 131072, 3072, 768, true, ks);

@@ -55,18 +55,28 @@ DEV void conv_kernel(const P& p) {
     const T* xp = x + (i64)t0 * p.ldx;
     T* op = mptr<T>(p.out) + ((i64)b * Tn + t0) * p.ldout + d;
     const i64 ldx = p.ldx, ldo = p.ldout;
-#pragma unroll 4
-    for (int t = t0; t < t1; ++t, xp += ldx, op += ldo) {
-        const float xv = ldf(xp);
+    auto one = [&](float xv, T* o) {
         float acc = bias;  // same summation order as the CPU: bias, then taps oldest first
 #pragma unroll
         for (int j = 0; j < KM - 1; ++j) acc = fmaf(wp[j], win[j], acc);
         acc = fmaf(wp[KM - 1], xv, acc);
-        *op = from_f32<T>(silu_f32(acc));
+        *o = from_f32<T>(silu_f32(acc));
 #pragma unroll
         for (int j = 0; j + 1 < KM - 1; ++j) win[j] = win[j + 1];
         if (KM >= 2) win[KM >= 2 ? KM - 2 : 0] = xv;
+    };
+    // Eight inputs are loaded before any output is stored: the compiler cannot move a load above a store
+    // through another pointer, so the plain loop kept one load in flight per thread (latency-bound).
+    constexpr int U = 8;
+    int t = t0;
+    for (; t + U <= t1; t += U, xp += U * ldx, op += U * ldo) {
+        float xs[U];
+#pragma unroll
+        for (int q = 0; q < U; ++q) xs[q] = ldf(xp + q * ldx);
+#pragma unroll
+        for (int q = 0; q < U; ++q) one(xs[q], op + q * ldo);
     }
+    for (; t < t1; ++t, xp += ldx, op += ldo) one(ldf(xp), op);
     if (chunk == 0 && K > 1) {
         // new state[j] = W[len + j] with W = old state ++ x; old state values are in st (unchanged so far)
         float ns[KM];

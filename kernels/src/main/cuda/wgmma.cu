@@ -214,8 +214,23 @@ DEV void gemm_ws(const gemm::P& p) {
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
     int it = 0;
+    const bool accFast = p.accumulate && !p.outBf16 && p.vecOut && !p.bias;
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
+        if (accFast) {
+            // The residual add's old values come from DRAM (~1-2 us each round trip) and the epilogue
+            // waits for them with the tensor cores idle: ask L2 for this thread's share of the tile's
+            // lines now, while the tile's k-loop runs (measured: out_proj += took 0.18 ms vs 0.074 without).
+            const i64 prow = m0 + cw * 64 + wq * 16 + g;
+            if (prow + 8 < M && n0 + BN <= N) {
+                const float* pb = cptr<float>(p.out) + prow * p.ldout + n0;
+#pragma unroll
+                for (int l = tig; l < BN / 32; l += 4) {
+                    wg::prefetch_l2(pb + l * 32);
+                    wg::prefetch_l2(pb + 8 * p.ldout + l * 32);
+                }
+            }
+        }
         for (int kt = 0; kt < KT; ++kt, ++it) {
             const int s = it % STAGES;
             wg::bar_wait(full(s), (it / STAGES) & 1);
@@ -241,7 +256,7 @@ DEV void gemm_ws(const gemm::P& p) {
         if (KT > 0 && lane == 0) wg::bar_arrive(empty((it - 1) % STAGES));
 
         const i64 row = m0 + cw * 64 + wq * 16 + g;
-        if (p.accumulate && !p.outBf16 && p.vecOut && !p.bias && row + 8 < M && n0 + BN <= N) {
+        if (accFast && row + 8 < M && n0 + BN <= N) {
             // out += x·wᵀ (the residual add of out_proj): the old values are loaded 16 at a time before
             // any store, so the loads' latency overlaps instead of serialising 2 x BN/8 round trips
             float* o0 = mptr<float>(p.out) + row * p.ldout + n0 + tig * 2;

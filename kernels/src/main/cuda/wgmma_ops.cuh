@@ -25,6 +25,9 @@ DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" :
 
 // ------------------------------------------------------------------ mbarriers (CTA scope)
 
+// Asks L2 to fetch the 128-byte line holding p (no register result, nothing to wait for).
+DEV void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p)); }
+
 // Orders the warp's lanes (and their shared-memory effects) before one lane signals for the warp.
 DEV void warp_sync() { __syncwarp(); }
 

@@ -107,6 +107,7 @@ template <int N> DEV void wait() {
 DEV void fence_proxy_async() {}
 
 DEV void warp_sync() { emu_warps[threadIdx.x / 32].bar->arrive_and_wait(); }
+DEV void prefetch_l2(const void*) {}
 
 DEV void bar_init(uint32_t bar, unsigned count) {
     std::lock_guard<std::mutex> l(emu_mbars.m);
