@@ -3,7 +3,9 @@
 // Work split: a block owns (lane b, DT channels, one time segment) and ALL N states of those channels.
 // Thread (dl, g) holds NPT states n = g*NPT .. g*NPT+NPT-1 of channel d0+dl in registers and runs the time
 // recurrence h = exp(δ·A)·h + δ·u·B sequentially: the FMA chain is one FFMA per step, exp(δ·A) does not
-// depend on h so the unrolled loop runs it ahead; the MUFU ex2 unit (16/clk/SM) is the real limit.
+// depend on h so the unrolled loop runs it ahead. On the H200 the limit is instruction issue with few
+// resident warps (~5 instructions per state update plus the E/Y phases; MUFU ~40 % busy): see NOTES.md,
+// "Runs 3-6", for the profile and the variants that were measured slower (NPT 1, 2, 8; 16 channels).
 // Time is processed in tiles of TT=32 steps, double-buffered through shared memory with cp.async so that
 // every global access is coalesced along channels (layout [B*T, D] row-major):
 //   E: softplus(dt + bias) and δ·u once per (t, d) for the block;     (all threads)
