@@ -15,6 +15,7 @@ struct P {
     i64 vecX, vecW;           // 11..12 16-byte loads legal (base and row stride 16-byte aligned)
     i64 vecOut;               // 13 paired stores legal (base and row stride 2-element aligned)
     i64 outBf16;              // 14 output element type: 0 = f32, 1 = bf16
+    i64 wTf32;                // 15 tf32 kernels: w already holds tf32-rounded values (rounded once at upload)
 };
 
 // ------------------------------------------------------------------ epilogue helpers

@@ -80,6 +80,14 @@ public interface Backend extends AutoCloseable {
         return t;
     }
 
+    /**
+     * Uploads a matrix weight (the {@code w} of {@link #linear} calls only) in {@link #matrixWeightType()}.
+     * A backend may store it pre-processed for its GEMMs, as long as linear gives the same results.
+     */
+    default Tensor uploadMatrix(String name, float[] data, int rows, int cols) {
+        return upload(name, data, rows, cols, matrixWeightType());
+    }
+
     // ---------------------------------------------------------------- operators
 
     /** {@code out[m, :] = table[ids[m], :]}; ids are I32 [M, 1] and already checked against the table. */

@@ -131,21 +131,39 @@ public final class CudaKernelBench {
 
     // ---------------------------------------------------------------- scan
 
-    /** Fills a tensor with uniform values in [lo, hi) in row chunks (no huge host arrays). */
-    private static void fillUniform(Backend be, Tensor t, long seed, float lo, float hi) {
-        int chunk = Math.max(1, (1 << 22) / Math.max(1, t.cols()));
-        long s = seed * 0x9E3779B97F4A7C15L + 1;
-        for (int r0 = 0; r0 < t.rows(); r0 += chunk) {
-            int r1 = Math.min(t.rows(), r0 + chunk);
-            float[] v = new float[(r1 - r0) * t.cols()];
-            for (int i = 0; i < v.length; i++) {
+    /** Seeded xorshift64 stream of uniform floats in [lo, hi). */
+    private static final class Uniform {
+        private long s;
+
+        Uniform(long seed) {
+            s = seed * 0x9E3779B97F4A7C15L + 1;
+        }
+
+        float[] next(int count, float lo, float hi) {
+            float[] v = new float[count];
+            for (int i = 0; i < count; i++) {
                 s ^= s << 13;
                 s ^= s >>> 7;
                 s ^= s << 17;
                 v[i] = lo + (hi - lo) * ((s >>> 40) / (float) (1L << 24));
             }
-            be.write(t.rows(r0, r1), v, 0);
+            return v;
         }
+    }
+
+    /** Fills a tensor with uniform values in [lo, hi) in row chunks (no huge host arrays). */
+    private static void fillUniform(Backend be, Tensor t, long seed, float lo, float hi) {
+        int chunk = Math.max(1, (1 << 22) / Math.max(1, t.cols()));
+        Uniform u = new Uniform(seed);
+        for (int r0 = 0; r0 < t.rows(); r0 += chunk) {
+            int r1 = Math.min(t.rows(), r0 + chunk);
+            be.write(t.rows(r0, r1), u.next((r1 - r0) * t.cols(), lo, hi), 0);
+        }
+    }
+
+    /** A matrix weight as the model uploads it ({@link Backend#uploadMatrix}), uniform in [lo, hi). */
+    private static Tensor uniformMatrix(Backend be, String name, int rows, int cols, long seed, float lo, float hi) {
+        return be.uploadMatrix(name, new Uniform(seed).next(rows * cols, lo, hi), rows, cols);
     }
 
     private void scan(int lanes, int d, int steps, int n, Precision p) {
@@ -289,8 +307,7 @@ public final class CudaKernelBench {
                     Tensor xs = be.allocate("x", m, view ? 80 : k, act);
                     fillUniform(be, xs, 7, -1f, 1f);
                     Tensor x = view ? xs.columns(0, k) : xs;
-                    Tensor w = be.allocate("w", n, k, be.matrixWeightType());
-                    fillUniform(be, w, 8, -0.05f, 0.05f);
+                    Tensor w = uniformMatrix(be, "w", n, k, 8, -0.05f, 0.05f);
                     Tensor o = be.allocate("out", m, n, acc ? DType.F32 : act);
                     float[] ms = be.time(() -> be.linear(x, w, null, o, acc), 3, Math.max(5, runs / 2));
                     double t = median(ms);
@@ -323,7 +340,7 @@ public final class CudaKernelBench {
     private void model(Precision p, int lanes, int steps) {
         final int h = 768, d = 1536, n = 16, r = 48, k = 4, v = 50280, layers = 24;
         try (CudaBackend be = open(p)) {
-            DType act = be.activationType(), wt = be.matrixWeightType();
+            DType act = be.activationType();
             int rows = lanes * steps;
             Tensor emb = be.allocate("embedding", v, h, DType.F32);
             fillUniform(be, emb, 1, -1f, 1f);
@@ -331,15 +348,12 @@ public final class CudaKernelBench {
             for (int l = 0; l < layers; l++) {
                 Tensor norm = be.allocate("norm", 1, h, DType.F32);
                 be.fill(norm, 1f);
-                Tensor in = be.allocate("in_proj", 2 * d, h, wt);
-                fillUniform(be, in, 10 + l, -0.03f, 0.03f);
+                Tensor in = uniformMatrix(be, "in_proj", 2 * d, h, 10 + l, -0.03f, 0.03f);
                 Tensor cw = be.allocate("conv.w", d, k, DType.F32);
                 fillUniform(be, cw, 20 + l, -0.5f, 0.5f);
                 Tensor cb = be.allocate("conv.b", 1, d, DType.F32);
-                Tensor xp = be.allocate("x_proj", r + 2 * n, d, wt);
-                fillUniform(be, xp, 30 + l, -0.02f, 0.02f);
-                Tensor dp = be.allocate("dt_proj", d, r, wt);
-                fillUniform(be, dp, 40 + l, -0.1f, 0.1f);
+                Tensor xp = uniformMatrix(be, "x_proj", r + 2 * n, d, 30 + l, -0.02f, 0.02f);
+                Tensor dp = uniformMatrix(be, "dt_proj", d, r, 40 + l, -0.1f, 0.1f);
                 Tensor db = be.allocate("dt.bias", 1, d, DType.F32);
                 fillUniform(be, db, 50 + l, -5f, -2f);
                 float[] a = new float[d * n];
@@ -349,16 +363,14 @@ public final class CudaKernelBench {
                 Tensor an = be.upload("A", a, d, n, DType.F32);
                 Tensor ds = be.allocate("D", 1, d, DType.F32);
                 be.fill(ds, 1f);
-                Tensor op = be.allocate("out_proj", h, d, wt);
-                fillUniform(be, op, 60 + l, -0.02f, 0.02f);
+                Tensor op = uniformMatrix(be, "out_proj", h, d, 60 + l, -0.02f, 0.02f);
                 Tensor cs = be.allocate("conv.state", lanes, d * (k - 1), DType.F32);
                 Tensor ss = be.allocate("ssm.state", lanes, d * n, DType.F32);
                 w[l] = new Tensor[] {norm, in, cw, cb, xp, dp, db, an, ds, op, cs, ss};
             }
             Tensor normF = be.allocate("norm_f", 1, h, DType.F32);
             be.fill(normF, 1f);
-            Tensor lmHead = be.allocate("lm_head", v, h, wt);
-            fillUniform(be, lmHead, 70, -0.03f, 0.03f);
+            Tensor lmHead = uniformMatrix(be, "lm_head", v, h, 70, -0.03f, 0.03f);
             Tensor ids = be.allocate("ids", rows, 1, DType.I32);
             be.fill(ids, 17);
             Tensor targets = be.allocate("targets", rows, 1, DType.I32);

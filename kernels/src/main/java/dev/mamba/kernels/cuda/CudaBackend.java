@@ -346,6 +346,26 @@ public final class CudaBackend implements Backend {
         return new CudaTensor(name, dtype, memory.allocate(name, bytes), rows, cols);
     }
 
+    /**
+     * TF32 mode rounds matrix weights to tf32 (nearest, ties away, as cvt.rna does) once here, so that the
+     * wgmma kernels' producer rounds only the activation rows of each stage (it rounded both: tf32 GEMMs
+     * ran at 129 TF/s, a third of bf16). Every TF32 kernel rounds its operands the same way, so results
+     * do not change.
+     */
+    @Override
+    public synchronized Tensor uploadMatrix(String name, float[] data, int rows, int cols) {
+        if (precision != Precision.TF32) {
+            return upload(name, data, rows, cols, matrixWeightType());
+        }
+        float[] r = new float[data.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = WgmmaCheck.tf32(data[i]);
+        }
+        CudaTensor t = (CudaTensor) upload(name, r, rows, cols, DType.F32);
+        t.alloc.tf32Rounded = true;
+        return t;
+    }
+
     @Override
     public synchronized void free(Tensor x) {
         enter();

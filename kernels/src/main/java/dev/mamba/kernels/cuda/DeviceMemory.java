@@ -36,6 +36,8 @@ final class DeviceMemory {
         long used;
         String name;
         boolean freed;
+        /** Holds tf32-rounded values written by {@code uploadMatrix} (TF32 GEMMs then skip rounding them). */
+        boolean tf32Rounded;
 
         Allocation(CUdeviceptr ptr, long address, long capacity) {
             this.ptr = ptr;

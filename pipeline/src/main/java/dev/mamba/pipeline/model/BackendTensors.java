@@ -28,6 +28,10 @@ final class BackendTensors {
         return keep(backend.upload(name, data, rows, cols, t));
     }
 
+    Tensor uploadMatrix(String name, float[] data, int rows, int cols) {
+        return keep(backend.uploadMatrix(name, data, rows, cols));
+    }
+
     private Tensor keep(Tensor t) {
         owned.add(t);
         return t;

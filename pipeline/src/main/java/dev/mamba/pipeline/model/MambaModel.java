@@ -110,7 +110,7 @@ public final class MambaModel implements AutoCloseable {
     }
 
     private Tensor matrix(HostTensor h) {
-        return upload(h.name, h.data, h.rows(), h.cols(), backend.matrixWeightType());
+        return owned.uploadMatrix(h.name, h.data, h.rows(), h.cols());
     }
 
     public MambaConfig config() {
