@@ -164,7 +164,12 @@ public final class BuiltinModels {
                 throw new IOException("extracted files of " + name + " differ in size from the jar's");
             }
             if (Files.exists(dir)) {
+                if (complete(dir, sizes)) {
+                    return dir;  // another thread or JVM finished while we copied (ours is deleted below)
+                }
                 // Incomplete (a tmp cleaner took files): replace it. Another JVM may be doing the same.
+                // (Deleting without the check above removed a copy another thread had just completed,
+                // and that thread then failed its final check: seen once in a full BuiltinModelsTest run.)
                 deleteTree(dir);
             }
             try {

@@ -366,6 +366,12 @@ public final class CudaBackend implements Backend {
         return t;
     }
 
+    /** A write target: whatever it holds now is no longer what uploadMatrix rounded. */
+    private static CudaTensor written(CudaTensor t) {
+        t.alloc.tf32Rounded = false;
+        return t;
+    }
+
     @Override
     public synchronized void free(Tensor x) {
         enter();
@@ -404,7 +410,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void write(Tensor dst, float[] src, int offset) {
         enter();
-        CudaTensor d = typed(dst, "write target", DType.F32, DType.BF16);
+        CudaTensor d = written(typed(dst, "write target", DType.F32, DType.BF16));
         checkRange(src.length, offset, d, "write");
         final int cols = d.cols;
         writeRows(d, (b, r0, r1) -> b.asFloatBuffer().put(src, offset + r0 * cols, (r1 - r0) * cols));
@@ -413,7 +419,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void write(Tensor dst, int[] src, int offset) {
         enter();
-        CudaTensor d = typed(dst, "write target", DType.I32);
+        CudaTensor d = written(typed(dst, "write target", DType.I32));
         checkRange(src.length, offset, d, "write");
         final int cols = d.cols;
         writeRows(d, (b, r0, r1) -> b.asIntBuffer().put(src, offset + r0 * cols, (r1 - r0) * cols));
@@ -422,7 +428,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void write(Tensor dst, ByteBuffer src) {
         enter();
-        CudaTensor d = t(dst, "write target");
+        CudaTensor d = written(t(dst, "write target"));
         long need = 4L * d.rows * d.cols;
         if (src.remaining() < need) {
             throw new IllegalArgumentException("write " + d.name + d.shape() + ": buffer holds " + src.remaining()
@@ -556,7 +562,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void fill(Tensor x, float value) {
         enter();
-        CudaTensor c = t(x, "fill target");
+        CudaTensor c = written(t(x, "fill target"));
         CUevent pe = pBegin();
         fillImpl(c, value);
         if (pe != null) {
@@ -580,7 +586,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void copy(Tensor src, Tensor dst) {
         enter();
-        CudaTensor s = t(src, "copy source"), d = t(dst, "copy target");
+        CudaTensor s = t(src, "copy source"), d = written(t(dst, "copy target"));
         shape(d, s.rows, s.cols, "copy");
         String fn;
         if (s.dtype == d.dtype) {
@@ -867,7 +873,7 @@ public final class CudaBackend implements Backend {
     /** Device-to-device copy of a whole contiguous tensor with cuMemcpyDtoDAsync (bandwidth reference). */
     public synchronized void copyBytes(Tensor src, Tensor dst) {
         enter();
-        CudaTensor s = t(src, "copy source"), d = t(dst, "copy target");
+        CudaTensor s = t(src, "copy source"), d = written(t(dst, "copy target"));
         long bytes = (long) s.rows * s.cols * s.dtype.bytes();
         if (!s.contiguous() || !d.contiguous() || bytes != (long) d.rows * d.cols * d.dtype.bytes()) {
             throw new IllegalArgumentException("copyBytes needs two contiguous tensors of the same size");
