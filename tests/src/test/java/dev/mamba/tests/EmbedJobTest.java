@@ -33,17 +33,7 @@ class EmbedJobTest {
     static void setUp() throws Exception {
         model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("model")));
         inputs = Files.createDirectories(tmp.resolve("in"));
-        Random rnd = new Random(3);
-        Map<String, String> a = JobFixtures.randomRecords(rnd, "a", 12, 900);
-        a.put("long", JobFixtures.randomDna(rnd, 5000)); // many chunks, spans splits
-        Map<String, String> b = JobFixtures.randomRecords(rnd, "b", 5, 300);
-        Map<String, String> c = JobFixtures.randomRecords(rnd, "c", 3, 2000);
-        JobFixtures.writeFasta(inputs.resolve("a.fa"), a);
-        JobFixtures.writeFasta(inputs.resolve("b.fasta"), b);
-        JobFixtures.writeFasta(inputs.resolve("c.fa.gz"), c);
-        records.putAll(a);
-        records.putAll(b);
-        records.putAll(c);
+        records.putAll(JobFixtures.writeFastaInputs(inputs, new Random(3), 12, 5000, 5, 3, 2000));
         expected = JobFixtures.expectedEmbeddings(model, records);
     }
 

@@ -75,6 +75,26 @@ final class JobFixtures {
         return m;
     }
 
+    /**
+     * The jobs' usual input folder: a.fa ({@code na} records up to 900 bases plus "long", {@code longLen}
+     * bases: many chunks, spans splits), b.fasta ({@code nb} up to 300) and c.fa.gz ({@code nc} up to
+     * {@code cLen}). Returns every record written, in file order.
+     */
+    static Map<String, String> writeFastaInputs(Path dir, Random rnd, int na, int longLen, int nb, int nc, int cLen)
+            throws IOException {
+        Map<String, String> a = randomRecords(rnd, "a", na, 900);
+        a.put("long", randomDna(rnd, longLen));
+        Map<String, String> b = randomRecords(rnd, "b", nb, 300);
+        Map<String, String> c = randomRecords(rnd, "c", nc, cLen);
+        writeFasta(dir.resolve("a.fa"), a);
+        writeFasta(dir.resolve("b.fasta"), b);
+        writeFasta(dir.resolve("c.fa.gz"), c);
+        Map<String, String> all = new LinkedHashMap<>(a);
+        all.putAll(b);
+        all.putAll(c);
+        return all;
+    }
+
     static int[] ids(String seq) {
         int[] t = new int[seq.length()];
         for (int i = 0; i < t.length; i++) {

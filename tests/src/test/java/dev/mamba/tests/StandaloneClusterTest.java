@@ -92,17 +92,7 @@ class StandaloneClusterTest {
         logs = Files.createDirectories(tmp.resolve("logs"));
         model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("model")));
         inputs = Files.createDirectories(tmp.resolve("in"));
-        Random rnd = new Random(11);
-        Map<String, String> a = JobFixtures.randomRecords(rnd, "a", 8, 900);
-        a.put("long", JobFixtures.randomDna(rnd, 3000)); // several chunks, spans splits
-        Map<String, String> b = JobFixtures.randomRecords(rnd, "b", 4, 300);
-        Map<String, String> c = JobFixtures.randomRecords(rnd, "c", 2, 1500);
-        JobFixtures.writeFasta(inputs.resolve("a.fa"), a);
-        JobFixtures.writeFasta(inputs.resolve("b.fasta"), b);
-        JobFixtures.writeFasta(inputs.resolve("c.fa.gz"), c);
-        records.putAll(a);
-        records.putAll(b);
-        records.putAll(c);
+        records.putAll(JobFixtures.writeFastaInputs(inputs, new Random(11), 8, 3000, 4, 2, 1500));
 
         List<Path> carried = appJarSources();
         sparkHome = sparkHome(tmp.resolve("spark-home"), carried);

@@ -1,18 +1,14 @@
 package dev.mamba.kernels.cuda;
 
 import dev.mamba.kernels.DType;
+import dev.mamba.kernels.MatrixView;
 import dev.mamba.kernels.Tensor;
 
 /** A row-major matrix in device memory: an allocation, an element offset, a shape and a row stride. */
-public final class CudaTensor implements Tensor {
-    final String name;
-    final DType dtype;
+public final class CudaTensor extends MatrixView {
     final DeviceMemory.Allocation alloc;
     /** Elements from the start of the allocation to element (0, 0). */
     final long offset;
-    final int rows;
-    final int cols;
-    final int ld;
     /** True for the tensor returned by allocate (the one that may be freed). */
     final boolean root;
 
@@ -22,55 +18,15 @@ public final class CudaTensor implements Tensor {
 
     private CudaTensor(String name, DType dtype, DeviceMemory.Allocation alloc, long offset, int rows, int cols,
                        int ld, boolean root) {
-        this.name = name;
-        this.dtype = dtype;
+        super(name, dtype, rows, cols, ld);
         this.alloc = alloc;
         this.offset = offset;
-        this.rows = rows;
-        this.cols = cols;
-        this.ld = ld;
         this.root = root;
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
-    }
-
-    @Override
-    public int rowStride() {
-        return ld;
-    }
-
-    @Override
-    public Tensor columns(int from, int to) {
-        if (from < 0 || to > cols || from > to) {
-            throw new IndexOutOfBoundsException("tensor " + name + " " + shape() + ": columns [" + from + ", " + to + ")");
-        }
-        return new CudaTensor(name, dtype, alloc, offset + from, rows, to - from, ld, false);
-    }
-
-    @Override
-    public Tensor rows(int from, int to) {
-        if (from < 0 || to > rows || from > to) {
-            throw new IndexOutOfBoundsException("tensor " + name + " " + shape() + ": rows [" + from + ", " + to + ")");
-        }
-        return new CudaTensor(name, dtype, alloc, offset + (long) from * ld, to - from, cols, ld, false);
+    protected Tensor view(int r0, int c0, int rows, int cols) {
+        return new CudaTensor(name, dtype, alloc, offset + (long) r0 * ld + c0, rows, cols, ld, false);
     }
 
     /** Device address of element (r, c). */
@@ -91,10 +47,5 @@ public final class CudaTensor implements Tensor {
     /** True when 16-byte vector access is legal for every row (aligned start and row stride). */
     boolean aligned16() {
         return address() % 16 == 0 && ((long) ld * dtype.bytes()) % 16 == 0;
-    }
-
-    @Override
-    public String toString() {
-        return name + dtype + shape();
     }
 }

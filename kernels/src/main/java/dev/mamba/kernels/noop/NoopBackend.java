@@ -2,6 +2,7 @@ package dev.mamba.kernels.noop;
 
 import dev.mamba.kernels.Backend;
 import dev.mamba.kernels.DType;
+import dev.mamba.kernels.MatrixView;
 import dev.mamba.kernels.Precision;
 import dev.mamba.kernels.Tensor;
 
@@ -17,54 +18,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class NoopBackend implements Backend {
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private static final class T implements Tensor {
-        final String name;
-        final DType dtype;
-        final int rows;
-        final int cols;
-        final int ld;
-
+    /** Shape and type only: no storage. */
+    private static final class T extends MatrixView {
         T(String name, DType dtype, int rows, int cols, int ld) {
-            this.name = name;
-            this.dtype = dtype;
-            this.rows = rows;
-            this.cols = cols;
-            this.ld = ld;
+            super(name, dtype, rows, cols, ld);
         }
 
         @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public DType dtype() {
-            return dtype;
-        }
-
-        @Override
-        public int rows() {
-            return rows;
-        }
-
-        @Override
-        public int cols() {
-            return cols;
-        }
-
-        @Override
-        public int rowStride() {
-            return ld;
-        }
-
-        @Override
-        public Tensor columns(int from, int to) {
-            return new T(name, dtype, rows, to - from, ld);
-        }
-
-        @Override
-        public Tensor rows(int from, int to) {
-            return new T(name, dtype, to - from, cols, ld);
+        protected Tensor view(int r0, int c0, int rows, int cols) {
+            return new T(name, dtype, rows, cols, ld);
         }
     }
 

@@ -152,22 +152,7 @@ public final class FastqReader extends FastxReader {
             throw error("missing '+' line after the sequence of record " + id + ": found "
                     + InputFormatException.describeByte(b) + hint);
         }
-        boolean plusLineEnded = false;
-        while (in.fill()) {
-            byte[] buf = in.buf;
-            int p = in.pos;
-            int lim = in.lim;
-            while (p < lim && buf[p] != '\n') {
-                p++;
-            }
-            in.pos = p;
-            if (p < lim) {
-                in.pos++;
-                newLine();
-                plusLineEnded = true;
-                break;
-            }
-        }
+        boolean plusLineEnded = restOfLine();
         if (!plusLineEnded || in.peek() < 0) {
             if (seqLen == 0) {
                 return; // an empty read's empty quality line may be the missing last line

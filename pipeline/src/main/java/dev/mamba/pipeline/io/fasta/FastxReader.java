@@ -168,6 +168,25 @@ abstract class FastxReader implements ChunkReader {
         }
     }
 
+    /** Consumes the rest of the current line and its '\n'; false when the input ends first. */
+    final boolean restOfLine() throws IOException {
+        while (in.fill()) {
+            byte[] buf = in.buf;
+            int p = in.pos;
+            int lim = in.lim;
+            while (p < lim && buf[p] != '\n') {
+                p++;
+            }
+            if (p < lim) {
+                in.pos = p + 1;
+                newLine();
+                return true;
+            }
+            in.pos = p;
+        }
+        return false;
+    }
+
     /** Bookkeeping after consuming a '\n' at {@code in.pos - 1}. */
     final void newLine() {
         line++;
@@ -207,21 +226,7 @@ abstract class FastxReader implements ChunkReader {
             throw error("empty sequence id in header line");
         }
         id = new String(idBuf, 0, n, StandardCharsets.UTF_8);
-        // the rest of the header (description) is not kept
-        while (in.fill()) {
-            byte[] buf = in.buf;
-            int p = in.pos;
-            int lim = in.lim;
-            while (p < lim && buf[p] != '\n') {
-                p++;
-            }
-            in.pos = p;
-            if (p < lim) {
-                in.pos++;
-                newLine();
-                break;
-            }
-        }
+        restOfLine();  // the rest of the header (description) is not kept
         inRecord = true;
         chunkIndex = 0;
         start = 0;
