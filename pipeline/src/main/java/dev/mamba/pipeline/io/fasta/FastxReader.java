@@ -153,37 +153,36 @@ abstract class FastxReader implements ChunkReader {
                 done = true;
                 return false;
             }
-            byte[] buf = in.buf;
-            int p = in.pos;
-            int lim = in.lim;
-            while (p < lim && buf[p] != '\n') {
-                p++;
-            }
-            if (p < lim) {
-                in.pos = p + 1;
-                newLine();
+            if (passNewline()) {
                 return true;
             }
-            in.pos = p;
         }
     }
 
     /** Consumes the rest of the current line and its '\n'; false when the input ends first. */
     final boolean restOfLine() throws IOException {
         while (in.fill()) {
-            byte[] buf = in.buf;
-            int p = in.pos;
-            int lim = in.lim;
-            while (p < lim && buf[p] != '\n') {
-                p++;
-            }
-            if (p < lim) {
-                in.pos = p + 1;
-                newLine();
+            if (passNewline()) {
                 return true;
             }
-            in.pos = p;
         }
+        return false;
+    }
+
+    /** Moves past the next '\n' among the buffered bytes (true), else to the end of the buffer (false). */
+    private boolean passNewline() {
+        byte[] buf = in.buf;
+        int p = in.pos;
+        int lim = in.lim;
+        while (p < lim && buf[p] != '\n') {
+            p++;
+        }
+        if (p < lim) {
+            in.pos = p + 1;
+            newLine();
+            return true;
+        }
+        in.pos = p;
         return false;
     }
 
