@@ -126,8 +126,44 @@ DEV void rmsnorm(const PR& p) {
     const float inv = (float)(1.0 / sqrt(ss / H + (double)bits_f32(p.epsBits)));
     for (int j = lane; j < H; j += 32) o[j] = from_f32<To>(ldf(x + j) * inv * __ldg(w + j));
 }
+
+// Field order must match CudaBackend.java (addRmsNorm).
+struct PAR {
+    i64 delta, res, w, out;         // 0..3
+    i64 lddelta, ldres, ldout;      // 4..6
+    i64 M, H;                       // 7..8
+    i64 epsBits;                    // 9 float bits of eps
+};
+
+// res += delta (the block's output added to the f32 residual stream), then out = rmsnorm(res) * w: the
+// residual add of the previous block fused into the next norm, so out_proj writes its result instead of
+// reading the residual back in its epilogue. One warp per row; the row is re-read from L1/L2 for out.
+template <typename Td, typename To>
+DEV void add_rmsnorm(const PAR& p) {
+    const i64 row = (i64)blockIdx.x * 8 + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= p.M) return;
+    const Td* dl = cptr<Td>(p.delta) + row * p.lddelta;
+    float* r = mptr<float>(p.res) + row * p.ldres;
+    const float* w = cptr<float>(p.w);
+    To* o = mptr<To>(p.out) + row * p.ldout;
+    const int H = (int)p.H;
+    double ss = 0.0;
+    for (int j = lane; j < H; j += 32) {
+        const float v = r[j] + ldf(dl + j);
+        r[j] = v;
+        ss += (double)(v * v);
+    }
+    ss = warp_sum(ss);
+    const float inv = (float)(1.0 / sqrt(ss / H + (double)bits_f32(p.epsBits)));
+    for (int j = lane; j < H; j += 32) o[j] = from_f32<To>(r[j] * inv * __ldg(w + j));
+}
 }  // namespace ew
 
+extern "C" __global__ void __launch_bounds__(256) mamba_add_rmsnorm_f32_f32(const ew::PAR p) { ew::add_rmsnorm<float, float>(p); }
+extern "C" __global__ void __launch_bounds__(256) mamba_add_rmsnorm_bf16_bf16(const ew::PAR p) { ew::add_rmsnorm<bf16, bf16>(p); }
+extern "C" __global__ void __launch_bounds__(256) mamba_add_rmsnorm_f32_bf16(const ew::PAR p) { ew::add_rmsnorm<float, bf16>(p); }
+extern "C" __global__ void __launch_bounds__(256) mamba_add_rmsnorm_bf16_f32(const ew::PAR p) { ew::add_rmsnorm<bf16, float>(p); }
 extern "C" __global__ void __launch_bounds__(256) mamba_rmsnorm_f32_f32(const ew::PR p) { ew::rmsnorm<float, float>(p); }
 extern "C" __global__ void __launch_bounds__(256) mamba_rmsnorm_f32_bf16(const ew::PR p) { ew::rmsnorm<float, bf16>(p); }
 extern "C" __global__ void __launch_bounds__(256) mamba_rmsnorm_bf16_f32(const ew::PR p) { ew::rmsnorm<bf16, float>(p); }

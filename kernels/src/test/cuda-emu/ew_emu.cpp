@@ -70,6 +70,39 @@ int main() {
         for (int i = 0; i < M * H; ++i) e2 = std::max(e2, (double)std::fabs(to_f32(ob[i]) - to_f32(from_f32<bf16>(o[i]))));
         check(e2 == 0, "rmsnorm f32->bf16 (rounded copy of f32 result)", e2);
     }
+    // residual add fused into RMSNorm: residual updated in place, equal to add then rmsnorm; bf16 delta
+    {
+        int M = 11, H = 96, ldd = H + 5, ldr = H + 2;
+        std::vector<float> res(M * ldr), res0, w(H), o(M * H);
+        std::vector<bf16> dl(M * ldd), ob(M * H);
+        for (auto& v : res) v = gauss(0.1f, 1.5f);
+        for (auto& v : dl) v = from_f32<bf16>(gauss(0, 0.7f));
+        for (auto& v : w) v = gauss(1, 0.1f);
+        res0 = res;
+        float eps = 1e-5f; int ei; memcpy(&ei, &eps, 4);
+        ew::PAR p{A(dl.data()), A(res.data()), A(w.data()), A(o.data()), ldd, ldr, H, M, H, ei};
+        launch(mamba_add_rmsnorm_bf16_f32, (M + 7) / 8, 1, 1, 256, p);
+        double err = 0, errR = 0;
+        for (int r = 0; r < M; ++r) {
+            double ss = 0;
+            std::vector<float> v(H);
+            for (int j = 0; j < H; ++j) { v[j] = res0[r * ldr + j] + to_f32(dl[r * ldd + j]); ss += (double)(v[j] * v[j]); }
+            float inv = (float)(1.0 / std::sqrt(ss / H + eps));
+            for (int j = 0; j < H; ++j) {
+                errR = std::max(errR, (double)std::fabs(res[r * ldr + j] - v[j]));
+                err = std::max(err, (double)std::fabs(o[r * H + j] - v[j] * inv * w[j]));
+            }
+            for (int j = H; j < ldr; ++j) errR = std::max(errR, (double)std::fabs(res[r * ldr + j] - res0[r * ldr + j]));
+        }
+        check(errR == 0, "add_rmsnorm residual (bit-exact, padding untouched)", errR);
+        check(err == 0, "add_rmsnorm bf16 delta -> f32 out (bit-exact)", err);
+        // in place of the next block's input: out is bf16
+        res = res0; p.out = A(ob.data());
+        launch(mamba_add_rmsnorm_bf16_bf16, (M + 7) / 8, 1, 1, 256, p);
+        double e2 = 0;
+        for (int i = 0; i < M * H; ++i) e2 = std::max(e2, (double)std::fabs(to_f32(ob[i]) - to_f32(from_f32<bf16>(o[i]))));
+        check(e2 == 0, "add_rmsnorm bf16 out (rounded copy of f32 result)", e2);
+    }
     // embedding with one bad id -> NaN row
     {
         int V = 11, H = 300, M = 9;

@@ -106,6 +106,16 @@ public interface Backend extends AutoCloseable {
     void add(Tensor x, Tensor out);
 
     /**
+     * {@code residual += delta}, then {@code out = rmsNorm(residual)}: a block's output joining the residual
+     * stream and the next norm in one pass (a backend may fuse them; the result equals {@link #add} then
+     * {@link #rmsNorm}). residual is F32 [M, H]; delta and out [M, H] of any activation type.
+     */
+    default void addRmsNorm(Tensor delta, Tensor residual, Tensor weight, float eps, Tensor out) {
+        add(delta, residual);
+        rmsNorm(residual, weight, eps, out);
+    }
+
+    /**
      * Depthwise causal conv1d, bias and SiLU, continuing from a carried window.
      * x [B·T, D] (may be a column view), weight [D, K], bias [1, D] or null, state [B, D·(K−1)]
      * holding per channel d the K−1 previous inputs, oldest first, at {@code state[b, d·(K−1) + j]}.

@@ -683,6 +683,23 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public synchronized void addRmsNorm(Tensor delta, Tensor residual, Tensor weight, float eps, Tensor out) {
+        enter();
+        CudaTensor di = act(delta, "delta"), ri = typed(residual, "residual", DType.F32),
+                wi = typed(weight, "weight", DType.F32), o = act(out, "output");
+        shape(di, ri.rows, ri.cols, "addRmsNorm delta");
+        shape(wi, 1, ri.cols, "addRmsNorm weight");
+        shape(o, ri.rows, ri.cols, "addRmsNorm");
+        CUevent pe = pBegin();
+        module.launch("mamba_add_rmsnorm_" + tn(di.dtype) + "_" + tn(o.dtype), (ri.rows + 7) / 8, 1, 1, 256, 0,
+                di.address(), ri.address(), wi.address(), o.address(), di.ld, ri.ld, o.ld, ri.rows, ri.cols,
+                Float.floatToRawIntBits(eps));
+        if (pe != null) {
+            pEnd(pe, "addRmsNorm " + ri.rows + "x" + ri.cols + " " + tn(di.dtype) + "->" + tn(o.dtype));
+        }
+    }
+
+    @Override
     public synchronized void add(Tensor x, Tensor out) {
         enter();
         CudaTensor xi = act(x, "input"), o = act(out, "output");

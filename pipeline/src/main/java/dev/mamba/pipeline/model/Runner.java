@@ -32,6 +32,7 @@ public final class Runner implements AutoCloseable {
     private final Tensor features;     // CONTINUOUS [rows, k] F32
     private final Tensor h;            // residual stream [rows, H] F32
     private final Tensor xn;           // normed input [rows, H] act
+    private final Tensor mixed;        // out_proj output [rows, H] act, added to h by the next norm
     private final Tensor xz;           // in_proj output [rows, 2D] act
     private final Tensor xc;           // conv output [rows, D] act
     private final Tensor dbc;          // x_proj output [rows, R + 2N] act
@@ -78,6 +79,7 @@ public final class Runner implements AutoCloseable {
             features = cfg.family == ModelFamily.CONTINUOUS ? alloc("features", rows, cfg.inputFeatures, DType.F32) : null;
             h = alloc("residual", rows, hs, DType.F32);
             xn = alloc("normed", rows, hs, act);
+            mixed = alloc("out_proj_out", rows, hs, act);
             xz = alloc("in_proj_out", rows, 2 * d, act);
             xc = alloc("conv_out", rows, d, act);
             dbc = alloc("x_proj_out", rows, cfg.timeStepRank + 2 * cfg.stateSize, act);
@@ -201,7 +203,7 @@ public final class Runner implements AutoCloseable {
         Tensor ids = in.rows(used, used + rows);
         Tensor targets = in.rows(used + rows, used + 2 * rows);
 
-        Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), xzv = xz.rows(0, rows), xcv = xc.rows(0, rows),
+        Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), mv = mixed.rows(0, rows), xzv = xz.rows(0, rows), xcv = xc.rows(0, rows),
                 dbcv = dbc.rows(0, rows), dtv = dt.rows(0, rows), yv = y.rows(0, rows), hfv = hf.rows(0, rows);
         if (cfg.family == ModelFamily.TOKENS) {
             be.embedding(ids, model.embeddings, hv);
@@ -223,15 +225,21 @@ public final class Runner implements AutoCloseable {
         Tensor dtIn = dbcv.columns(0, r), bm = dbcv.columns(r, r + n), cm = dbcv.columns(r + n, r + 2 * n);
         for (int l = 0; l < cfg.numLayers; l++) {
             LayerWeights lw = model.layers[l];
-            be.rmsNorm(hv, lw.norm, cfg.layerNormEpsilon, xnv);
+            // The previous block's output joins the residual inside this norm (as HF adds it before the
+            // next block), so out_proj writes its result instead of reading h back in its epilogue.
+            if (l == 0) {
+                be.rmsNorm(hv, lw.norm, cfg.layerNormEpsilon, xnv);
+            } else {
+                be.addRmsNorm(mv, hv, lw.norm, cfg.layerNormEpsilon, xnv);
+            }
             be.linear(xnv, lw.inProj, lw.inProjBias, xzv, false);
             be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv);
             be.linear(xcv, lw.xProj, null, dbcv, false);
             be.linear(dtIn, lw.dtProj, null, dtv, false);
             be.selectiveScan(xcv, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z, ssmState[l].rows(0, used), lensT, yv);
-            be.linear(yv, lw.outProj, lw.outProjBias, hv, true);
+            be.linear(yv, lw.outProj, lw.outProjBias, mv, false);
         }
-        be.rmsNorm(hv, model.normF, cfg.layerNormEpsilon, hfv);
+        be.addRmsNorm(mv, hv, model.normF, cfg.layerNormEpsilon, hfv);
 
         ForwardResult res = new ForwardResult(used, steps, lens.clone());
         if (want.contains(Output.HIDDEN)) {
