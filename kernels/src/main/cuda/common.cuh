@@ -53,6 +53,13 @@ DEV float ex2_approx(float x) {
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
     return y;
 }
+// f32 -> nearest tf32 (ties away from zero) kept in f32 storage: what the TF32 GEMMs do to their operands.
+// Kernels whose output only feeds TF32 GEMMs store it rounded, so the GEMM can skip its rounding pass.
+DEV float round_tf32(float v) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return __uint_as_float(r);
+}
 DEV float tanh_approx(float x) {
     float y;
     asm("tanh.approx.f32 %0, %1;" : "=f"(y) : "f"(x));

@@ -16,6 +16,7 @@ struct P {
     i64 vecOut;               // 13 paired stores legal (base and row stride 2-element aligned)
     i64 outBf16;              // 14 output element type: 0 = f32, 1 = bf16
     i64 wTf32;                // 15 tf32 kernels: w already holds tf32-rounded values (rounded once at upload)
+    i64 xTf32;                // 16 tf32 kernels: x already holds tf32-rounded values (its producer rounded them)
 };
 
 // ------------------------------------------------------------------ epilogue helpers

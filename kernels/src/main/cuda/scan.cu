@@ -29,6 +29,7 @@ struct P {
     i64 nseg, segLen;                                        // 23..24 segments, steps per segment
     i64 wsH, wsS;                                            // 25..26 f32 workspace [B][nseg][D][Nreal], [B][nseg][D]
     i64 vecX, vecBC;                                         // 27..28 16-byte cp.async legal (u/dt/z, B/C)
+    i64 roundY;                                              // 29 f32 y rounded to tf32 (it only feeds TF32 GEMMs)
 };
 
 // Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
@@ -312,6 +313,7 @@ DEV void scan_kernel(const P& p) {
                     float zv = ldf(st + 2 * TT * DT + i);
                     yv *= FAST ? silu_fast(zv) : silu_f32(zv);
                 }
+                if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
                 gy[(i64)r * p.ldy + ec] = from_f32<T>(yv);
             }
         }

@@ -169,9 +169,11 @@ DEV void gemm_ws(const gemm::P& p) {
             const int s = j % STAGES;
             if constexpr (TF32) {
                 unsigned char* st = smem + s * C::STAGE_BYTES;
+                // rows [0, BM) are x, [BM, BM + BN) w; operands already rounded (weights at upload, p.wTf32;
+                // activations by the kernel that wrote them, p.xTf32) need no pass
+                const int lo = p.xTf32 ? BM * 8 : 0, hi = p.wTf32 ? BM * 8 : (BM + BN) * 8;
 #pragma unroll 4
-                // weights rounded at upload (p.wTf32) need no pass: only the BM activation rows
-                for (int i = tid; i < (p.wTf32 ? BM : BM + BN) * 8; i += 128) {
+                for (int i = lo + tid; i < hi; i += 128) {
                     uint4* q = reinterpret_cast<uint4*>(st + gemm::swz(i >> 3, i & 7));
                     uint4 v = *q;
                     v.x = gemm::to_tf32(v.x); v.y = gemm::to_tf32(v.y);

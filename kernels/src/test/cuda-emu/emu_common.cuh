@@ -11,6 +11,7 @@ struct bf16 { uint16_t b; };
 struct float4 { float x, y, z, w; };
 struct float2 { float x, y; };
 struct uint4 { uint32_t x, y, z, w; };
+struct uint2 { uint32_t x, y; };
 struct dim3e { unsigned x, y, z; };
 extern thread_local dim3e threadIdx, blockIdx, blockDim;
 extern thread_local unsigned char* emu_smem;
@@ -37,6 +38,12 @@ DEV void cp_async_commit() {}
 template <int N> DEV void cp_async_wait() {}
 DEV float ex2_approx(float x) { float y = exp2f(x); return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y; }
 DEV float tanh_approx(float x) { return tanhf(x); }
+// cvt.rna.tf32.f32 on finite values (ties away from zero); Inf/NaN kept
+DEV float round_tf32(float v) {
+    uint32_t u; memcpy(&u, &v, 4);
+    if ((u & 0x7f800000u) != 0x7f800000u) u = (u + 0x1000u) & 0xffffe000u;
+    float r; memcpy(&r, &u, 4); return r;
+}
 DEV int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 #include "exp2_fma.cuh"
@@ -56,6 +63,7 @@ DEV int imax(int a, int b) { return a > b ? a : b; }
 #define __align__(n) __attribute__((aligned(n)))
 struct __nv_bfloat162 { bf16 x, y; };
 DEV float2 make_float2(float a, float b) { return float2{a, b}; }
+DEV float4 make_float4(float a, float b, float c, float d) { return float4{a, b, c, d}; }
 DEV float2 __bfloat1622float2(__nv_bfloat162 v) { return float2{bf2f(v.x.b), bf2f(v.y.b)}; }
 DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat162{bf16{f2bf(a)}, bf16{f2bf(b)}}; }
 template <typename T> DEV T __ldg(const T* p) { return *p; }

@@ -70,9 +70,10 @@ int main() {
         for (int i = 0; i < M * H; ++i) e2 = std::max(e2, (double)std::fabs(to_f32(ob[i]) - to_f32(from_f32<bf16>(o[i]))));
         check(e2 == 0, "rmsnorm f32->bf16 (rounded copy of f32 result)", e2);
     }
-    // residual add fused into RMSNorm: residual updated in place, equal to add then rmsnorm; bf16 delta
-    {
-        int M = 11, H = 96, ldd = H + 5, ldr = H + 2;
+    // residual add fused into RMSNorm: residual updated in place, equal to add then rmsnorm; bf16 delta;
+    // row strides that allow 4-wide accesses and ones that do not
+    for (int pad : {1, 4}) {
+        int M = 11, H = 96, ldd = H + 4 * pad + (pad == 1), ldr = H + 2 * pad;
         std::vector<float> res(M * ldr), res0, w(H), o(M * H);
         std::vector<bf16> dl(M * ldd), ob(M * H);
         for (auto& v : res) v = gauss(0.1f, 1.5f);
@@ -94,7 +95,7 @@ int main() {
             }
             for (int j = H; j < ldr; ++j) errR = std::max(errR, (double)std::fabs(res[r * ldr + j] - res0[r * ldr + j]));
         }
-        check(errR == 0, "add_rmsnorm residual (bit-exact, padding untouched)", errR);
+        check(errR == 0, pad == 4 ? "add_rmsnorm residual, 4-wide (bit-exact, padding untouched)" : "add_rmsnorm residual (bit-exact, padding untouched)", errR);
         check(err == 0, "add_rmsnorm bf16 delta -> f32 out (bit-exact)", err);
         // in place of the next block's input: out is bf16
         res = res0; p.out = A(ob.data());

@@ -58,13 +58,14 @@ static int fails = 0;
 // kind: 0 old wgmma bf16 (128x256 tiles, grid N/256 x M/128), 1 ws bf16 n256, 2 ws bf16 n128, 3 ws tf32 n256,
 // 4 ws tf32 n128. ctas: grid of the persistent kernels (0: one per tile).
 static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16, int ctas,
-                      bool wPre = false) {
+                      bool wPre = false, bool xPre = false) {
     const bool bfin = kind <= 2;
     const int ldx = K + xoff + pad;
     std::vector<float> x(M * ldx), w(N * K), bs(N), o0(M * N);
     for (auto& v : x) v = gauss();
     for (auto& v : w) v = gauss();
     if (wPre) for (auto& v : w) v = tf32r(v);  // rounded at upload: the kernel must not need to round it
+    if (xPre) for (auto& v : x) v = tf32r(v);  // rounded by the kernel that wrote the activation
     for (auto& v : bs) v = gauss();
     for (auto& v : o0) v = gauss();
     std::vector<bf16> xb(x.size()), wb(w.size()), ob(o0.size());
@@ -93,7 +94,7 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
     p.ldx = ldx; p.ldw = K; p.ldout = N; p.M = M; p.N = N; p.K = K; p.accumulate = acc;
     p.vecX = ((uintptr_t)xp % 16 == 0) && ((long)ldx * eb % 16 == 0);
     p.vecW = ((uintptr_t)wp % 16 == 0) && ((long)K * eb % 16 == 0);
-    p.vecOut = (N % 2 == 0); p.outBf16 = outBf16; p.wTf32 = wPre;
+    p.vecOut = (N % 2 == 0); p.outBf16 = outBf16; p.wTf32 = wPre; p.xTf32 = xPre;
     const int bn = (kind == 2 || kind == 4) ? 128 : 256;
     const unsigned tiles = (unsigned)(((M + 127) / 128) * ((N + bn - 1) / bn));
     const unsigned grid = ctas > 0 && (unsigned)ctas < tiles ? (unsigned)ctas : tiles;
@@ -128,6 +129,8 @@ int main() {
     gemm_case(2, 256, 256, 64, 0, 0, false, true, false, 3);     // n128: f32 += on full tiles
     gemm_case(3, 200, 300, 96, 0, 0, true, true, false, 2, true);   // tf32, w rounded at upload: only x rows rounded in smem
     gemm_case(4, 130, 200, 70, 0, 0, false, false, false, 1, true); // tf32 n128, same
+    gemm_case(3, 200, 300, 96, 0, 0, true, false, false, 2, true, true);  // tf32, both pre-rounded: no rounding pass
+    gemm_case(4, 130, 200, 70, 0, 0, false, true, false, 1, false, true); // tf32 n128, x pre-rounded: only w rows rounded
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

@@ -106,6 +106,15 @@ public interface Backend extends AutoCloseable {
     void add(Tensor x, Tensor out);
 
     /**
+     * Allocates an activation [rows, cols] of {@link #activationType()} that is only ever read as the x of
+     * {@link #linear}: a backend may keep it at its GEMM input precision (CUDA in TF32 mode: the norm and
+     * scan kernels that write it round to tf32, so the GEMM needs no rounding pass; results are the same).
+     */
+    default Tensor allocateGemmInput(String name, int rows, int cols) {
+        return allocate(name, rows, cols, activationType());
+    }
+
+    /**
      * {@code residual += delta}, then {@code out = rmsNorm(residual)}: a block's output joining the residual
      * stream and the next norm in one pass (a backend may fuse them; the result equals {@link #add} then
      * {@link #rmsNorm}). residual is F32 [M, H]; delta and out [M, H] of any activation type.

@@ -366,10 +366,32 @@ public final class CudaBackend implements Backend {
         return t;
     }
 
+    @Override
+    public synchronized Tensor allocateGemmInput(String name, int rows, int cols) {
+        CudaTensor t = (CudaTensor) allocate(name, rows, cols, activationType());
+        if (precision == Precision.TF32 && t.dtype == DType.F32) {
+            t.alloc.roundTf32Writes = true;
+            t.alloc.tf32Rounded = true;  // zero-filled at allocation, which tf32 represents exactly
+        }
+        return t;
+    }
+
     /** A write target: whatever it holds now is no longer what uploadMatrix rounded. */
     private static CudaTensor written(CudaTensor t) {
         t.alloc.tf32Rounded = false;
         return t;
+    }
+
+    /**
+     * The output of a kernel that can round it: true (round it) for f32 into a GEMM-input allocation,
+     * which then keeps its tf32Rounded mark; otherwise the write clears the mark.
+     */
+    private static boolean roundsTf32(CudaTensor o) {
+        if (o.dtype == DType.F32 && o.alloc.roundTf32Writes) {
+            return true;
+        }
+        written(o);
+        return false;
     }
 
     @Override
@@ -628,7 +650,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void embedding(Tensor ids, Tensor table, Tensor out) {
         enter();
-        CudaTensor id = typed(ids, "ids", DType.I32), tb = act(table, "table"), o = act(out, "out");
+        CudaTensor id = typed(ids, "ids", DType.I32), tb = act(table, "table"), o = written(act(out, "out"));
         shape(id, id.rows, 1, "embedding ids");
         shape(o, id.rows, tb.cols, "embedding");
         CUevent pe = pBegin();
@@ -642,7 +664,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void linear(Tensor x, Tensor w, Tensor bias, Tensor out, boolean accumulate) {
         enter();
-        CudaTensor xi = act(x, "input"), wi = act(w, "weight"), o = act(out, "output");
+        CudaTensor xi = act(x, "input"), wi = act(w, "weight"), o = written(act(out, "output"));
         if (xi.cols != wi.cols) {
             throw new IllegalArgumentException("linear " + wi.name + ": input " + xi.name + " has " + xi.cols
                     + " features, weight " + wi.shape() + " expects " + wi.cols);
@@ -676,7 +698,7 @@ public final class CudaBackend implements Backend {
         CUevent pe = pBegin();
         module.launch("mamba_rmsnorm_" + tn(xi.dtype) + "_" + tn(o.dtype), (xi.rows + 7) / 8, 1, 1, 256, 0,
                 xi.address(), wi.address(), o.address(), xi.ld, o.ld, xi.rows, xi.cols,
-                Float.floatToRawIntBits(eps));
+                Float.floatToRawIntBits(eps), roundsTf32(o) ? 1 : 0);
         if (pe != null) {
             pEnd(pe, "rmsNorm " + xi.rows + "x" + xi.cols + " " + tn(xi.dtype) + "->" + tn(o.dtype));
         }
@@ -685,7 +707,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void addRmsNorm(Tensor delta, Tensor residual, Tensor weight, float eps, Tensor out) {
         enter();
-        CudaTensor di = act(delta, "delta"), ri = typed(residual, "residual", DType.F32),
+        CudaTensor di = act(delta, "delta"), ri = written(typed(residual, "residual", DType.F32)),
                 wi = typed(weight, "weight", DType.F32), o = act(out, "output");
         shape(di, ri.rows, ri.cols, "addRmsNorm delta");
         shape(wi, 1, ri.cols, "addRmsNorm weight");
@@ -693,7 +715,7 @@ public final class CudaBackend implements Backend {
         CUevent pe = pBegin();
         module.launch("mamba_add_rmsnorm_" + tn(di.dtype) + "_" + tn(o.dtype), (ri.rows + 7) / 8, 1, 1, 256, 0,
                 di.address(), ri.address(), wi.address(), o.address(), di.ld, ri.ld, o.ld, ri.rows, ri.cols,
-                Float.floatToRawIntBits(eps));
+                Float.floatToRawIntBits(eps), roundsTf32(o) ? 1 : 0);
         if (pe != null) {
             pEnd(pe, "addRmsNorm " + ri.rows + "x" + ri.cols + " " + tn(di.dtype) + "->" + tn(o.dtype));
         }
@@ -702,7 +724,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void add(Tensor x, Tensor out) {
         enter();
-        CudaTensor xi = act(x, "input"), o = act(out, "output");
+        CudaTensor xi = act(x, "input"), o = written(act(out, "output"));
         shape(o, xi.rows, xi.cols, "add");
         CUevent pe = pBegin();
         ew2d("mamba_add_" + tn(xi.dtype) + "_" + tn(o.dtype), xi.address(), xi.ld, o.address(), o.ld,
@@ -724,7 +746,8 @@ public final class CudaBackend implements Backend {
     public synchronized void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out) {
         enter();
         CudaTensor xi = act(x, "input"), wi = typed(weight, "weight", DType.F32),
-                st = typed(state, "conv state", DType.F32), ln = typed(lens, "lens", DType.I32), o = act(out, "output");
+                st = written(typed(state, "conv state", DType.F32)), ln = typed(lens, "lens", DType.I32),
+                o = written(act(out, "output"));
         final int lanes = st.rows, d = xi.cols, k = wi.cols;
         final int steps = steps(xi, lanes, "conv1d");
         shape(wi, d, k, "conv1d weight");
@@ -759,10 +782,11 @@ public final class CudaBackend implements Backend {
                                            Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
         enter();
         CUevent pe = pBegin();
+        CudaTensor yo = act(y, "y");
         CudaScan.Plan plan = CudaScan.run(this, act(u, "u"), act(dtRaw, "dt"), typed(dtBias, "dt bias", DType.F32),
                 typed(aNeg, "A", DType.F32), act(b, "B"), act(c, "C"), typed(dSkip, "D", DType.F32),
-                z == null ? null : act(z, "z"), typed(state, "ssm state", DType.F32), typed(lens, "lens", DType.I32),
-                act(y, "y"));
+                z == null ? null : act(z, "z"), written(typed(state, "ssm state", DType.F32)),
+                typed(lens, "lens", DType.I32), yo, roundsTf32(yo));
         if (pe != null) {
             pEnd(pe, "selectiveScan " + state.rows() + "x" + (u.rows() / Math.max(1, state.rows())) + "x" + u.cols()
                     + " n" + aNeg.cols() + " " + tn(u.dtype()) + (plan == null ? "" : " [" + plan.describe() + "]"));
@@ -772,7 +796,8 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void laneSummary(Tensor hidden, Tensor lens, Tensor out) {
         enter();
-        CudaTensor hi = act(hidden, "hidden"), ln = typed(lens, "lens", DType.I32), o = typed(out, "summary", DType.F32);
+        CudaTensor hi = act(hidden, "hidden"), ln = typed(lens, "lens", DType.I32),
+                o = written(typed(out, "summary", DType.F32));
         final int lanes = ln.rows, h = hi.cols;
         final int steps = steps(hi, lanes, "laneSummary");
         shape(ln, lanes, 1, "lens");
@@ -796,7 +821,8 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void tokenNll(Tensor logits, Tensor targets, Tensor out) {
         enter();
-        CudaTensor lg = act(logits, "logits"), tg = typed(targets, "targets", DType.I32), o = typed(out, "nll", DType.F32);
+        CudaTensor lg = act(logits, "logits"), tg = typed(targets, "targets", DType.I32),
+                o = written(typed(out, "nll", DType.F32));
         shape(tg, lg.rows, 1, "tokenNll targets");
         shape(o, lg.rows, 1, "tokenNll output");
         CUevent pe = pBegin();

@@ -123,9 +123,9 @@ final class CudaGemm {
     /** The gemm::P struct (field order of gemm_common.cuh). */
     static long[] params(long x, long w, long bias, long out, long ldx, long ldw, long ldout, long m, long n, long k,
                          boolean accumulate, boolean vecX, boolean vecW, boolean vecOut, boolean outBf16,
-                         boolean wTf32) {
+                         boolean wTf32, boolean xTf32) {
         return new long[] {x, w, bias, out, ldx, ldw, ldout, m, n, k, accumulate ? 1 : 0, vecX ? 1 : 0, vecW ? 1 : 0,
-                vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0};
+                vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0, xTf32 ? 1 : 0};
     }
 
     private record Key(DType weight, DType out, int n, int k, int mClass) {
@@ -311,7 +311,7 @@ final class CudaGemm {
             long[] g = grid(k, r1 - r0, n, be.smCount());
             module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, params(xs.address(), w.address(), biasAddr,
                     os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk, accumulate, xs.aligned16(), vecW, vecOut, outBf16,
-                    w.alloc.tf32Rounded));
+                    w.alloc.tf32Rounded, xs.alloc.tf32Rounded));
         }
     }
 }

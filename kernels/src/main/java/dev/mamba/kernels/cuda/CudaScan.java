@@ -52,7 +52,8 @@ final class CudaScan {
 
     /** Validates and launches; returns the plan used (null when there was nothing to do). */
     static Plan run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtBias, CudaTensor a, CudaTensor b,
-                    CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens, CudaTensor y) {
+                    CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens, CudaTensor y,
+                    boolean roundY) {
         final int lanes = state.rows, d = u.cols, n = a.cols;
         if (lanes == 0 || u.rows % lanes != 0) {
             throw new IllegalArgumentException("scan: " + u.rows + " rows do not split into " + lanes + " lanes");
@@ -94,7 +95,7 @@ final class CudaScan {
         long[] p = {u.address(), dt.address(), dtBias.address(), a.address(), b.address(), c.address(),
                 dSkip.address(), z == null ? 0 : z.address(), state.address(), lens.address(), y.address(),
                 u.ld, dt.ld, a.ld, b.ld, c.ld, z == null ? 0 : z.ld, state.ld, lens.ld, y.ld,
-                steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC};
+                steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0};
         long dTiles = (d + DT - 1) / DT;
         CudaModule m = be.module();
         if (plan.segments > 1) {

@@ -38,6 +38,11 @@ final class DeviceMemory {
         boolean freed;
         /** Holds tf32-rounded values written by {@code uploadMatrix} (TF32 GEMMs then skip rounding them). */
         boolean tf32Rounded;
+        /**
+         * A GEMM-input activation in TF32 mode ({@code allocateGemmInput}): kernels that write f32 into it
+         * round to tf32, so {@link #tf32Rounded} stays true until some other write clears it.
+         */
+        boolean roundTf32Writes;
 
         Allocation(CUdeviceptr ptr, long address, long capacity) {
             this.ptr = ptr;

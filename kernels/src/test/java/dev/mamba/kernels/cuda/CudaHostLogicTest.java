@@ -93,8 +93,8 @@ class CudaHostLogicTest {
         assertEquals(14, CudaGemm.mClass(9000));
         assertEquals(15, CudaGemm.mClass(1 << 20));
         assertEquals(0, CudaGemm.mClass(1));
-        long[] p = CudaGemm.params(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, true, false, true, false, true, true);
-        assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0, 1, 0, 1, 1}, p);
+        long[] p = CudaGemm.params(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, true, false, true, false, true, true, false);
+        assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0, 1, 0, 1, 1, 0}, p);
         assertEquals("layers.*.mixer.in_proj.weight", CudaBackend.weightLabel("backbone.layers.13.mixer.in_proj.weight"));
         // tf32 rounding of the wgmma check: nearest, ties away from zero
         assertEquals(1.0f, WgmmaCheck.tf32(1.0f + 0x1p-12f));

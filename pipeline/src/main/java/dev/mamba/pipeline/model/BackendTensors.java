@@ -24,6 +24,10 @@ final class BackendTensors {
         return keep(backend.allocate(name, rows, cols, t));
     }
 
+    Tensor allocateGemmInput(String name, int rows, int cols) {
+        return keep(backend.allocateGemmInput(name, rows, cols));
+    }
+
     Tensor upload(String name, float[] data, int rows, int cols, DType t) {
         return keep(backend.upload(name, data, rows, cols, t));
     }

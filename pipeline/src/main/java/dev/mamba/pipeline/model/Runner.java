@@ -78,13 +78,14 @@ public final class Runner implements AutoCloseable {
             ints = alloc("inputs", lanes + 2 * rows, 1, DType.I32);
             features = cfg.family == ModelFamily.CONTINUOUS ? alloc("features", rows, cfg.inputFeatures, DType.F32) : null;
             h = alloc("residual", rows, hs, DType.F32);
-            xn = alloc("normed", rows, hs, act);
+            // xn and y feed only in_proj and out_proj: GEMM inputs (tf32-rounded by their writers in TF32 mode)
+            xn = owned.allocateGemmInput("normed", rows, hs);
             mixed = alloc("out_proj_out", rows, hs, act);
             xz = alloc("in_proj_out", rows, 2 * d, act);
             xc = alloc("conv_out", rows, d, act);
             dbc = alloc("x_proj_out", rows, cfg.timeStepRank + 2 * cfg.stateSize, act);
             dt = alloc("dt", rows, d, act);
-            y = alloc("scan_out", rows, d, act);
+            y = owned.allocateGemmInput("scan_out", rows, d);
             hf = alloc("hidden_final", rows, hs, DType.F32);
             staging = ByteBuffer.allocateDirect(4 * (lanes + 2 * rows)).order(ByteOrder.LITTLE_ENDIAN);
             ok = true;
