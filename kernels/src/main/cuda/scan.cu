@@ -11,10 +11,13 @@
 //   E: softplus(dt + bias) and δ·u once per (t, d) for the block;     (all threads)
 //   R: recurrence, partial y over the thread's NPT states -> smem;     (thread per (d, g))
 //   Y: y = Σ_g partial + D·u, times silu(z), store coalesced.          (all threads)
-// Long lanes are split into nseg time segments for parallelism (batch 1 x 262144 steps): pass 1
-// (PASS1=true) computes each segment's final state from zero (segment 0 from the carried state) and the
-// segment's Σδ; the main pass then starts segment s from the carry
-//   H_0 = pass1[0];  H_s' = exp(A·Σδ_s')·H_{s'-1} + pass1[s']   (the decay over a segment is exp(A_n·Σδ)).
+// Long lanes are split into nseg time segments for parallelism (batch 1 x 262144 steps). The main pass
+// runs every segment at once, segment 0 from the carried state and the others from zero, writing their y
+// and each segment's end state and Σδ; the fix-up pass (FIX=true, segments 1..nseg-1) then adds what the
+// true starting state contributes, H_1 = end_0, H_s' = exp(A·Σδ_s'-1)·H_s'-1 + end_s'-1 (the decay over a
+// segment is exp(A_n·Σδ)): y += Σ_n C·exp(A_n·cumδ)·H_n, run only until that factor is below 2^-40 of
+// H. The lane's final state is end_last + exp(A·Σδ_last)·H_last. (Until run 10 a first pass computed
+// the end states and the main pass recomputed every segment from its true start: ~1.9 passes in all.)
 #include "common.cuh"
 
 namespace scan {
@@ -76,7 +79,7 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
     }
 }
 
-template <typename T, int N, int NPT, int DT, bool PASS1, bool EXACT>
+template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT>
 DEV void scan_kernel(const P& p) {
     constexpr int G = N / NPT;
     constexpr int THREADS = DT * G;
@@ -100,7 +103,7 @@ DEV void scan_kernel(const P& p) {
     const int D = (int)p.D, Nr = (int)p.Nreal;
     const int Tn = (int)p.T;
     const int d0 = blockIdx.x * DT;
-    const int s = blockIdx.y;
+    const int s = FIX ? blockIdx.y + 1 : blockIdx.y;  // the fix-up pass has no segment 0
     const int b = blockIdx.z;
     const int nseg = (int)p.nseg;
     const int cols = imin(DT, D - d0);
@@ -124,13 +127,13 @@ DEV void scan_kernel(const P& p) {
         T* st = stage0 + (k & 1) * STAGE;
         const int t0 = k * TT;
         const int rows = imin(TT, nsteps - t0);
-        load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
-        load_tile<T, DT, THREADS>(st + TT * DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
-        load_tile<T, N, THREADS>(st + 3 * TT * DT, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
-        if (!PASS1) {
-            if (gz) load_tile<T, DT, THREADS>(st + 2 * TT * DT, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
-            load_tile<T, N, THREADS>(st + 3 * TT * DT + TT * N, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
+        if (!FIX) {  // the fix-up needs neither u nor B: it carries a state through steps without input
+            load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
+            load_tile<T, N, THREADS>(st + 3 * TT * DT, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
         }
+        load_tile<T, DT, THREADS>(st + TT * DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
+        if (gz) load_tile<T, DT, THREADS>(st + 2 * TT * DT, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
+        load_tile<T, N, THREADS>(st + 3 * TT * DT + TT * N, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
         cp_async_commit();
     };
     if (ntiles > 0) issue(0);
@@ -140,7 +143,7 @@ DEV void scan_kernel(const P& p) {
     const int ec = tid % DT;  // channel handled in the elementwise phases (THREADS % DT == 0)
     const bool ecValid = ec < cols;
     const float biasE = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
-    const float dskipE = (!PASS1 && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
+    const float dskipE = (!FIX && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
 
     // Group-major: a warp holds one state group of 32 channels, so its B/C reads are warp-uniform
     // broadcasts (one shared-memory wavefront) and its δ, δ·u reads and partial-y stores are 32
@@ -160,36 +163,41 @@ DEV void scan_kernel(const P& p) {
     float* wsH = mptr<float>(p.wsH);
     float* wsS = mptr<float>(p.wsS);
     auto wsh = [&](int seg) { return wsH + (((i64)b * nseg + seg) * D + d) * Nr; };
+    // Main pass: segment 0 starts from the carried state, every other segment from zero (all in parallel).
+    // Fix-up pass (segment s >= 1): the state the segment really starts from, H_s = decay(s-1)·H_{s-1} +
+    // end(s-1) with H_1 = end(0), is carried through the segment's steps without input (h = exp(δA)·h) and
+    // its share Σ_n C·h is added to y; it stops once every state of the block fell below 2^-40 of where
+    // it started (for Mamba's δ ranges a few hundred steps, at worst the whole segment).
+    float thr[NPT];
     if (rValid) {
-        if (nseg == 1) {
-#pragma unroll
-            for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? stateRow[n0 + j] : 0.f;
-        } else if (PASS1) {
+        if (!FIX) {
             if (s == 0) {
-                float* copy = wsh(nseg - 1);
 #pragma unroll
-                for (int j = 0; j < NPT; ++j)
-                    if (n0 + j < Nr) { h[j] = stateRow[n0 + j]; copy[n0 + j] = h[j]; }
+                for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? stateRow[n0 + j] : 0.f;
             }
-        } else if (s == 0) {
-            const float* copy = wsh(nseg - 1);
-#pragma unroll
-            for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? copy[n0 + j] : 0.f;
         } else {
+            auto decay = [&](int j, int seg) {
+                const float sd = wsS[((i64)b * nseg + seg) * D + d];
+                return EXACT ? exp2_fma(a2[j] * sd) : ex2_approx(a2[j] * sd);
+            };
             const float* h0 = wsh(0);
 #pragma unroll
             for (int j = 0; j < NPT; ++j) h[j] = n0 + j < Nr ? h0[n0 + j] : 0.f;
             for (int q = 1; q < s; ++q) {
                 const float* hq = wsh(q);
-                const float sd = wsS[((i64)b * nseg + q) * D + d];
 #pragma unroll
-                for (int j = 0; j < NPT; ++j) {
-                    float decay = EXACT ? exp2_fma(a2[j] * sd) : ex2_approx(a2[j] * sd);
-                    h[j] = fmaf(decay, h[j], n0 + j < Nr ? hq[n0 + j] : 0.f);
-                }
+                for (int j = 0; j < NPT; ++j) h[j] = fmaf(decay(j, q), h[j], n0 + j < Nr ? hq[n0 + j] : 0.f);
+            }
+            if (s == nseg - 1) {  // the lane's final state, in closed form
+                const float* hs = wsh(s);
+#pragma unroll
+                for (int j = 0; j < NPT; ++j)
+                    if (n0 + j < Nr) stateRow[n0 + j] = fmaf(decay(j, s), h[j], hs[n0 + j]);
             }
         }
     }
+#pragma unroll
+    for (int j = 0; j < NPT; ++j) thr[j] = fabsf(h[j]) * 0x1p-40f;
     float sumDelta = 0.f;
 
     for (int k = 0; k < ntiles; ++k) {
@@ -209,15 +217,18 @@ DEV void scan_kernel(const P& p) {
                 float x = ldf(st + TT * DT + i) + biasE;
                 float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
                 s_delta[i] = dlt;
-                s_du[i] = dlt * ldf(st + i);
+                if (!FIX) {
+                    s_du[i] = dlt * ldf(st + i);
+                    sumDelta += dlt;  // this thread's rows of channel ec; summed over the G threads at the end
+                }
             }
         }
 #pragma unroll
         for (int q = 0; q < (TT * N + THREADS - 1) / THREADS; ++q) {
             const int i = tid + q * THREADS;
             if ((TT * N) % THREADS == 0 || i < TT * N) {
-                s_b[i] = ldf(st + 3 * TT * DT + i);
-                if (!PASS1) s_c[i] = ldf(st + 3 * TT * DT + TT * N + i);
+                if (!FIX) s_b[i] = ldf(st + 3 * TT * DT + i);
+                s_c[i] = ldf(st + 3 * TT * DT + TT * N + i);
             }
         }
         __syncthreads();
@@ -240,7 +251,7 @@ DEV void scan_kernel(const P& p) {
                     for (int q = 0; q < 2; ++q) {
                         float4 v = *reinterpret_cast<const float4*>(pb + r * N + 4 * q);
                         b_[4 * q] = v.x; b_[4 * q + 1] = v.y; b_[4 * q + 2] = v.z; b_[4 * q + 3] = v.w;
-                        if (!PASS1) {
+                        {
                             float4 w = *reinterpret_cast<const float4*>(pc + r * N + 4 * q);
                             c_[4 * q] = w.x; c_[4 * q + 1] = w.y; c_[4 * q + 2] = w.z; c_[4 * q + 3] = w.w;
                         }
@@ -248,20 +259,20 @@ DEV void scan_kernel(const P& p) {
                 } else if constexpr (NPT == 4) {
                     float4 v = *reinterpret_cast<const float4*>(pb + r * N);
                     b_[0] = v.x; b_[1] = v.y; b_[2] = v.z; b_[3] = v.w;
-                    if (!PASS1) {
+                    {
                         float4 w = *reinterpret_cast<const float4*>(pc + r * N);
                         c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
                     }
                 } else if constexpr (NPT == 2) {
                     float2 v = *reinterpret_cast<const float2*>(pb + r * N);
                     b_[0] = v.x; b_[1] = v.y;
-                    if (!PASS1) {
+                    {
                         float2 w = *reinterpret_cast<const float2*>(pc + r * N);
                         c_[0] = w.x; c_[1] = w.y;
                     }
                 } else {
                     b_[0] = pb[r * N];
-                    if (!PASS1) c_[0] = pc[r * N];
+                    c_[0] = pc[r * N];
                 }
             };
             // one step: operands of step r are in (dlt, du, bb, cc); those of step NEXT are fetched first
@@ -272,11 +283,10 @@ DEV void scan_kernel(const P& p) {
 #pragma unroll
                 for (int j = 0; j < NPT; ++j) {
                     const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
-                    h[j] = fmaf(a, h[j], du * bb[j]);
-                    if (!PASS1) yv = fmaf(h[j], cc[j], yv);
+                    h[j] = FIX ? a * h[j] : fmaf(a, h[j], du * bb[j]);
+                    yv = fmaf(h[j], cc[j], yv);
                 }
-                if (PASS1) sumDelta += dlt;
-                else py[r * THREADS] = yv;
+                py[r * THREADS] = yv;
                 dlt = dltN; du = duN;
 #pragma unroll
                 for (int j = 0; j < NPT; ++j) { bb[j] = bbN[j]; cc[j] = ccN[j]; }
@@ -293,8 +303,11 @@ DEV void scan_kernel(const P& p) {
                 for (int r = 0; r < rows; ++r) step(r, r + 1 < TT ? r + 1 : r);
             }
         }
-        if (PASS1) continue;  // no y: the next iteration's barrier orders the smem reuse
-        __syncthreads();
+        // fix-up: done once every state of the block is negligible (this tile's y still gets its share)
+        bool settled = true;
+#pragma unroll
+        for (int j = 0; j < NPT; ++j) settled = settled && fabsf(h[j]) <= thr[j];
+        const bool done = __syncthreads_and(!FIX || settled) && FIX;
 
         // Y: reduce the G partials, D skip, gate, store
         T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
@@ -307,27 +320,38 @@ DEV void scan_kernel(const P& p) {
                 float acc = 0.f;
 #pragma unroll
                 for (int j = 0; j < G; ++j) acc += q[j * DT];
-                float uv = ldf(st + i);
-                float yv = fmaf(dskipE, uv, acc);
+                float yv = FIX ? acc : fmaf(dskipE, ldf(st + i), acc);
                 if (gz) {
                     float zv = ldf(st + 2 * TT * DT + i);
                     yv *= FAST ? silu_fast(zv) : silu_f32(zv);
                 }
+                T* o = gy + (i64)r * p.ldy + ec;
+                if (FIX) yv += ldf(o);  // y of the segment from zero, plus the carried state's share
                 if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
-                gy[(i64)r * p.ldy + ec] = from_f32<T>(yv);
+                *o = from_f32<T>(yv);
             }
         }
+        if (done) break;
     }
     cp_async_wait<0>();
 
-    if (!rValid) return;
-    if (PASS1) {
+    if (FIX) return;  // the fix-up wrote the lane's final state in its prologue
+    if (nseg > 1) {
+        // Σδ of the segment per channel: the E phase gave thread (g, ec) the rows g, g + G, ...
+        __syncthreads();  // the last tile's Y phase is done with s_y
+        s_y[tid] = sumDelta;
+        __syncthreads();
+        if (!rValid) return;
         float* out = wsh(s);
 #pragma unroll
         for (int j = 0; j < NPT; ++j)
             if (n0 + j < Nr) out[n0 + j] = h[j];
-        if (g == 0) wsS[((i64)b * nseg + s) * D + d] = sumDelta;
-    } else if (s == nseg - 1) {
+        if (g == 0) {
+            float sd = 0.f;
+            for (int q = 0; q < G; ++q) sd += s_y[q * DT + dl];
+            wsS[((i64)b * nseg + s) * D + d] = sd;
+        }
+    } else if (rValid) {
 #pragma unroll
         for (int j = 0; j < NPT; ++j)
             if (n0 + j < Nr) stateRow[n0 + j] = h[j];
@@ -339,21 +363,21 @@ DEV void scan_kernel(const P& p) {
 // Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
 // the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks).
 #define SCAN_MINB(N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
-#define SCAN_KERNEL(NAME, T, N, NPT, DT, PASS1, EXACT)                                          \
+#define SCAN_KERNEL(NAME, T, N, NPT, DT, FIX, EXACT)                                          \
     extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(N, NPT, DT))         \
         NAME(const scan::P p) {                                                                 \
-        scan::scan_kernel<T, N, NPT, DT, PASS1, EXACT>(p);                                      \
+        scan::scan_kernel<T, N, NPT, DT, FIX, EXACT>(p);                                      \
     }
 
-// mamba_scan_<type>_n<N>_p<NPT>[_c<DT>]_{main,pass1}[_exact]; no _c suffix: 32 channels per block.
+// mamba_scan_<type>_n<N>_p<NPT>[_c<DT>]_{main,fix}[_exact]; no _c suffix: 32 channels per block.
 #define SCAN_PAIR_C(TN, T, N, NPT, DT, SUF)                                                      \
     SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##SUF##_main, T, N, NPT, DT, false, false)     \
-    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##SUF##_pass1, T, N, NPT, DT, true, false)
+    SCAN_KERNEL(mamba_scan_##TN##_n##N##_p##NPT##SUF##_fix, T, N, NPT, DT, true, false)
 #define SCAN_PAIR(TN, T, N, NPT) SCAN_PAIR_C(TN, T, N, NPT, 32, )
 
 #define SCAN_EXACT_PAIR(N, NPT)                                                                 \
     SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_main_exact, float, N, NPT, 32, false, true)    \
-    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_pass1_exact, float, N, NPT, 32, true, true)
+    SCAN_KERNEL(mamba_scan_f32_n##N##_p##NPT##_fix_exact, float, N, NPT, 32, true, true)
 
 SCAN_PAIR(f32, float, 8, 4)
 SCAN_PAIR(f32, float, 16, 2)

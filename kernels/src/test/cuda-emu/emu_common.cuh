@@ -22,6 +22,19 @@ extern std::barrier<>* emu_bar;
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __syncthreads() emu_bar->arrive_and_wait()
+#include <atomic>
+// One block runs at a time: a single counter of false predicates, reset by thread 0 after everyone read it
+// (the next call's first barrier waits for thread 0, so the reset happens before any new count).
+inline int __syncthreads_and(int pred) {
+    static std::atomic<int> falses{0};
+    emu_bar->arrive_and_wait();
+    if (!pred) falses.fetch_add(1);
+    emu_bar->arrive_and_wait();
+    const int all = falses.load() == 0;
+    emu_bar->arrive_and_wait();
+    if (threadIdx.x == 0) falses.store(0);
+    return all;
+}
 #define __trap() abort()
 inline float bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
 inline uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40; u += 0x7fff + ((u >> 16) & 1); return u >> 16; }

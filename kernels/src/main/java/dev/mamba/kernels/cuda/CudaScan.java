@@ -12,6 +12,8 @@ final class CudaScan {
     }
 
     static final int TT = 32, DT = 32;
+    /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
+    static final int FIX_STEPS = 1024;
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt) {
@@ -42,8 +44,8 @@ final class CudaScan {
         }
     }
 
-    /** The launch plan: kernel names, states per thread, segments and steps per segment. */
-    record Plan(String main, String pass1, int npt, int threads, int smem, int segments, int segLen) {
+    /** The launch plan: kernel names (main pass, fix-up of split lanes), states per thread, segments, steps per segment. */
+    record Plan(String main, String fix, int npt, int threads, int smem, int segments, int segLen) {
         /** Kernel and split, as the profile shows it. */
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
@@ -98,17 +100,19 @@ final class CudaScan {
                 steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0};
         long dTiles = (d + DT - 1) / DT;
         CudaModule m = be.module();
-        if (plan.segments > 1) {
-            m.launch(plan.pass1, dTiles, plan.segments - 1, lanes, plan.threads, plan.smem, p);
-        }
         m.launch(plan.main, dTiles, plan.segments, lanes, plan.threads, plan.smem, p);
+        if (plan.segments > 1) {
+            m.launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.threads, plan.smem, p);
+        }
         return plan;
     }
 
     /**
      * Picks states per thread (4, or 2 when that fills the GPU better) and the number of time segments
      * by a simple model: time ∝ waves x steps per block x cost, where splitting into S segments adds a
-     * first pass over S-1 segments (cost 0.85 of the main pass) and 2 states per thread costs ~30% more
+     * fix-up pass over S-1 segments (assumed to stop after ~1024 steps, cost 0.8 of the main pass per
+     * step: it stops when the carried state has decayed, which takes a few hundred steps at Mamba's δ
+     * ranges and the whole segment at worst) and 2 states per thread costs ~30% more
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps) {
@@ -142,11 +146,11 @@ final class CudaScan {
                 }
                 double cost = Math.ceil((double) base * s / slots) * segLen * factor;
                 if (s > 1) {
-                    cost += Math.ceil((double) base * (s - 1) / slots) * segLen * 0.85 * factor;
+                    cost += Math.ceil((double) base * (s - 1) / slots) * Math.min(segLen, FIX_STEPS) * 0.8 * factor;
                 }
                 if (cost < bestCost * 0.98) {
                     bestCost = cost;
-                    best = new Plan(stem + "_main" + suffix, stem + "_pass1" + suffix, npt, threads, smem, s,
+                    best = new Plan(stem + "_main" + suffix, stem + "_fix" + suffix, npt, threads, smem, s,
                             s == 1 ? steps : segLen);
                 }
             }
