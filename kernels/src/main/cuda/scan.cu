@@ -15,10 +15,11 @@
 // runs every segment at once, segment 0 from the carried state and the others from zero, writing their y
 // and each segment's end state and Σδ; the fix-up pass (FIX=true, segments 1..nseg-1) then adds what the
 // true starting state contributes, H_1 = end_0, H_s' = exp(A·Σδ_s'-1)·H_s'-1 + end_s'-1 (the decay over a
-// segment is exp(A_n·Σδ)): y += Σ_n C·exp(A_n·cumδ)·H_n, run only until that factor is below 2^-40 of
+// segment is exp(A_n·Σδ)): y += Σ_n C·exp(A_n·cumδ)·H_n, run only until that factor is below 2^-30 of
 // H. The lane's final state is end_last + exp(A·Σδ_last)·H_last. (Until run 10 a first pass computed
 // the end states and the main pass recomputed every segment from its true start: ~1.9 passes in all.)
 #include "common.cuh"
+#include "mma_ops.cuh"
 
 namespace scan {
 
@@ -33,13 +34,19 @@ struct P {
     i64 wsH, wsS;                                            // 25..26 f32 workspace [B][nseg][D][Nreal], [B][nseg][D]
     i64 vecX, vecBC;                                         // 27..28 16-byte cp.async legal (u/dt/z, B/C)
     i64 roundY;                                              // 29 f32 y rounded to tf32 (it only feeds TF32 GEMMs)
+    i64 dtW, lddtw, R;                                       // 30..32 FDT kernels: dt_proj weight [D][R] bf16,
+                                                             //   its row stride, rank; dt is then dtIn [.][R]
 };
 
+constexpr int RMAX = 64;  // largest dt rank of the FDT kernels (130m: 48, 370m: 64)
+
 // Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
-// DT: channels per block (32, 16 or 8); the block has DT * N / NPT threads.
-template <typename T, int N, int NPT, int DT>
+// DT: channels per block (32, 16 or 8); the block has DT * N / NPT threads. FDT: the stage holds dtIn
+// [TT][RMAX] instead of dt [TT][DT], plus the block's dt_proj rows [DT][RMAX].
+template <typename T, int N, int NPT, int DT, bool FDT = false>
 __host__ __device__ constexpr int smem_bytes() {
-    return 2 * (3 * TT * DT + 2 * TT * N) * (int)sizeof(T) + (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4;
+    return 2 * (3 * TT * DT + 2 * TT * N + (FDT ? TT * (RMAX - DT) : 0)) * (int)sizeof(T) +
+           (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4 + (FDT ? DT * RMAX * 2 : 0);
 }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
@@ -79,7 +86,7 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
     }
 }
 
-template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT>
+template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT, bool FDT = false>
 DEV void scan_kernel(const P& p) {
     constexpr int G = N / NPT;
     constexpr int THREADS = DT * G;
@@ -88,17 +95,21 @@ DEV void scan_kernel(const P& p) {
     {
         unsigned dyn;
         asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
-        if (dyn < (unsigned)smem_bytes<T, N, NPT, DT>()) __trap();
+        if (dyn < (unsigned)smem_bytes<T, N, NPT, DT, FDT>()) __trap();
     }
     // carve shared memory
-    constexpr int STAGE = 3 * TT * DT + 2 * TT * N;  // elements per stage
+    static_assert(!FDT || sizeof(T) == 2, "the fused dt projection is bf16 (mma.sync m16n8k16)");
+    constexpr int DTW = FDT ? RMAX : DT;  // width of the dt (or dtIn) tile
+    constexpr int OFF_DT = TT * DT, OFF_Z = OFF_DT + TT * DTW, OFF_B = OFF_Z + TT * DT, OFF_C = OFF_B + TT * N;
+    constexpr int STAGE = OFF_C + TT * N;  // elements per stage
     T* const stage0 = reinterpret_cast<T*>(smem);
     float* s_delta = reinterpret_cast<float*>(stage0 + 2 * STAGE);
     float* s_du = s_delta + TT * DT;
     float* s_b = s_du + TT * DT;
     float* s_c = s_b + TT * N;
     float* s_y = s_c + TT * N;
-    // stage layout: u [TT][DT], dt [TT][DT], z [TT][DT], B [TT][N], C [TT][N]
+    bf16* s_w = reinterpret_cast<bf16*>(s_y + TT * THREADS);  // FDT: dt_proj rows of the block [DT][RMAX]
+    // stage layout: u [TT][DT], dt [TT][DT] (FDT: dtIn [TT][RMAX]), z [TT][DT], B [TT][N], C [TT][N]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
     const int Tn = (int)p.T;
@@ -117,7 +128,7 @@ DEV void scan_kernel(const P& p) {
     const i64 rowBase = (i64)b * Tn + segStart;
 
     const T* gu = cptr<T>(p.u) + rowBase * p.ldu + d0;
-    const T* gdt = cptr<T>(p.dt) + rowBase * p.lddt + d0;
+    const T* gdt = cptr<T>(p.dt) + rowBase * p.lddt + (FDT ? 0 : d0);  // FDT: dtIn holds all channels' input
     const T* gz = p.z ? cptr<T>(p.z) + rowBase * p.ldz + d0 : nullptr;
     const T* gB = cptr<T>(p.B) + rowBase * p.ldb;
     const T* gC = cptr<T>(p.C) + rowBase * p.ldc;
@@ -129,14 +140,24 @@ DEV void scan_kernel(const P& p) {
         const int rows = imin(TT, nsteps - t0);
         if (!FIX) {  // the fix-up needs neither u nor B: it carries a state through steps without input
             load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
-            load_tile<T, N, THREADS>(st + 3 * TT * DT, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
+            load_tile<T, N, THREADS>(st + OFF_B, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
         }
-        load_tile<T, DT, THREADS>(st + TT * DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
-        if (gz) load_tile<T, DT, THREADS>(st + 2 * TT * DT, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
-        load_tile<T, N, THREADS>(st + 3 * TT * DT + TT * N, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
+        if (FDT) load_tile<T, RMAX, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, (int)p.R, vecX);
+        else load_tile<T, DT, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
+        if (gz) load_tile<T, DT, THREADS>(st + OFF_Z, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
+        load_tile<T, N, THREADS>(st + OFF_C, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
         cp_async_commit();
     };
     if (ntiles > 0) issue(0);
+    if constexpr (FDT) {
+        // the block's dt_proj rows, zero-padded to RMAX columns and DT rows (the mma reads whole k16 slices)
+        const bf16* gw = cptr<bf16>(p.dtW) + (i64)d0 * p.lddtw;
+        const int R = (int)p.R;
+        for (int i = threadIdx.x; i < DT * RMAX; i += THREADS) {
+            const int rr = i / RMAX, cc = i % RMAX;
+            s_w[i] = rr < cols && cc < R ? gw[(i64)rr * p.lddtw + cc] : from_f32<bf16>(0.f);
+        }
+    }
 
     // per-thread constants
     const int tid = threadIdx.x;
@@ -166,8 +187,10 @@ DEV void scan_kernel(const P& p) {
     // Main pass: segment 0 starts from the carried state, every other segment from zero (all in parallel).
     // Fix-up pass (segment s >= 1): the state the segment really starts from, H_s = decay(s-1)·H_{s-1} +
     // end(s-1) with H_1 = end(0), is carried through the segment's steps without input (h = exp(δA)·h) and
-    // its share Σ_n C·h is added to y; it stops once every state of the block fell below 2^-40 of where
-    // it started (for Mamba's δ ranges a few hundred steps, at worst the whole segment).
+    // its share Σ_n C·h is added to y; it stops once every state of the block fell below 2^-30 of where
+    // it started (for Mamba's δ ranges a few hundred to a few thousand steps, at worst the whole segment).
+    // 2^-30 (~1e-9) leaves the dropped tail two orders below f32 rounding of y; 2^-40 cost ~25 % more
+    // fix-up steps (H200 run 11: long lane f32 5.18 ms with 2^-40).
     float thr[NPT];
     if (rValid) {
         if (!FIX) {
@@ -197,7 +220,7 @@ DEV void scan_kernel(const P& p) {
         }
     }
 #pragma unroll
-    for (int j = 0; j < NPT; ++j) thr[j] = fabsf(h[j]) * 0x1p-40f;
+    for (int j = 0; j < NPT; ++j) thr[j] = fabsf(h[j]) * 0x1p-30f;
     float sumDelta = 0.f;
 
     for (int k = 0; k < ntiles; ++k) {
@@ -209,17 +232,48 @@ DEV void scan_kernel(const P& p) {
 
         // E: δ and δ·u once per (t, d); B and C to f32
         static_assert((TT * DT) % THREADS == 0, "elementwise phases assume whole rounds");
+        if constexpr (FDT) {
+            // dt = dtIn · W_dtᵀ for the tile's TT x DT block on the tensor cores (m16n8k16, f32 sums): 8
+            // m16n8 tiles, warp w takes tiles w, w + warps, ...; fragment layouts as in the PTX ISA
+            static_assert(TT == 32 && DT == 32, "the fused dt projection tiles 32 steps x 32 channels");
+            constexpr int WARPS = THREADS / 32;
+            const int lane = tid & 31, wq = tid >> 5, gq = lane >> 2, tq = lane & 3;
+            const int kEnd = ((int)p.R + 15) & ~15;
+            const bf16* X = reinterpret_cast<const bf16*>(st + OFF_DT);
+            auto ld2 = [](const bf16* q) { return *reinterpret_cast<const uint32_t*>(q); };
+            for (int tile = wq; tile < 8; tile += WARPS) {
+                const int mb = (tile & 1) * 16, nb = (tile >> 1) * 8;
+                float c4[4] = {0.f, 0.f, 0.f, 0.f};
+                for (int k0 = 0; k0 < kEnd; k0 += 16) {
+                    const uint32_t a[4] = {ld2(X + (mb + gq) * RMAX + k0 + 2 * tq), ld2(X + (mb + gq + 8) * RMAX + k0 + 2 * tq),
+                                           ld2(X + (mb + gq) * RMAX + k0 + 8 + 2 * tq),
+                                           ld2(X + (mb + gq + 8) * RMAX + k0 + 8 + 2 * tq)};
+                    const bf16* wr = s_w + (nb + gq) * RMAX + k0 + 2 * tq;
+                    gemm::mma_bf16(c4, a, ld2(wr), ld2(wr + 8));
+                }
 #pragma unroll
-        for (int q = 0; q < TT * DT / THREADS; ++q) {
-            const int i = tid + q * THREADS;
-            const int r = i / DT;
-            if (r < rows) {
-                float x = ldf(st + TT * DT + i) + biasE;
-                float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
-                s_delta[i] = dlt;
-                if (!FIX) {
-                    s_du[i] = dlt * ldf(st + i);
-                    sumDelta += dlt;  // this thread's rows of channel ec; summed over the G threads at the end
+                for (int e = 0; e < 4; ++e) {
+                    const int r = mb + gq + (e >> 1) * 8, col = nb + 2 * tq + (e & 1), i = r * DT + col;
+                    if (r < rows && col < cols) {
+                        const float dlt = softplus_fast(c4[e] + cptr<float>(p.dtBias)[d0 + col]);
+                        s_delta[i] = dlt;
+                        if (!FIX) s_du[i] = dlt * ldf(st + i);
+                    }
+                }
+            }
+        } else {
+#pragma unroll
+            for (int q = 0; q < TT * DT / THREADS; ++q) {
+                const int i = tid + q * THREADS;
+                const int r = i / DT;
+                if (r < rows) {
+                    float x = ldf(st + OFF_DT + i) + biasE;
+                    float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
+                    s_delta[i] = dlt;
+                    if (!FIX) {
+                        s_du[i] = dlt * ldf(st + i);
+                        sumDelta += dlt;  // rows g, g + G, ... of channel ec = dl; summed over g at the end
+                    }
                 }
             }
         }
@@ -227,11 +281,14 @@ DEV void scan_kernel(const P& p) {
         for (int q = 0; q < (TT * N + THREADS - 1) / THREADS; ++q) {
             const int i = tid + q * THREADS;
             if ((TT * N) % THREADS == 0 || i < TT * N) {
-                if (!FIX) s_b[i] = ldf(st + 3 * TT * DT + i);
-                s_c[i] = ldf(st + 3 * TT * DT + TT * N + i);
+                if (!FIX) s_b[i] = ldf(st + OFF_B + i);
+                s_c[i] = ldf(st + OFF_C + i);
             }
         }
         __syncthreads();
+        if (FDT && !FIX && nseg > 1 && rValid) {
+            for (int r = g; r < rows; r += G) sumDelta += s_delta[r * DT + dl];  // the same rows as above
+        }
 
         // R: the recurrence over this tile's steps. The operands of step r+1 are read before step r's
         // partial y is stored: the compiler cannot move loads above a shared-memory store it cannot
@@ -322,7 +379,7 @@ DEV void scan_kernel(const P& p) {
                 for (int j = 0; j < G; ++j) acc += q[j * DT];
                 float yv = FIX ? acc : fmaf(dskipE, ldf(st + i), acc);
                 if (gz) {
-                    float zv = ldf(st + 2 * TT * DT + i);
+                    float zv = ldf(st + OFF_Z + i);
                     yv *= FAST ? silu_fast(zv) : silu_f32(zv);
                 }
                 T* o = gy + (i64)r * p.ldy + ec;
@@ -363,11 +420,12 @@ DEV void scan_kernel(const P& p) {
 // Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
 // the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks).
 #define SCAN_MINB(N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
-#define SCAN_KERNEL(NAME, T, N, NPT, DT, FIX, EXACT)                                          \
+#define SCAN_KERNEL_F(NAME, T, N, NPT, DT, FIX, EXACT, FDT)                                   \
     extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(N, NPT, DT))         \
         NAME(const scan::P p) {                                                                 \
-        scan::scan_kernel<T, N, NPT, DT, FIX, EXACT>(p);                                      \
+        scan::scan_kernel<T, N, NPT, DT, FIX, EXACT, FDT>(p);                                 \
     }
+#define SCAN_KERNEL(NAME, T, N, NPT, DT, FIX, EXACT) SCAN_KERNEL_F(NAME, T, N, NPT, DT, FIX, EXACT, false)
 
 // mamba_scan_<type>_n<N>_p<NPT>[_c<DT>]_{main,fix}[_exact]; no _c suffix: 32 channels per block.
 #define SCAN_PAIR_C(TN, T, N, NPT, DT, SUF)                                                      \
@@ -397,3 +455,12 @@ SCAN_EXACT_PAIR(16, 2)
 SCAN_EXACT_PAIR(16, 4)
 SCAN_EXACT_PAIR(32, 4)
 SCAN_EXACT_PAIR(64, 4)
+// bf16 with dt_proj fused in (CudaBackend.selectiveScanProjected; dt rank <= RMAX): _dtp_{main,fix}
+#define SCAN_DTP_PAIR(N, NPT)                                                                   \
+    SCAN_KERNEL_F(mamba_scan_bf16_n##N##_p##NPT##_dtp_main, bf16, N, NPT, 32, false, false, true) \
+    SCAN_KERNEL_F(mamba_scan_bf16_n##N##_p##NPT##_dtp_fix, bf16, N, NPT, 32, true, false, true)
+SCAN_DTP_PAIR(8, 4)
+SCAN_DTP_PAIR(16, 2)
+SCAN_DTP_PAIR(16, 4)
+SCAN_DTP_PAIR(32, 4)
+SCAN_DTP_PAIR(64, 4)

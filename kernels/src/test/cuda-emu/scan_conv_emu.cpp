@@ -18,6 +18,7 @@ thread_local dim3e threadIdx, blockIdx, blockDim;
 thread_local unsigned char* emu_smem;
 std::barrier<>* emu_bar;
 EmuShfl* emu_shfl;
+EmuWarp* emu_warps;  // mma.sync of the fused dt projection
 
 template <class P>
 void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threads, size_t smem, const P& p) {
@@ -33,6 +34,10 @@ void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threa
                 std::vector<EmuShfl> areas(warps);
                 for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
                 emu_shfl = areas.data();
+                std::vector<std::unique_ptr<std::barrier<>>> mb;
+                std::vector<EmuWarp> mareas(warps);
+                for (int i = 0; i < warps; ++i) { mb.emplace_back(new std::barrier<>(32)); mareas[i].bar = mb.back().get(); }
+                emu_warps = mareas.data();
                 std::fill(sm.begin(), sm.end(), 0xCD);
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; ++t)
@@ -68,7 +73,8 @@ int fails = 0;
 static float g_dtbLo = -5, g_dtbHi = -1.5f;
 
 template <typename T>
-void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32) {
+void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32,
+               bool fdt = false) {
     const int rows = lanes * steps, W = R + 2 * N;
     // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
     std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
@@ -84,6 +90,17 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     for (size_t i = 0; i < xz.size(); ++i) { xzT[i] = from_f32<T>(xz[i]); xz[i] = to_f32(xzT[i]); }
     for (size_t i = 0; i < dbc.size(); ++i) { dbcT[i] = from_f32<T>(dbc[i]); dbc[i] = to_f32(dbcT[i]); }
     for (size_t i = 0; i < dt.size(); ++i) { dtT[i] = from_f32<T>(dt[i]); dt[i] = to_f32(dtT[i]); }
+    // fused dt projection: dt = dbc[:, :R] · Wdtᵀ in f32 (never rounded to the activation type)
+    std::vector<T> wdtT(D * R);
+    if (fdt) {
+        for (auto& w : wdtT) w = from_f32<T>(gauss(0, 1.f / std::sqrt((float)R)));
+        for (int r = 0; r < rows; ++r)
+            for (int d = 0; d < D; ++d) {
+                double acc = 0;
+                for (int k = 0; k < R; ++k) acc += (double)dbc[r * W + k] * to_f32(wdtT[d * R + k]);
+                dt[r * D + d] = (float)acc;
+            }
+    }
     std::vector<float> stG = st;
     std::vector<int> lensv = lens;
     // reference (CpuBackend / ScalarScan semantics)
@@ -119,14 +136,21 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     p.T = steps; p.D = D; p.Nreal = N; p.nseg = nseg; p.segLen = segLen;
     p.wsH = addr(ws.data()); p.wsS = addr(ws.data() + lanes * nseg * D * N);
     p.vecX = al(u, 2 * D, sizeof(T)) && al(dtT.data(), D, sizeof(T)) && (!withZ || al(z, 2 * D, sizeof(T)));
+    if (fdt) {
+        p.dt = addr(dbcT.data()); p.lddt = W; p.dtW = addr(wdtT.data()); p.lddtw = R; p.R = R;
+        p.vecX = al(u, 2 * D, sizeof(T)) && al(dbcT.data(), W, sizeof(T)) && (!withZ || al(z, 2 * D, sizeof(T)));
+    }
     p.vecBC = al(Bp, W, sizeof(T)) && al(Cp, W, sizeof(T));
     const int G = NT / NPT, threads = CH * G;
-    size_t smem = 2 * (3 * 32 * CH + 2 * 32 * NT) * sizeof(T) + (2 * 32 * CH + 2 * 32 * NT + 32 * CH * G) * 4;
+    size_t smem = 2 * (3 * 32 * CH + 2 * 32 * NT + (fdt ? 32 * (64 - CH) : 0)) * sizeof(T) + (2 * 32 * CH + 2 * 32 * NT + 32 * CH * G) * 4 +
+                  (fdt ? CH * 64 * 2 : 0);
     void (*mainK)(const scan::P) = nullptr; void (*fixK)(const scan::P) = nullptr;
     bool bf = sizeof(T) == 2;
 #define PICK(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_main; fixK = mamba_scan_##TN##_n##NN##_p##PP##_fix; }
 #define PICKC(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_c16_main; fixK = mamba_scan_##TN##_n##NN##_p##PP##_c16_fix; }
-    if (CH == 16) { if (bf) { PICKC(bf16, 16, 1) PICKC(bf16, 16, 2) } else { PICKC(f32, 16, 1) PICKC(f32, 16, 2) } }
+#define PICKD(NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_bf16_n##NN##_p##PP##_dtp_main; fixK = mamba_scan_bf16_n##NN##_p##PP##_dtp_fix; }
+    if (fdt) { if constexpr (sizeof(T) == 2) { PICKD(8, 4) PICKD(16, 2) PICKD(16, 4) PICKD(32, 4) } }
+    else if (CH == 16) { if (bf) { PICKC(bf16, 16, 1) PICKC(bf16, 16, 2) } else { PICKC(f32, 16, 1) PICKC(f32, 16, 2) } }
     else if (bf) { PICK(bf16, 8, 4) PICK(bf16, 16, 2) PICK(bf16, 16, 4) PICK(bf16, 32, 4) }
     else if (exactK) {
 #define PICKX(NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_f32_n##NN##_p##PP##_main_exact; fixK = mamba_scan_f32_n##NN##_p##PP##_fix_exact; }
@@ -144,7 +168,7 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     double tol = bf ? 2e-2 : 1e-5;
     bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
     printf("%s scan %s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
-           ok ? "ok  " : "FAIL", bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
     if (!ok) fails++;
 }
 
@@ -220,6 +244,12 @@ int main() {
     scan_case<float>(2, 600, 40, 16, 16, 4, 16, true, {600, 333}, 4, false);
     scan_case<bf16>(1, 600, 40, 16, 16, 4, 16, true, {600}, 5, false);
     g_dtbLo = -5; g_dtbHi = -1.5f;
+    // dt_proj fused into the bf16 scan (mma.sync m16n8k16): rank 48 / 64 / 20 / 3 (padded to k16 slices),
+    // partial last channel block, ragged lanes, time segments (main + fix-up), n8 / n16 p2 / n16 p4
+    scan_case<bf16>(2, 100, 72, 16, 16, 4, 48, true, {100, 37}, 1, false, 32, true);
+    scan_case<bf16>(1, 300, 40, 16, 16, 4, 3, true, {300}, 4, false, 32, true);
+    scan_case<bf16>(2, 70, 40, 8, 8, 4, 20, false, {70, 0}, 2, false, 32, true);
+    scan_case<bf16>(2, 45, 36, 16, 16, 2, 64, true, {45, 44}, 2, false, 32, true);
     // 16 channels per block, 1 or 2 states per thread
     scan_case<float>(2, 100, 40, 16, 16, 1, 16, true, {100, 37}, 1, false, 16);
     scan_case<float>(1, 300, 36, 16, 16, 1, 3, true, {300}, 4, false, 16);

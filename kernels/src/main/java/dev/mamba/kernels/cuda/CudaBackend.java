@@ -46,6 +46,8 @@ public final class CudaBackend implements Backend {
     private final int ccMajor, ccMinor, smCount, driverVersion, archCode;
     private final boolean sm90a;
     private final boolean exactScanExp;
+    /** bf16: dt_proj inside the scan kernel (default); -Dmamba.cuda.fusedDtProj=false runs the GEMM + scan. */
+    private final boolean fusedDtProj = !"false".equals(System.getProperty("mamba.cuda.fusedDtProj"));
     /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
     private CudaModule wgmma;
     /** Why there are no wgmma kernels, or their self-check verdicts, for describe(). */
@@ -204,10 +206,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String describe() {
-        return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s, scan exp %s",
+        return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s, scan exp %s%s",
                 deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
                 driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
-                exactScanExp ? "exact (fma)" : "fast (ex2.approx)");
+                exactScanExp ? "exact (fma)" : "fast (ex2.approx)",
+                precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM") : "");
     }
 
     private String gemmName() {
@@ -780,10 +783,30 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void selectiveScan(Tensor u, Tensor dtRaw, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
                                            Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
+        scan(u, dtRaw, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
+    }
+
+    /** bf16 with a dt rank up to 64: dt is computed inside the scan kernel (no dt_proj GEMM, no dt tensor). */
+    @Override
+    public synchronized void selectiveScanProjected(Tensor u, Tensor dtIn, Tensor dtProj, Tensor dtScratch,
+                                                    Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
+                                                    Tensor z, Tensor state, Tensor lens, Tensor y) {
+        CudaTensor w = t(dtProj, "dt_proj");
+        if (fusedDtProj && u.dtype() == DType.BF16 && CudaScan.fusable(DType.BF16, w)) {
+            scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
+        } else {
+            Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
+                    lens, y);
+        }
+    }
+
+    private void scan(Tensor u, Tensor dt, CudaTensor dtW, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
+                      Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
         enter();
         CUevent pe = pBegin();
         CudaTensor yo = act(y, "y");
-        CudaScan.Plan plan = CudaScan.run(this, act(u, "u"), act(dtRaw, "dt"), typed(dtBias, "dt bias", DType.F32),
+        CudaScan.Plan plan = CudaScan.run(this, act(u, "u"), act(dt, dtW == null ? "dt" : "dt input"), dtW,
+                typed(dtBias, "dt bias", DType.F32),
                 typed(aNeg, "A", DType.F32), act(b, "B"), act(c, "C"), typed(dSkip, "D", DType.F32),
                 z == null ? null : act(z, "z"), written(typed(state, "ssm state", DType.F32)),
                 typed(lens, "lens", DType.I32), yo, roundsTf32(yo));

@@ -12,12 +12,15 @@ final class CudaScan {
     }
 
     static final int TT = 32, DT = 32;
+    /** Largest dt rank of the kernels with dt_proj fused in (scan.cu RMAX). */
+    static final int RMAX = 64;
     /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
     static final int FIX_STEPS = 1024;
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
-    static int smem(int elemBytes, int n, int npt) {
-        return 2 * (3 * TT * DT + 2 * TT * n) * elemBytes + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4;
+    static int smem(int elemBytes, int n, int npt, boolean fdt) {
+        return 2 * (3 * TT * DT + 2 * TT * n + (fdt ? TT * (RMAX - DT) : 0)) * elemBytes
+                + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RMAX * 2 : 0);
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
@@ -52,16 +55,30 @@ final class CudaScan {
         }
     }
 
-    /** Validates and launches; returns the plan used (null when there was nothing to do). */
-    static Plan run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtBias, CudaTensor a, CudaTensor b,
-                    CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens, CudaTensor y,
-                    boolean roundY) {
+    /**
+     * Validates and launches; returns the plan used (null when there was nothing to do). dtW null: dt is
+     * the raw dt [rows, D]; else (bf16 only) dt is dtIn [rows, R] and the kernel computes dt = dtIn·dtWᵀ.
+     */
+    static Plan run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor dtBias, CudaTensor a,
+                    CudaTensor b, CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens,
+                    CudaTensor y, boolean roundY) {
         final int lanes = state.rows, d = u.cols, n = a.cols;
         if (lanes == 0 || u.rows % lanes != 0) {
             throw new IllegalArgumentException("scan: " + u.rows + " rows do not split into " + lanes + " lanes");
         }
         final int steps = u.rows / lanes;
-        shape(dt, u.rows, d, "scan dt");
+        final boolean fdt = dtW != null;
+        if (fdt) {
+            if (!fusable(u.dtype, dtW) || dt.cols != dtW.cols) {
+                throw new IllegalArgumentException("scan: dt_proj " + dtW.name + " " + dtW.shape() + " (" + dtW.dtype
+                        + ") cannot be fused with " + u.dtype + " activations and dt input " + dt.name + " " + dt.shape()
+                        + ": needs bf16, a rank <= " + RMAX + " and the same rank on both");
+            }
+            shape(dt, u.rows, dtW.cols, "scan dt input");
+            shape(dtW, d, dt.cols, "scan dt_proj");
+        } else {
+            shape(dt, u.rows, d, "scan dt");
+        }
         shape(dtBias, 1, d, "scan dt bias");
         shape(a, d, n, "scan A");
         shape(b, u.rows, n, "scan B");
@@ -83,7 +100,7 @@ final class CudaScan {
         if (steps == 0 || d == 0 || n == 0) {
             return null;
         }
-        Plan plan = plan(be, t, lanes, d, n, steps);
+        Plan plan = plan(be, t, lanes, d, n, steps, fdt);
         long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
         long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
         long wsH = 0, wsS = 0;
@@ -97,7 +114,8 @@ final class CudaScan {
         long[] p = {u.address(), dt.address(), dtBias.address(), a.address(), b.address(), c.address(),
                 dSkip.address(), z == null ? 0 : z.address(), state.address(), lens.address(), y.address(),
                 u.ld, dt.ld, a.ld, b.ld, c.ld, z == null ? 0 : z.ld, state.ld, lens.ld, y.ld,
-                steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0};
+                steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0,
+                fdt ? dtW.address() : 0, fdt ? dtW.ld : 0, fdt ? dtW.cols : 0};
         long dTiles = (d + DT - 1) / DT;
         CudaModule m = be.module();
         m.launch(plan.main, dTiles, plan.segments, lanes, plan.threads, plan.smem, p);
@@ -115,7 +133,12 @@ final class CudaScan {
      * ranges and the whole segment at worst) and 2 states per thread costs ~30% more
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      */
-    static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps) {
+    /** Whether selectiveScanProjected can compute dt inside the scan kernel. */
+    static boolean fusable(DType act, CudaTensor dtW) {
+        return act == DType.BF16 && dtW.dtype == DType.BF16 && dtW.cols >= 1 && dtW.cols <= RMAX;
+    }
+
+    static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
         final String tn = t == DType.BF16 ? "bf16" : "f32";
         final int eb = t.bytes();
@@ -127,9 +150,9 @@ final class CudaScan {
         Plan best = null;
         int[] npts = nt == 16 ? new int[] {4, 2} : new int[] {4};
         for (int npt : npts) {
-            String stem = "mamba_scan_" + tn + "_n" + nt + "_p" + npt;
+            String stem = "mamba_scan_" + tn + "_n" + nt + "_p" + npt + (fdt ? "_dtp" : "");
             int threads = DT * (nt / npt);
-            int smem = smem(eb, nt, npt);
+            int smem = smem(eb, nt, npt, fdt);
             int occ = Math.max(1, be.module().occupancy(stem + "_main" + suffix, threads, smem));
             long slots = sms * occ;
             double factor = npt == 4 ? 1.0 : 1.3;

@@ -54,10 +54,13 @@ class CudaHostLogicTest {
         // 2 stages of (u, dt, z [32x32] + B, C [32xN]) activations + δ, δu [32x32] + B, C f32 + partial y
         // sums [32 steps][128 threads]
         assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16 + 1024 * 4) * 4,
-                CudaScan.smem(4, 16, 4));
-        assertEquals(61440, CudaScan.smem(4, 16, 4));
-        assertTrue(CudaScan.smem(2, 16, 2) < 227 * 1024);
-        assertTrue(CudaScan.smem(4, 64, 4) < 227 * 1024);
+                CudaScan.smem(4, 16, 4, false));
+        assertEquals(61440, CudaScan.smem(4, 16, 4, false));
+        // dt_proj fused (bf16): the dt tile is dtIn [32 x 64] and the block's W_dt rows [32 x 64] are added
+        assertEquals(CudaScan.smem(2, 16, 4, false) + 2 * 32 * (64 - 32) * 2 + 32 * 64 * 2, CudaScan.smem(2, 16, 4, true));
+        assertTrue(CudaScan.smem(2, 16, 2, false) < 227 * 1024);
+        assertTrue(CudaScan.smem(4, 64, 4, false) < 227 * 1024);
+        assertTrue(CudaScan.smem(2, 64, 4, true) < 227 * 1024);
         assertEquals(8, CudaScan.templateN(3));
         assertEquals(16, CudaScan.templateN(16));
         assertEquals(32, CudaScan.templateN(17));

@@ -236,8 +236,8 @@ public final class Runner implements AutoCloseable {
             be.linear(xnv, lw.inProj, lw.inProjBias, xzv, false);
             be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv);
             be.linear(xcv, lw.xProj, null, dbcv, false);
-            be.linear(dtIn, lw.dtProj, null, dtv, false);
-            be.selectiveScan(xcv, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z, ssmState[l].rows(0, used), lensT, yv);
+            be.selectiveScanProjected(xcv, dtIn, lw.dtProj, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z,
+                    ssmState[l].rows(0, used), lensT, yv);
             be.linear(yv, lw.outProj, lw.outProjBias, mv, false);
         }
         be.addRmsNorm(mv, hv, model.normF, cfg.layerNormEpsilon, hfv);
