@@ -38,15 +38,18 @@ struct P {
                                                              //   its row stride, rank; dt is then dtIn [.][R]
 };
 
-constexpr int RMAX = 64;  // largest dt rank of the FDT kernels (130m: 48, 370m: 64)
+constexpr int RMAX = 64;     // largest dt rank of the FDT kernels (130m: 48, 370m: 64)
+constexpr int RPITCH = 72;   // FDT smem row pitch of dtIn and W_dt (bf16): 36 words, so the 8 rows of an mma
+                             // fragment load fall in distinct banks (a pitch of 64 made them 8-way conflicts)
+constexpr int DPITCH = 40;   // FDT raw-dt scratch pitch (f32): conflict-free 8-byte fragment stores
 
 // Dynamic shared memory in bytes; CudaScan.java computes the same number (the kernel checks it).
 // DT: channels per block (32, 16 or 8); the block has DT * N / NPT threads. FDT: the stage holds dtIn
-// [TT][RMAX] instead of dt [TT][DT], plus the block's dt_proj rows [DT][RMAX].
+// [TT][RPITCH] instead of dt [TT][DT], plus the block's dt_proj rows [DT][RPITCH].
 template <typename T, int N, int NPT, int DT, bool FDT = false>
 __host__ __device__ constexpr int smem_bytes() {
-    return 2 * (3 * TT * DT + 2 * TT * N + (FDT ? TT * (RMAX - DT) : 0)) * (int)sizeof(T) +
-           (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4 + (FDT ? DT * RMAX * 2 : 0);
+    return 2 * (3 * TT * DT + 2 * TT * N + (FDT ? TT * (RPITCH - DT) : 0)) * (int)sizeof(T) +
+           (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4 + (FDT ? DT * RPITCH * 2 : 0);
 }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
@@ -99,7 +102,7 @@ DEV void scan_kernel(const P& p) {
     }
     // carve shared memory
     static_assert(!FDT || sizeof(T) == 2, "the fused dt projection is bf16 (mma.sync m16n8k16)");
-    constexpr int DTW = FDT ? RMAX : DT;  // width of the dt (or dtIn) tile
+    constexpr int DTW = FDT ? RPITCH : DT;  // width of the dt (or dtIn) tile
     constexpr int OFF_DT = TT * DT, OFF_Z = OFF_DT + TT * DTW, OFF_B = OFF_Z + TT * DT, OFF_C = OFF_B + TT * N;
     constexpr int STAGE = OFF_C + TT * N;  // elements per stage
     T* const stage0 = reinterpret_cast<T*>(smem);
@@ -108,8 +111,10 @@ DEV void scan_kernel(const P& p) {
     float* s_b = s_du + TT * DT;
     float* s_c = s_b + TT * N;
     float* s_y = s_c + TT * N;
-    bf16* s_w = reinterpret_cast<bf16*>(s_y + TT * THREADS);  // FDT: dt_proj rows of the block [DT][RMAX]
-    // stage layout: u [TT][DT], dt [TT][DT] (FDT: dtIn [TT][RMAX]), z [TT][DT], B [TT][N], C [TT][N]
+    bf16* s_w = reinterpret_cast<bf16*>(s_y + TT * THREADS);  // FDT: dt_proj rows of the block [DT][RPITCH]
+    float* s_dt = s_y;  // FDT: raw dt [TT][DPITCH] between the mma and the E loop (s_y is free then)
+    static_assert(!FDT || TT * DPITCH <= TT * THREADS, "raw dt scratch fits in s_y");
+    // stage layout: u [TT][DT], dt [TT][DT] (FDT: dtIn [TT][RPITCH]), z [TT][DT], B [TT][N], C [TT][N]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
     const int Tn = (int)p.T;
@@ -142,7 +147,7 @@ DEV void scan_kernel(const P& p) {
             load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
             load_tile<T, N, THREADS>(st + OFF_B, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
         }
-        if (FDT) load_tile<T, RMAX, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, (int)p.R, vecX);
+        if (FDT) load_tile<T, RPITCH, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, (int)p.R, vecX);
         else load_tile<T, DT, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
         if (gz) load_tile<T, DT, THREADS>(st + OFF_Z, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
         load_tile<T, N, THREADS>(st + OFF_C, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
@@ -150,11 +155,11 @@ DEV void scan_kernel(const P& p) {
     };
     if (ntiles > 0) issue(0);
     if constexpr (FDT) {
-        // the block's dt_proj rows, zero-padded to RMAX columns and DT rows (the mma reads whole k16 slices)
+        // the block's dt_proj rows, zero-padded to RPITCH columns and DT rows (the mma reads whole k16 slices)
         const bf16* gw = cptr<bf16>(p.dtW) + (i64)d0 * p.lddtw;
         const int R = (int)p.R;
-        for (int i = threadIdx.x; i < DT * RMAX; i += THREADS) {
-            const int rr = i / RMAX, cc = i % RMAX;
+        for (int i = threadIdx.x; i < DT * RPITCH; i += THREADS) {
+            const int rr = i / RPITCH, cc = i % RPITCH;
             s_w[i] = rr < cols && cc < R ? gw[(i64)rr * p.lddtw + cc] : from_f32<bf16>(0.f);
         }
     }
@@ -190,7 +195,7 @@ DEV void scan_kernel(const P& p) {
     // its share Σ_n C·h is added to y; it stops once every state of the block fell below 2^-30 of where
     // it started (for Mamba's δ ranges a few hundred to a few thousand steps, at worst the whole segment).
     // 2^-30 (~1e-9) leaves the dropped tail two orders below f32 rounding of y; 2^-40 cost ~25 % more
-    // fix-up steps (H200 run 11: long lane f32 5.18 ms with 2^-40).
+    // fix-up steps (H200 run 12: long lane f32 5.18 ms with 2^-40, 5.02 with 2^-30).
     float thr[NPT];
     if (rValid) {
         if (!FIX) {
@@ -233,8 +238,10 @@ DEV void scan_kernel(const P& p) {
         // E: δ and δ·u once per (t, d); B and C to f32
         static_assert((TT * DT) % THREADS == 0, "elementwise phases assume whole rounds");
         if constexpr (FDT) {
-            // dt = dtIn · W_dtᵀ for the tile's TT x DT block on the tensor cores (m16n8k16, f32 sums): 8
-            // m16n8 tiles, warp w takes tiles w, w + warps, ...; fragment layouts as in the PTX ISA
+            // raw dt = dtIn · W_dtᵀ for the tile's TT x DT block on the tensor cores (m16n8k16, f32 sums): 8
+            // m16n8 tiles, warp w takes tiles w, w + warps, ...; fragment layouts as in the PTX ISA. The sums go
+            // to a scratch and the E loop below reads them in its own (bank-friendly) order: writing δ from
+            // the fragment layout directly conflicted 8-way and made the scan 1.8x slower (H200 run 13).
             static_assert(TT == 32 && DT == 32, "the fused dt projection tiles 32 steps x 32 channels");
             constexpr int WARPS = THREADS / 32;
             const int lane = tid & 31, wq = tid >> 5, gq = lane >> 2, tq = lane & 3;
@@ -245,29 +252,24 @@ DEV void scan_kernel(const P& p) {
                 const int mb = (tile & 1) * 16, nb = (tile >> 1) * 8;
                 float c4[4] = {0.f, 0.f, 0.f, 0.f};
                 for (int k0 = 0; k0 < kEnd; k0 += 16) {
-                    const uint32_t a[4] = {ld2(X + (mb + gq) * RMAX + k0 + 2 * tq), ld2(X + (mb + gq + 8) * RMAX + k0 + 2 * tq),
-                                           ld2(X + (mb + gq) * RMAX + k0 + 8 + 2 * tq),
-                                           ld2(X + (mb + gq + 8) * RMAX + k0 + 8 + 2 * tq)};
-                    const bf16* wr = s_w + (nb + gq) * RMAX + k0 + 2 * tq;
+                    const bf16* xr = X + (mb + gq) * RPITCH + k0 + 2 * tq;
+                    const uint32_t a[4] = {ld2(xr), ld2(xr + 8 * RPITCH), ld2(xr + 8), ld2(xr + 8 * RPITCH + 8)};
+                    const bf16* wr = s_w + (nb + gq) * RPITCH + k0 + 2 * tq;
                     gemm::mma_bf16(c4, a, ld2(wr), ld2(wr + 8));
                 }
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int r = mb + gq + (e >> 1) * 8, col = nb + 2 * tq + (e & 1), i = r * DT + col;
-                    if (r < rows && col < cols) {
-                        const float dlt = softplus_fast(c4[e] + cptr<float>(p.dtBias)[d0 + col]);
-                        s_delta[i] = dlt;
-                        if (!FIX) s_du[i] = dlt * ldf(st + i);
-                    }
-                }
+                float* o = s_dt + (mb + gq) * DPITCH + nb + 2 * tq;
+                *reinterpret_cast<float2*>(o) = make_float2(c4[0], c4[1]);
+                *reinterpret_cast<float2*>(o + 8 * DPITCH) = make_float2(c4[2], c4[3]);
             }
-        } else {
+            __syncthreads();
+        }
+        {
 #pragma unroll
             for (int q = 0; q < TT * DT / THREADS; ++q) {
                 const int i = tid + q * THREADS;
                 const int r = i / DT;
                 if (r < rows) {
-                    float x = ldf(st + OFF_DT + i) + biasE;
+                    float x = (FDT ? s_dt[r * DPITCH + ec] : ldf(st + OFF_DT + i)) + biasE;
                     float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
                     s_delta[i] = dlt;
                     if (!FIX) {
@@ -286,9 +288,6 @@ DEV void scan_kernel(const P& p) {
             }
         }
         __syncthreads();
-        if (FDT && !FIX && nseg > 1 && rValid) {
-            for (int r = g; r < rows; r += G) sumDelta += s_delta[r * DT + dl];  // the same rows as above
-        }
 
         // R: the recurrence over this tile's steps. The operands of step r+1 are read before step r's
         // partial y is stored: the compiler cannot move loads above a shared-memory store it cannot

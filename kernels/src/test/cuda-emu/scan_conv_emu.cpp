@@ -142,8 +142,8 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     }
     p.vecBC = al(Bp, W, sizeof(T)) && al(Cp, W, sizeof(T));
     const int G = NT / NPT, threads = CH * G;
-    size_t smem = 2 * (3 * 32 * CH + 2 * 32 * NT + (fdt ? 32 * (64 - CH) : 0)) * sizeof(T) + (2 * 32 * CH + 2 * 32 * NT + 32 * CH * G) * 4 +
-                  (fdt ? CH * 64 * 2 : 0);
+    size_t smem = 2 * (3 * 32 * CH + 2 * 32 * NT + (fdt ? 32 * (72 - CH) : 0)) * sizeof(T) + (2 * 32 * CH + 2 * 32 * NT + 32 * CH * G) * 4 +
+                  (fdt ? CH * 72 * 2 : 0);
     void (*mainK)(const scan::P) = nullptr; void (*fixK)(const scan::P) = nullptr;
     bool bf = sizeof(T) == 2;
 #define PICK(TN, NN, PP) if (NT == NN && NPT == PP) { mainK = mamba_scan_##TN##_n##NN##_p##PP##_main; fixK = mamba_scan_##TN##_n##NN##_p##PP##_fix; }

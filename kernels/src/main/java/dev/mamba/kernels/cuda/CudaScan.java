@@ -14,13 +14,15 @@ final class CudaScan {
     static final int TT = 32, DT = 32;
     /** Largest dt rank of the kernels with dt_proj fused in (scan.cu RMAX). */
     static final int RMAX = 64;
+    /** Shared-memory row pitch (bf16) of the fused kernels' dtIn and dt_proj tiles (scan.cu RPITCH). */
+    static final int RPITCH = 72;
     /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
     static final int FIX_STEPS = 1024;
 
     /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt, boolean fdt) {
-        return 2 * (3 * TT * DT + 2 * TT * n + (fdt ? TT * (RMAX - DT) : 0)) * elemBytes
-                + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RMAX * 2 : 0);
+        return 2 * (3 * TT * DT + 2 * TT * n + (fdt ? TT * (RPITCH - DT) : 0)) * elemBytes
+                + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RPITCH * 2 : 0);
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */

@@ -56,8 +56,8 @@ class CudaHostLogicTest {
         assertEquals(2 * (3 * 1024 + 2 * 32 * 16) * 4 + (2 * 1024 + 2 * 32 * 16 + 1024 * 4) * 4,
                 CudaScan.smem(4, 16, 4, false));
         assertEquals(61440, CudaScan.smem(4, 16, 4, false));
-        // dt_proj fused (bf16): the dt tile is dtIn [32 x 64] and the block's W_dt rows [32 x 64] are added
-        assertEquals(CudaScan.smem(2, 16, 4, false) + 2 * 32 * (64 - 32) * 2 + 32 * 64 * 2, CudaScan.smem(2, 16, 4, true));
+        // dt_proj fused (bf16): the dt tile is dtIn [32 x 72] and the block's W_dt rows [32 x 72] are added
+        assertEquals(CudaScan.smem(2, 16, 4, false) + 2 * 32 * (72 - 32) * 2 + 32 * 72 * 2, CudaScan.smem(2, 16, 4, true));
         assertTrue(CudaScan.smem(2, 16, 2, false) < 227 * 1024);
         assertTrue(CudaScan.smem(4, 64, 4, false) < 227 * 1024);
         assertTrue(CudaScan.smem(2, 64, 4, true) < 227 * 1024);

@@ -142,6 +142,54 @@ class CudaScanGpuTest {
         }
     }
 
+    /**
+     * bf16 with dt_proj fused into the scan (-Dmamba.cuda.fusedDtProj=true; off by default) against the CPU's
+     * dt_proj GEMM + scan: ranks 48 (130m), 16 and 5 (padded k16 slices), a long lane (time segments and
+     * the fix-up), N = 8, and that no dt tensor is written.
+     */
+    @Test
+    void fusedDtProjMatchesCpu() {
+        GpuTest.assumeCuda();
+        int[][] cases = {
+                {2, 300, 1536, 16, 4, 48, 1, 300, 123},
+                {1, 4097, 64, 16, 4, 16, 1, 4097},
+                {2, 100, 40, 8, 4, 5, 0, 100, 0},
+        };
+        Random r = new Random(23);
+        String was = System.getProperty("mamba.cuda.fusedDtProj");
+        System.setProperty("mamba.cuda.fusedDtProj", "true");
+        try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
+            for (int[] c : cases) {
+                Inputs in = new Inputs(r, c);
+                String what = "fused dt_proj case " + java.util.Arrays.toString(c);
+                float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
+                On a = new On(cpu, in), g = new On(gpu, in);
+                Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
+                float[] dtBefore = GpuTest.read(gpu, g.dt);
+                for (On o : new On[] {a, g}) {
+                    o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
+                            o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
+                }
+                GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
+                GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
+                        GpuTest.tol(Precision.BF16), what + " ssm state");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
+                        what + ": the fused kernel must not write the dt scratch");
+                for (Tensor t : g.owned()) {
+                    gpu.free(t);
+                }
+                gpu.free(wg);
+                assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
+            }
+        } finally {
+            if (was == null) {
+                System.clearProperty("mamba.cuda.fusedDtProj");
+            } else {
+                System.setProperty("mamba.cuda.fusedDtProj", was);
+            }
+        }
+    }
+
     private static float[] valid(Backend be, Tensor t, Inputs in) {
         return GpuTest.validRows(GpuTest.read(be, t), in.lanes, in.steps, t.cols(), in.lens);
     }
