@@ -77,7 +77,7 @@ if [ -f "$kb" ]; then
 fi
 mb=$OUT/model-bench.txt
 if [ -f "$mb" ]; then
-  awk '/^## (bf16|tf32|fp32) [0-9]+ x 2048$/ {c=$2" "$3"x2048"} /^tokens_per_s / {gsub(",","",$2); t[c]=$2}
+  awk '/^## / {c=""} /^## (bf16|tf32|fp32) [0-9]+ x 2048$/ {c=$2" "$3"x2048"} /^tokens_per_s / && c != "" {gsub(",","",$2); t[c]=$2}
        END {tg["bf16 8x2048"]=">= 1.0 M"; tg["bf16 64x2048"]=">= 1.5 M"; tg["tf32 8x2048"]=">= 0.6 M"; tg["tf32 64x2048"]=">= 0.6 M";
             n=split("bf16 8x2048,bf16 64x2048,tf32 8x2048,tf32 64x2048,fp32 8x2048,fp32 64x2048", k, ",");
             for (i=1;i<=n;i++) printf "%-44s %-12s %s\n", "forward " k[i] " tokens/s", (k[i] in t) ? sprintf("%.3f M", t[k[i]]/1e6) : "-", tg[k[i]]}' "$mb"
