@@ -16,7 +16,7 @@
 // and each segment's end state and Σδ; the fix-up pass (FIX=true, segments 1..nseg-1) then adds what the
 // true starting state contributes, H_1 = end_0, H_s' = exp(A·Σδ_s'-1)·H_s'-1 + end_s'-1 (the decay over a
 // segment is exp(A_n·Σδ)): y += Σ_n C·exp(A_n·cumδ)·H_n, run only until that factor is below 2^-30 of
-// H. The lane's final state is end_last + exp(A·Σδ_last)·H_last. (Until run 10 a first pass computed
+// H. The lane's final state is end_last + exp(A·Σδ_last)·H_last. (Until run 12 a first pass computed
 // the end states and the main pass recomputed every segment from its true start: ~1.9 passes in all.)
 #include "common.cuh"
 #include "mma_ops.cuh"
@@ -39,6 +39,7 @@ struct P {
 };
 
 constexpr int RMAX = 64;     // largest dt rank of the FDT kernels (130m: 48, 370m: 64)
+static_assert(RMAX % 16 == 0, "the mma walks k16 slices");
 constexpr int RPITCH = 72;   // FDT smem row pitch of dtIn and W_dt (bf16): 36 words, so the 8 rows of an mma
                              // fragment load fall in distinct banks (a pitch of 64 made them 8-way conflicts)
 constexpr int DPITCH = 40;   // FDT raw-dt scratch pitch (f32): conflict-free 8-byte fragment stores
@@ -158,6 +159,7 @@ DEV void scan_kernel(const P& p) {
         // the block's dt_proj rows, zero-padded to RPITCH columns and DT rows (the mma reads whole k16 slices)
         const bf16* gw = cptr<bf16>(p.dtW) + (i64)d0 * p.lddtw;
         const int R = (int)p.R;
+        if (R < 1 || R > RMAX) __trap();  // CudaScan.fusable checks the rank; the tiles hold RMAX columns
         for (int i = threadIdx.x; i < DT * RPITCH; i += THREADS) {
             const int rr = i / RPITCH, cc = i % RPITCH;
             s_w[i] = rr < cols && cc < R ? gw[(i64)rr * p.lddtw + cc] : from_f32<bf16>(0.f);
@@ -263,19 +265,17 @@ DEV void scan_kernel(const P& p) {
             }
             __syncthreads();
         }
-        {
 #pragma unroll
-            for (int q = 0; q < TT * DT / THREADS; ++q) {
-                const int i = tid + q * THREADS;
-                const int r = i / DT;
-                if (r < rows) {
-                    float x = (FDT ? s_dt[r * DPITCH + ec] : ldf(st + OFF_DT + i)) + biasE;
-                    float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
-                    s_delta[i] = dlt;
-                    if (!FIX) {
-                        s_du[i] = dlt * ldf(st + i);
-                        sumDelta += dlt;  // rows g, g + G, ... of channel ec = dl; summed over g at the end
-                    }
+        for (int q = 0; q < TT * DT / THREADS; ++q) {
+            const int i = tid + q * THREADS;
+            const int r = i / DT;
+            if (r < rows) {
+                float x = (FDT ? s_dt[r * DPITCH + ec] : ldf(st + OFF_DT + i)) + biasE;
+                float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
+                s_delta[i] = dlt;
+                if (!FIX) {
+                    s_du[i] = dlt * ldf(st + i);
+                    sumDelta += dlt;  // rows g, g + G, ... of channel ec = dl; summed over g at the end
                 }
             }
         }
@@ -307,25 +307,19 @@ DEV void scan_kernel(const P& p) {
                     for (int q = 0; q < 2; ++q) {
                         float4 v = *reinterpret_cast<const float4*>(pb + r * N + 4 * q);
                         b_[4 * q] = v.x; b_[4 * q + 1] = v.y; b_[4 * q + 2] = v.z; b_[4 * q + 3] = v.w;
-                        {
-                            float4 w = *reinterpret_cast<const float4*>(pc + r * N + 4 * q);
-                            c_[4 * q] = w.x; c_[4 * q + 1] = w.y; c_[4 * q + 2] = w.z; c_[4 * q + 3] = w.w;
-                        }
+                        float4 w = *reinterpret_cast<const float4*>(pc + r * N + 4 * q);
+                        c_[4 * q] = w.x; c_[4 * q + 1] = w.y; c_[4 * q + 2] = w.z; c_[4 * q + 3] = w.w;
                     }
                 } else if constexpr (NPT == 4) {
                     float4 v = *reinterpret_cast<const float4*>(pb + r * N);
                     b_[0] = v.x; b_[1] = v.y; b_[2] = v.z; b_[3] = v.w;
-                    {
-                        float4 w = *reinterpret_cast<const float4*>(pc + r * N);
-                        c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
-                    }
+                    float4 w = *reinterpret_cast<const float4*>(pc + r * N);
+                    c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
                 } else if constexpr (NPT == 2) {
                     float2 v = *reinterpret_cast<const float2*>(pb + r * N);
                     b_[0] = v.x; b_[1] = v.y;
-                    {
-                        float2 w = *reinterpret_cast<const float2*>(pc + r * N);
-                        c_[0] = w.x; c_[1] = w.y;
-                    }
+                    float2 w = *reinterpret_cast<const float2*>(pc + r * N);
+                    c_[0] = w.x; c_[1] = w.y;
                 } else {
                     b_[0] = pb[r * N];
                     c_[0] = pc[r * N];
