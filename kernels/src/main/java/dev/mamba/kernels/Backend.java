@@ -146,14 +146,10 @@ public interface Backend extends AutoCloseable {
                        Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y);
 
     /**
-     * Per lane: {@code out[b, 0:H] = Σ_{t<lens[b]} hidden[b·T+t, :]} and {@code out[b, H:2H] =
-     * hidden[b·T+lens[b]−1, :]} (zeros when lens[b] = 0). hidden [B·T, H], out F32 [B, 2H].
-     */
-    /**
      * dt_proj and the selective scan together: {@code dt = dtIn · dtProjᵀ} (dtIn [rows, R], dtProj [D, R] as
      * {@link #uploadMatrix} left it), then {@link #selectiveScan} with that dt. A backend may compute dt
-     * inside the scan (CUDA bf16: on the tensor cores, without writing dt); this default writes it to
-     * {@code dtScratch} [rows, D] first.
+     * inside the scan (CUDA bf16 with -Dmamba.cuda.fusedDtProj=true: on the tensor cores, without writing
+     * dt); this default writes it to {@code dtScratch} [rows, D] first.
      */
     default void selectiveScanProjected(Tensor u, Tensor dtIn, Tensor dtProj, Tensor dtScratch, Tensor dtBias,
                                         Tensor aNeg, Tensor b, Tensor c, Tensor dSkip, Tensor z, Tensor state,
@@ -162,6 +158,10 @@ public interface Backend extends AutoCloseable {
         selectiveScan(u, dtScratch, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
     }
 
+    /**
+     * Per lane: {@code out[b, 0:H] = Σ_{t<lens[b]} hidden[b·T+t, :]} and {@code out[b, H:2H] =
+     * hidden[b·T+lens[b]−1, :]} (zeros when lens[b] = 0). hidden [B·T, H], out F32 [B, 2H].
+     */
     void laneSummary(Tensor hidden, Tensor lens, Tensor out);
 
     /**

@@ -127,6 +127,11 @@ final class CudaScan {
         return plan;
     }
 
+    /** Whether selectiveScanProjected can compute dt inside the scan kernel. */
+    static boolean fusable(DType act, CudaTensor dtW) {
+        return act == DType.BF16 && dtW.dtype == DType.BF16 && dtW.cols >= 1 && dtW.cols <= RMAX;
+    }
+
     /**
      * Picks states per thread (4, or 2 when that fills the GPU better) and the number of time segments
      * by a simple model: time ∝ waves x steps per block x cost, where splitting into S segments adds a
@@ -135,11 +140,6 @@ final class CudaScan {
      * ranges and the whole segment at worst) and 2 states per thread costs ~30% more
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      */
-    /** Whether selectiveScanProjected can compute dt inside the scan kernel. */
-    static boolean fusable(DType act, CudaTensor dtW) {
-        return act == DType.BF16 && dtW.dtype == DType.BF16 && dtW.cols >= 1 && dtW.cols <= RMAX;
-    }
-
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
         final String tn = t == DType.BF16 ? "bf16" : "f32";

@@ -204,8 +204,9 @@ public final class Runner implements AutoCloseable {
         Tensor ids = in.rows(used, used + rows);
         Tensor targets = in.rows(used + rows, used + 2 * rows);
 
-        Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), mv = mixed.rows(0, rows), xzv = xz.rows(0, rows), xcv = xc.rows(0, rows),
-                dbcv = dbc.rows(0, rows), dtv = dt.rows(0, rows), yv = y.rows(0, rows), hfv = hf.rows(0, rows);
+        Tensor hv = h.rows(0, rows), xnv = xn.rows(0, rows), mv = mixed.rows(0, rows), xzv = xz.rows(0, rows),
+                xcv = xc.rows(0, rows), dbcv = dbc.rows(0, rows), dtv = dt.rows(0, rows), yv = y.rows(0, rows),
+                hfv = hf.rows(0, rows);
         if (cfg.family == ModelFamily.TOKENS) {
             be.embedding(ids, model.embeddings, hv);
         } else {
