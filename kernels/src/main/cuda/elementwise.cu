@@ -108,7 +108,13 @@ struct PR {
     i64 roundTf32;      // 8 f32 output rounded to tf32 (it only feeds TF32 GEMMs)
 };
 
-// One warp per row, 8 rows per block. Sum of squares in double and the scale in double, as the CPU does.
+// 1 / RMS of a row from its lanes' partial sums of squares: summed and scaled in double, as the CPU does.
+DEV float inv_rms(double ss, int H, i64 epsBits) {
+    ss = warp_sum(ss);
+    return (float)(1.0 / sqrt(ss / H + (double)bits_f32(epsBits)));
+}
+
+// One warp per row, 8 rows per block.
 template <typename Ti, typename To>
 DEV void rmsnorm(const PR& p) {
     const i64 row = (i64)blockIdx.x * 8 + (threadIdx.x >> 5);
@@ -123,8 +129,7 @@ DEV void rmsnorm(const PR& p) {
         float v = ldf(x + j);
         ss += (double)(v * v);
     }
-    ss = warp_sum(ss);
-    const float inv = (float)(1.0 / sqrt(ss / H + (double)bits_f32(p.epsBits)));
+    const float inv = inv_rms(ss, H, p.epsBits);
     const bool rnd = p.roundTf32 != 0;
     for (int j = lane; j < H; j += 32) {
         const float v = ldf(x + j) * inv * __ldg(w + j);
@@ -192,8 +197,7 @@ DEV void add_rmsnorm(const PAR& p) {
             ss += (double)(v * v);
         }
     }
-    ss = warp_sum(ss);
-    const float inv = (float)(1.0 / sqrt(ss / H + (double)bits_f32(p.epsBits)));
+    const float inv = inv_rms(ss, H, p.epsBits);
     const bool rnd = p.roundTf32 != 0;
     if (vec) {
         for (int j = lane * 4; j < H; j += 128) {

@@ -4,6 +4,7 @@
 #include "emu_common.cuh"
 #include "emu_mma_ops.cuh"
 #include "gemm.cu"
+#include "emu_gemm_problem.cuh"
 #include <vector>
 #include <thread>
 #include <random>
@@ -40,46 +41,13 @@ static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threa
 
 static std::mt19937 rng(7);
 static float gauss() { std::normal_distribution<float> d(0, 1); return d(rng); }
-static float tf32r(float f) { uint32_t u; memcpy(&u, &f, 4); u = gemm::to_tf32(u); memcpy(&f, &u, 4); return f; }
 static int fails = 0;
 
 // kind: 0 sgemm, 1 tf32 small, 2 tf32 big, 3 bf16 small, 4 bf16 big
 static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16) {
-    const bool bfin = kind >= 3;
-    const int ldx = K + xoff + pad;
-    std::vector<float> x(M * ldx), w(N * K), bs(N), o0(M * N);
-    for (auto& v : x) v = gauss();
-    for (auto& v : w) v = gauss();
-    for (auto& v : bs) v = gauss();
-    for (auto& v : o0) v = gauss();
-    std::vector<bf16> xb(x.size()), wb(w.size()), ob(o0.size());
-    for (size_t i = 0; i < x.size(); ++i) xb[i] = from_f32<bf16>(x[i]);
-    for (size_t i = 0; i < w.size(); ++i) wb[i] = from_f32<bf16>(w[i]);
-    for (size_t i = 0; i < o0.size(); ++i) { ob[i] = from_f32<bf16>(o0[i]); }
-    std::vector<float> of = o0;
-    // reference on the values the kernel multiplies
-    auto xv = [&](int r, int k) { float v = x[r * ldx + xoff + k]; return bfin ? to_f32(xb[r * ldx + xoff + k]) : (kind == 1 || kind == 2 ? tf32r(v) : v); };
-    auto wv = [&](int n, int k) { float v = w[n * K + k]; return bfin ? to_f32(wb[n * K + k]) : (kind == 1 || kind == 2 ? tf32r(v) : v); };
-    std::vector<float> ref(M * N);
-    for (int r = 0; r < M; ++r)
-        for (int n = 0; n < N; ++n) {
-            double s = 0;
-            for (int k = 0; k < K; ++k) s += (double)xv(r, k) * wv(n, k);
-            if (bias) s += bs[n];
-            if (acc) s += outBf16 ? to_f32(ob[r * N + n]) : o0[r * N + n];
-            ref[r * N + n] = (float)s;
-        }
-    gemm::P p{};
-    auto addr = [](const void* q) { return (i64)(uintptr_t)q; };
-    const void* xp = bfin ? (const void*)(xb.data() + xoff) : (const void*)(x.data() + xoff);
-    const void* wp = bfin ? (const void*)wb.data() : (const void*)w.data();
-    int eb = bfin ? 2 : 4;
-    p.x = addr(xp); p.w = addr(wp); p.bias = bias ? addr(bs.data()) : 0;
-    p.out = outBf16 ? addr(ob.data()) : addr(of.data());
-    p.ldx = ldx; p.ldw = K; p.ldout = N; p.M = M; p.N = N; p.K = K; p.accumulate = acc;
-    p.vecX = ((uintptr_t)xp % 16 == 0) && ((long)ldx * eb % 16 == 0);
-    p.vecW = ((uintptr_t)wp % 16 == 0) && ((long)K * eb % 16 == 0);
-    p.vecOut = (N % 2 == 0); p.outBf16 = outBf16;
+    const GemmIn in = kind >= 3 ? GemmIn::BF16 : kind >= 1 ? GemmIn::TF32 : GemmIn::F32;
+    GemmProblem pr(in, M, N, K, xoff, pad, bias, acc, outBf16, gauss);
+    const gemm::P& p = pr.p;
     const char* name = "";
     switch (kind) {
         case 0: name = "sgemm"; launch(mamba_sgemm, (N + 127) / 128, (M + 127) / 128, 256, 0, p); break;
@@ -88,11 +56,7 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
         case 3: name = "bf16 small"; launch(mamba_mma_bf16_small, (N + 127) / 128, (M + 127) / 128, 128, 3 * 256 * 128, p); break;
         case 4: name = "bf16 big"; launch(mamba_mma_bf16_big, (N + 255) / 256, (M + 127) / 128, 256, 4 * 384 * 128, p); break;
     }
-    std::vector<float> got(M * N);
-    for (int i = 0; i < M * N; ++i) got[i] = outBf16 ? to_f32(ob[i]) : of[i];
-    double num = 0, den = 0;
-    for (int i = 0; i < M * N; ++i) { double e = (double)got[i] - ref[i]; num += e * e; den += (double)ref[i] * ref[i]; }
-    double err = std::sqrt(num / den);
+    double err = pr.relError();
     double tol = outBf16 ? 5e-3 : 1e-6;
     bool ok = err <= tol && std::isfinite(err);
     printf("%s %-10s M=%d N=%d K=%d xoff=%d bias=%d acc=%d out=%s vecX=%lld vecW=%lld: rel %.2e\n", ok ? "ok  " : "FAIL", name,

@@ -30,7 +30,7 @@ sed -e 's/    extern __shared__ __align__(1024) unsigned char smem_raw\[\];/    
     -e 's/#include "wgmma_ops.cuh"/#include "emu_wgmma_ops.cuh"/' "$cuda/wgmma.cu" > "$work/wgmma.cu"
 [ "$(grep -c "emu_smem" "$work/wgmma.cu")" -ge 2 ] || { echo "wgmma.cu no longer matches the emulation's patterns"; exit 3; }
 cp "$here/scan_conv_emu.cpp" "$here/gemm_emu.cpp" "$here/ew_emu.cpp" "$here/wgmma_emu.cpp" "$here/emu_mma_ops.cuh" \
-   "$here/emu_wgmma_ops.cuh" "$work/"
+   "$here/emu_wgmma_ops.cuh" "$here/emu_gemm_problem.cuh" "$work/"
 g++ -std=c++20 -O1 -pthread -w -o "$work/emu" "$work/scan_conv_emu.cpp" &
 g++ -std=c++20 -O1 -pthread -w -o "$work/gemm_emu" "$work/gemm_emu.cpp"
 wait $!

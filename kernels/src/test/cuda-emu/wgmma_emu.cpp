@@ -7,6 +7,7 @@
 #include "emu_mma_ops.cuh"
 #include "emu_wgmma_ops.cuh"
 #include "wgmma.cu"
+#include "emu_gemm_problem.cuh"
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -52,49 +53,14 @@ static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threa
 
 static std::mt19937 rng(11);
 static float gauss() { std::normal_distribution<float> d(0, 1); return d(rng); }
-static float tf32r(float f) { uint32_t u; memcpy(&u, &f, 4); u = gemm::to_tf32(u); memcpy(&f, &u, 4); return f; }
 static int fails = 0;
 
 // kind: 0 old wgmma bf16 (128x256 tiles, grid N/256 x M/128), 1 ws bf16 n256, 2 ws bf16 n128, 3 ws tf32 n256,
 // 4 ws tf32 n128. ctas: grid of the persistent kernels (0: one per tile).
 static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16, int ctas,
                       bool wPre = false, bool xPre = false) {
-    const bool bfin = kind <= 2;
-    const int ldx = K + xoff + pad;
-    std::vector<float> x(M * ldx), w(N * K), bs(N), o0(M * N);
-    for (auto& v : x) v = gauss();
-    for (auto& v : w) v = gauss();
-    if (wPre) for (auto& v : w) v = tf32r(v);  // rounded at upload: the kernel must not need to round it
-    if (xPre) for (auto& v : x) v = tf32r(v);  // rounded by the kernel that wrote the activation
-    for (auto& v : bs) v = gauss();
-    for (auto& v : o0) v = gauss();
-    std::vector<bf16> xb(x.size()), wb(w.size()), ob(o0.size());
-    for (size_t i = 0; i < x.size(); ++i) xb[i] = from_f32<bf16>(x[i]);
-    for (size_t i = 0; i < w.size(); ++i) wb[i] = from_f32<bf16>(w[i]);
-    for (size_t i = 0; i < o0.size(); ++i) ob[i] = from_f32<bf16>(o0[i]);
-    std::vector<float> of = o0;
-    auto xv = [&](int r, int k) { return bfin ? to_f32(xb[r * ldx + xoff + k]) : tf32r(x[r * ldx + xoff + k]); };
-    auto wv = [&](int n, int k) { return bfin ? to_f32(wb[n * K + k]) : tf32r(w[n * K + k]); };
-    std::vector<float> ref(M * N);
-    for (int r = 0; r < M; ++r)
-        for (int n = 0; n < N; ++n) {
-            double s = 0;
-            for (int k = 0; k < K; ++k) s += (double)xv(r, k) * wv(n, k);
-            if (bias) s += bs[n];
-            if (acc) s += outBf16 ? to_f32(ob[r * N + n]) : o0[r * N + n];
-            ref[r * N + n] = (float)s;
-        }
-    gemm::P p{};
-    auto addr = [](const void* q) { return (i64)(uintptr_t)q; };
-    const void* xp = bfin ? (const void*)(xb.data() + xoff) : (const void*)(x.data() + xoff);
-    const void* wp = bfin ? (const void*)wb.data() : (const void*)w.data();
-    const int eb = bfin ? 2 : 4;
-    p.x = addr(xp); p.w = addr(wp); p.bias = bias ? addr(bs.data()) : 0;
-    p.out = outBf16 ? addr(ob.data()) : addr(of.data());
-    p.ldx = ldx; p.ldw = K; p.ldout = N; p.M = M; p.N = N; p.K = K; p.accumulate = acc;
-    p.vecX = ((uintptr_t)xp % 16 == 0) && ((long)ldx * eb % 16 == 0);
-    p.vecW = ((uintptr_t)wp % 16 == 0) && ((long)K * eb % 16 == 0);
-    p.vecOut = (N % 2 == 0); p.outBf16 = outBf16; p.wTf32 = wPre; p.xTf32 = xPre;
+    GemmProblem pr(kind <= 2 ? GemmIn::BF16 : GemmIn::TF32, M, N, K, xoff, pad, bias, acc, outBf16, gauss, wPre, xPre);
+    const gemm::P& p = pr.p;
     const int bn = (kind == 2 || kind == 4) ? 128 : 256;
     const unsigned tiles = (unsigned)(((M + 127) / 128) * ((N + bn - 1) / bn));
     const unsigned grid = ctas > 0 && (unsigned)ctas < tiles ? (unsigned)ctas : tiles;
@@ -106,11 +72,7 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
         case 3: name = "ws tf32 256"; launch(mamba_wgmma_ws_tf32_n256, grid, 1, 384, wsg::Cfg<256>::SMEM, p); break;
         case 4: name = "ws tf32 128"; launch(mamba_wgmma_ws_tf32_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, p); break;
     }
-    std::vector<float> got(M * N);
-    for (int i = 0; i < M * N; ++i) got[i] = outBf16 ? to_f32(ob[i]) : of[i];
-    double num = 0, den = 0;
-    for (int i = 0; i < M * N; ++i) { double e = (double)got[i] - ref[i]; num += e * e; den += (double)ref[i] * ref[i]; }
-    const double err = std::sqrt(num / den);
+    const double err = pr.relError();
     const double tol = outBf16 ? 5e-3 : 1e-6;
     const bool ok = err <= tol && std::isfinite(err);
     printf("%s %-12s M=%d N=%d K=%d xoff=%d bias=%d acc=%d out=%s vecX=%lld ctas=%u/%u: rel %.2e\n", ok ? "ok  " : "FAIL",

@@ -43,15 +43,6 @@ final class Fixtures {
 
     /** ‖a − b‖ / ‖b‖. */
     static double relErr(float[] a, float[] b) {
-        if (a.length != b.length) {
-            throw new AssertionError("length " + a.length + " != " + b.length);
-        }
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
+        return dev.mamba.kernels.RelativeError.of(a, b);
     }
 }

@@ -3,6 +3,7 @@ package dev.mamba.kernels.bench;
 import dev.mamba.kernels.Backend;
 import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.RelativeError;
 import dev.mamba.kernels.Tensor;
 import dev.mamba.kernels.cpu.CpuBackend;
 import dev.mamba.kernels.cuda.CudaBackend;
@@ -267,7 +268,7 @@ public final class CudaKernelBench {
             }
             be.free(state);
             be.free(lens);
-            return Math.max(rel(yGpu, yCpu), rel(sG, sCpu));
+            return Math.max(RelativeError.of(yGpu, yCpu), RelativeError.of(sG, sCpu));
         }
     }
 
@@ -275,16 +276,6 @@ public final class CudaKernelBench {
         float[] v = new float[t.rows() * t.cols()];
         be.read(t, v, 0);
         return v;
-    }
-
-    private static double rel(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double e = (double) a[i] - b[i];
-            num += e * e;
-            den += (double) b[i] * b[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     // ---------------------------------------------------------------- GEMM
@@ -429,7 +420,7 @@ public final class CudaKernelBench {
             Tensor wc = cpu.upload("w", read(be, w), w.rows(), w.cols(), DType.F32);
             Tensor oc = cpu.allocate("o", rows, w.rows(), DType.F32);
             cpu.linear(xc, wc, null, oc, false);
-            return rel(got, read(cpu, oc));
+            return RelativeError.of(got, read(cpu, oc));
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.mamba.kernels.cuda;
 
 import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.RelativeError;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
 import jcuda.driver.JCudaDriver;
@@ -89,12 +90,15 @@ final class CudaGemm {
                 : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
     }
 
-    /** Kernel family name for this backend and weight type: mamba_sgemm, mamba_mma_tf32 or mamba_mma_bf16. */
-    static String family(Precision precision, DType weight) {
+    /**
+     * The portable kernels for this precision and weight type: fp32 FFMA alone in FP32 mode with fp32
+     * weights, else the big and small mma.sync kernels of the weight's type (bf16, or tf32 for fp32).
+     */
+    static List<Kernel> mmaKernels(Precision precision, DType weight) {
         if (weight == DType.BF16) {
-            return "mamba_mma_bf16";
+            return List.of(Kernel.MMA_BF16_BIG, Kernel.MMA_BF16_SMALL);
         }
-        return precision == Precision.FP32 ? "mamba_sgemm" : "mamba_mma_tf32";
+        return precision == Precision.FP32 ? List.of(Kernel.SGEMM) : List.of(Kernel.MMA_TF32_BIG, Kernel.MMA_TF32_SMALL);
     }
 
     /** Small (128x128) mma.sync tiles for narrow outputs, or when big tiles would leave SMs idle. */
@@ -159,16 +163,14 @@ final class CudaGemm {
 
     /** Candidates for this weight type in this backend's precision, the mma.sync reference first. */
     List<Kernel> candidates(DType weight, int m, int n) {
-        List<Kernel> c = new ArrayList<>();
-        if (weight != DType.BF16 && be.precision() == Precision.FP32) {
-            c.add(Kernel.SGEMM);
-            return c;
+        List<Kernel> mma = mmaKernels(be.precision(), weight);
+        if (mma.size() == 1) {
+            return mma;
         }
+        List<Kernel> c = new ArrayList<>();
         boolean small = smallTiles(m, n, be.smCount());
-        boolean bf = weight == DType.BF16;
-        Kernel big = bf ? Kernel.MMA_BF16_BIG : Kernel.MMA_TF32_BIG, sm = bf ? Kernel.MMA_BF16_SMALL : Kernel.MMA_TF32_SMALL;
-        c.add(small ? sm : big);
-        c.add(small ? big : sm);
+        c.add(mma.get(small ? 1 : 0));
+        c.add(mma.get(small ? 0 : 1));
         for (Kernel k : hopperKernels(weight)) {
             if (verified.contains(k)) {
                 c.add(k);
@@ -242,7 +244,7 @@ final class CudaGemm {
             for (Kernel k : cands) {
                 launch(k, xs, w, bias, o, false);
                 float[] got = sampleRows(o, sample);
-                double err = ref == null ? 0 : rel(got, ref);
+                double err = ref == null ? 0 : RelativeError.of(got, ref);
                 if (ref == null) {
                     ref = got;
                 }
@@ -283,16 +285,6 @@ final class CudaGemm {
         be.read(o.rows(0, rows), a, 0);
         be.read(o.rows(o.rows - rows, o.rows), a, rows * o.cols);
         return a;
-    }
-
-    static double rel(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     /** Launches one GEMM kernel; very tall inputs of tiled kernels go in row slices (grid.y ≤ 65535). */

@@ -4,6 +4,8 @@ import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -70,11 +72,14 @@ class CudaHostLogicTest {
     }
 
     @Test
-    void gemmFamilyFollowsPrecisionAndWeightType() {
-        assertEquals("mamba_sgemm", CudaGemm.family(Precision.FP32, DType.F32));
-        assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.TF32, DType.F32));
-        assertEquals("mamba_mma_bf16", CudaGemm.family(Precision.BF16, DType.BF16));
-        assertEquals("mamba_mma_tf32", CudaGemm.family(Precision.BF16, DType.F32));
+    void gemmKernelsFollowPrecisionAndWeightType() {
+        assertEquals(List.of(CudaGemm.Kernel.SGEMM), CudaGemm.mmaKernels(Precision.FP32, DType.F32));
+        assertEquals(List.of(CudaGemm.Kernel.MMA_TF32_BIG, CudaGemm.Kernel.MMA_TF32_SMALL),
+                CudaGemm.mmaKernels(Precision.TF32, DType.F32));
+        assertEquals(List.of(CudaGemm.Kernel.MMA_BF16_BIG, CudaGemm.Kernel.MMA_BF16_SMALL),
+                CudaGemm.mmaKernels(Precision.BF16, DType.BF16));
+        assertEquals(List.of(CudaGemm.Kernel.MMA_TF32_BIG, CudaGemm.Kernel.MMA_TF32_SMALL),
+                CudaGemm.mmaKernels(Precision.BF16, DType.F32));
         for (CudaGemm.Kernel k : CudaGemm.Kernel.values()) {
             assertTrue(k.smem <= 227 * 1024, k + " needs " + k.smem + " bytes of shared memory");
         }

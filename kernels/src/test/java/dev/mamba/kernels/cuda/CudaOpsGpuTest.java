@@ -3,6 +3,7 @@ package dev.mamba.kernels.cuda;
 import dev.mamba.kernels.Backend;
 import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.RelativeError;
 import dev.mamba.kernels.Tensor;
 import dev.mamba.kernels.cpu.CpuBackend;
 import org.junit.jupiter.api.Tag;
@@ -120,7 +121,7 @@ class CudaOpsGpuTest {
             Tensor[] e = GpuTest.both(cpu, gpu, "h", new float[m * h], m, h, DType.F32);
             cpu.embedding(idc, table[0], e[0]);
             gpu.embedding(idg, table[1], e[1]);
-            assertEquals(0.0, GpuTest.rel(GpuTest.read(gpu, e[1]), GpuTest.read(cpu, e[0])), "embedding is a copy");
+            assertEquals(0.0, RelativeError.of(GpuTest.read(gpu, e[1]), GpuTest.read(cpu, e[0])), "embedding is a copy");
             // add (activation into activation, and into f32)
             Tensor[] a = GpuTest.both(cpu, gpu, "a", GpuTest.gauss(r, m * h, 0, 1), m, h, act);
             cpu.add(a[0], e[0]);

@@ -3,6 +3,7 @@ package dev.mamba.kernels.cuda;
 import dev.mamba.kernels.Backend;
 import dev.mamba.kernels.DType;
 import dev.mamba.kernels.Precision;
+import dev.mamba.kernels.RelativeError;
 import dev.mamba.kernels.Tensor;
 import org.junit.jupiter.api.Assumptions;
 
@@ -68,23 +69,6 @@ final class GpuTest {
         return out;
     }
 
-    /** ‖a − b‖ / ‖b‖ in double (0 when both are zero). */
-    static double rel(float[] a, float[] b) {
-        if (a.length != b.length) {
-            throw new IllegalArgumentException("lengths differ: " + a.length + " != " + b.length);
-        }
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            double d = (double) a[i] - b[i];
-            num += d * d;
-            den += (double) b[i] * b[i];
-        }
-        if (den == 0) {
-            return Math.sqrt(num);
-        }
-        return Math.sqrt(num / den);
-    }
-
     /** Rows of a [B·T, C] matrix that belong to valid steps (t < lens[b]), concatenated. */
     static float[] validRows(float[] m, int lanes, int steps, int cols, int[] lens) {
         int n = 0;
@@ -106,7 +90,7 @@ final class GpuTest {
                 throw new AssertionError(what + ": GPU result holds a non-finite value " + v);
             }
         }
-        double e = rel(gpu, cpu);
+        double e = RelativeError.of(gpu, cpu);
         assertTrue(e <= tol, String.format("%s: relative error %.3g > %.1g", what, e, tol));
     }
 

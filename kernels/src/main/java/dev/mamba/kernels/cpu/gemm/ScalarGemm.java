@@ -6,26 +6,7 @@ import dev.mamba.kernels.cpu.CpuParallel;
 public final class ScalarGemm implements Gemm {
 
     /** The weights kept as a contiguous copy of w [N, K]. */
-    static final class Packed implements PackedWeights {
-        final float[] w;
-        final int n;
-        final int k;
-
-        Packed(float[] w, int n, int k) {
-            this.w = w;
-            this.n = n;
-            this.k = k;
-        }
-
-        @Override
-        public int n() {
-            return n;
-        }
-
-        @Override
-        public int k() {
-            return k;
-        }
+    record Packed(float[] w, int n, int k) implements PackedWeights {
     }
 
     @Override

@@ -52,26 +52,7 @@ public final class VectorGemm implements Gemm {
     }
 
     /** W [N, K] as ⌈N / NR⌉ zero-padded panels of K × NR floats, {@code w[n0 + j, k]} at {@code k·NR + j}. */
-    static final class Packed implements PackedWeights {
-        final float[] panels;
-        final int n;
-        final int k;
-
-        Packed(float[] panels, int n, int k) {
-            this.panels = panels;
-            this.n = n;
-            this.k = k;
-        }
-
-        @Override
-        public int n() {
-            return n;
-        }
-
-        @Override
-        public int k() {
-            return k;
-        }
+    record Packed(float[] panels, int n, int k) implements PackedWeights {
     }
 
     @Override
