@@ -19,6 +19,20 @@ SCAN_LB3(mamba_scan_f32_n16_p4_lb3_fix, float, true)
 SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_main, bf16, false)
 SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_fix, bf16, true)
 
+// A/B against an older scan: `git show REV:kernels/src/main/cuda/scan.cu | sed -e 's/namespace scan /namespace
+// scan_old /' -e 's/mamba_scan_/old_scan_/g' -e 's/scan::/scan_old::/g' > benchmarks/device/scan_old.cu` (not committed)
+#if __has_include("scan_old.cu")
+#undef SCAN_MINB
+#undef SCAN_KERNEL_F
+#undef SCAN_KERNEL
+#undef SCAN_PAIR_C
+#undef SCAN_PAIR
+#undef SCAN_EXACT_PAIR
+#undef SCAN_DTP_PAIR
+#include "scan_old.cu"
+#define HAVE_OLD_SCAN 1
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -291,7 +305,7 @@ int main(int argc, char** argv) {
         printf("copy 2 GiB D2D %.3f ms = %.1f GB/s (read+write)\n", ms, 2.0 * n / ms / 1e6);
         cudaFree(a); cudaFree(b);
     }
-    if (what == "all" || what == "scan") {
+    if (what == "all" || what == "scan" || what == "scan8") {  // scan8: the batch-8 shapes only
         std::vector<ScanVariant> f32 = {
             {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_fix, 4, 32},
             {"p4 c32 lb3", mamba_scan_f32_n16_p4_lb3_main, mamba_scan_f32_n16_p4_lb3_fix, 4, 32},
@@ -303,10 +317,17 @@ int main(int argc, char** argv) {
             {"p4 c32 lb3", mamba_scan_bf16_n16_p4_lb3_main, mamba_scan_bf16_n16_p4_lb3_fix, 4, 32},
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16}};
+#ifdef HAVE_OLD_SCAN
+        f32.insert(f32.begin() + 1, {"p4 c32 OLD", (ScanK)old_scan_f32_n16_p4_main, (ScanK)old_scan_f32_n16_p4_fix, 4, 32});
+        b16.insert(b16.begin() + 1, {"p4 c32 OLD", (ScanK)old_scan_bf16_n16_p4_main, (ScanK)old_scan_bf16_n16_p4_fix, 4, 32});
+        if (g_once) { f32.resize(2); b16.resize(2); }  // new and old, for ncu
+#else
         if (g_once) { f32.resize(1); b16.resize(1); }
+#endif
         scan_shape<float>(8, 1536, 4096, 16, f32, {1});
         scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
-        if (!g_once) {
+        if (!g_once) scan_shape<bf16>(8, 1536, 2048, 16, b16, {1});  // one layer of the 8 x 2048 forward
+        if (!g_once && what != "scan8") {
             scan_shape<float>(1, 1536, 262144, 16, f32, {8, 11, 16});
             scan_shape<bf16>(1, 1536, 262144, 16, b16, {8, 11, 16});
         }
@@ -326,7 +347,7 @@ int main(int argc, char** argv) {
         conv_shape<float>(8, 2048, 1536);
     }
     if (what == "all" || what == "gemm") {
-        const int ws256 = 4 * (128 + 256) * 128 + 2 * 4 * 8 + 1024, ws128 = 6 * (128 + 128) * 128 + 2 * 6 * 8 + 1024;
+        const int ws256 = wsg::Cfg<256>::SMEM, ws128 = wsg::Cfg<128>::SMEM;
         std::vector<GemmKernel> ks = {
             {"wgmma_ws256", mamba_wgmma_ws_bf16_n256, 128, 256, 384, ws256, true},
             {"wgmma_ws128", mamba_wgmma_ws_bf16_n128, 128, 128, 384, ws128, true},

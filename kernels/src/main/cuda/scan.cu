@@ -8,9 +8,9 @@
 // "Runs 3-6", for the profile and the variants that were measured slower (NPT 1, 2, 8; 16 channels).
 // Time is processed in tiles of TT=32 steps, double-buffered through shared memory with cp.async so that
 // every global access is coalesced along channels (layout [B*T, D] row-major):
-//   E: softplus(dt + bias) and δ·u once per (t, d) for the block;     (all threads)
+//   E: softplus(dt + bias) and δ·u once per (t, d) for the block;     (all threads, 2 channels each)
 //   R: recurrence, partial y over the thread's NPT states -> smem;     (thread per (d, g))
-//   Y: y = Σ_g partial + D·u, times silu(z), store coalesced.          (all threads)
+//   Y: y = Σ_g partial + D·u, times silu(z), store coalesced.          (all threads, 2 channels each)
 // Long lanes are split into nseg time segments for parallelism (batch 1 x 262144 steps). The main pass
 // runs every segment at once, segment 0 from the carried state and the others from zero, writing their y
 // and each segment's end state and Σδ; the fix-up pass (FIX=true, segments 1..nseg-1) then adds what the
@@ -52,6 +52,13 @@ __host__ __device__ constexpr int smem_bytes() {
     return 2 * (3 * TT * DT + 2 * TT * N + (FDT ? TT * (RPITCH - DT) : 0)) * (int)sizeof(T) +
            (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4 + (FDT ? DT * RPITCH * 2 : 0);
 }
+
+// Two adjacent elements as f32 (4-byte aligned bf16 pair or 8-byte aligned f32 pair), and back: the E
+// and Y phases handle channel pairs, half the loads, stores and index arithmetic of single channels.
+DEV float2 ld2f(const float* q) { return *reinterpret_cast<const float2*>(q); }
+DEV float2 ld2f(const bf16* q) { return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(q)); }
+DEV void st2f(float* q, float a, float b) { *reinterpret_cast<float2*>(q) = make_float2(a, b); }
+DEV void st2f(bf16* q, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(q) = __floats2bfloat162_rn(a, b); }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
 // vec: 16-byte cp.async with zero-fill of the tail chunk; else plain element loads (unaligned views).
@@ -166,12 +173,19 @@ DEV void scan_kernel(const P& p) {
         }
     }
 
-    // per-thread constants
+    // per-thread constants. Elementwise phases: the thread takes channels ec, ec + 1 of rows
+    // tid / HP, + THREADS / HP, ... (element index i = 2 * (tid + q * THREADS) = r * DT + ec)
     const int tid = threadIdx.x;
-    const int ec = tid % DT;  // channel handled in the elementwise phases (THREADS % DT == 0)
-    const bool ecValid = ec < cols;
-    const float biasE = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
-    const float dskipE = (!FIX && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
+    constexpr int HP = DT / 2;  // channel pairs per row
+    static_assert((TT * HP) % THREADS == 0 && THREADS % HP == 0, "the elementwise phases run whole rounds of pairs");
+    const int ec = 2 * (tid % HP);
+    const bool ecValid = ec < cols, ec1Valid = ec + 1 < cols;
+    const float biasE0 = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
+    const float biasE1 = ec1Valid ? cptr<float>(p.dtBias)[d0 + ec + 1] : 0.f;
+    const float dskipE0 = (!FIX && ecValid) ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
+    const float dskipE1 = (!FIX && ec1Valid) ? cptr<float>(p.Dskip)[d0 + ec + 1] : 0.f;
+    // paired y stores need a 2-element-aligned base and row stride (d0 and ec are even)
+    const bool yPairs = ((p.y | p.ldy * (i64)sizeof(T)) & (2 * (i64)sizeof(T) - 1)) == 0;
 
     // Group-major: a warp holds one state group of 32 channels, so its B/C reads are warp-uniform
     // broadcasts (one shared-memory wavefront) and its δ, δ·u reads and partial-y stores are 32
@@ -228,7 +242,7 @@ DEV void scan_kernel(const P& p) {
     }
 #pragma unroll
     for (int j = 0; j < NPT; ++j) thr[j] = fabsf(h[j]) * 0x1p-30f;
-    float sumDelta = 0.f;
+    float sumDelta0 = 0.f, sumDelta1 = 0.f;  // Σδ of channels ec, ec + 1 over this thread's rows
 
     for (int k = 0; k < ntiles; ++k) {
         cp_async_wait<0>();
@@ -238,7 +252,6 @@ DEV void scan_kernel(const P& p) {
         const int rows = imin(TT, nsteps - k * TT);
 
         // E: δ and δ·u once per (t, d); B and C to f32
-        static_assert((TT * DT) % THREADS == 0, "elementwise phases assume whole rounds");
         if constexpr (FDT) {
             // raw dt = dtIn · W_dtᵀ for the tile's TT x DT block on the tensor cores (m16n8k16, f32 sums): 8
             // m16n8 tiles, warp w takes tiles w, w + warps, ...; fragment layouts as in the PTX ISA. The sums go
@@ -265,26 +278,33 @@ DEV void scan_kernel(const P& p) {
             }
             __syncthreads();
         }
+        auto softplus = [](float x) { return FAST ? softplus_fast(x) : softplus_f32(x); };
 #pragma unroll
-        for (int q = 0; q < TT * DT / THREADS; ++q) {
-            const int i = tid + q * THREADS;
+        for (int q = 0; q < TT * HP / THREADS; ++q) {
+            const int i = 2 * (tid + q * THREADS);
             const int r = i / DT;
             if (r < rows) {
-                float x = (FDT ? s_dt[r * DPITCH + ec] : ldf(st + OFF_DT + i)) + biasE;
-                float dlt = FAST ? softplus_fast(x) : softplus_f32(x);
-                s_delta[i] = dlt;
+                const float2 x = FDT ? ld2f(s_dt + r * DPITCH + ec) : ld2f(st + OFF_DT + i);
+                const float dl0 = softplus(x.x + biasE0), dl1 = softplus(x.y + biasE1);
+                st2f(s_delta + i, dl0, dl1);
                 if (!FIX) {
-                    s_du[i] = dlt * ldf(st + i);
-                    sumDelta += dlt;  // rows g, g + G, ... of channel ec = dl; summed over g at the end
+                    const float2 uu = ld2f(st + i);
+                    st2f(s_du + i, dl0 * uu.x, dl1 * uu.y);
+                    sumDelta0 += dl0;
+                    sumDelta1 += dl1;
                 }
             }
         }
 #pragma unroll
-        for (int q = 0; q < (TT * N + THREADS - 1) / THREADS; ++q) {
-            const int i = tid + q * THREADS;
-            if ((TT * N) % THREADS == 0 || i < TT * N) {
-                if (!FIX) s_b[i] = ldf(st + OFF_B + i);
-                s_c[i] = ldf(st + OFF_C + i);
+        for (int q = 0; q < (TT * N / 2 + THREADS - 1) / THREADS; ++q) {
+            const int i = 2 * (tid + q * THREADS);
+            if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
+                if (!FIX) {
+                    const float2 v = ld2f(st + OFF_B + i);
+                    st2f(s_b + i, v.x, v.y);
+                }
+                const float2 w = ld2f(st + OFF_C + i);
+                st2f(s_c + i, w.x, w.y);
             }
         }
         __syncthreads();
@@ -361,24 +381,51 @@ DEV void scan_kernel(const P& p) {
 
         // Y: reduce the G partials, D skip, gate, store
         T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
+        auto silu = [](float v) { return FAST ? silu_fast(v) : silu_f32(v); };
+        auto finish = [&](T* o, float yv) {
+            if (FIX) yv += ldf(o);  // y of the segment from zero, plus the carried state's share
+            if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
+            return yv;
+        };
 #pragma unroll
-        for (int q = 0; q < TT * DT / THREADS; ++q) {
-            const int i = tid + q * THREADS;
+        for (int q = 0; q < TT * HP / THREADS; ++q) {
+            const int i = 2 * (tid + q * THREADS);
             const int r = i / DT;
             if (r < rows && ecValid) {
-                const float* q = s_y + r * THREADS + (i % DT);  // the G partials, DT apart
-                float acc = 0.f;
+                const float* ps = s_y + r * THREADS + ec;  // the G partials of both channels, DT apart
+                float y0 = 0.f, y1 = 0.f;
 #pragma unroll
-                for (int j = 0; j < G; ++j) acc += q[j * DT];
-                float yv = FIX ? acc : fmaf(dskipE, ldf(st + i), acc);
+                for (int j = 0; j < G; ++j) {
+                    const float2 v = ld2f(ps + j * DT);
+                    y0 += v.x;
+                    y1 += v.y;
+                }
+                if (!FIX) {
+                    const float2 uu = ld2f(st + i);
+                    y0 = fmaf(dskipE0, uu.x, y0);
+                    y1 = fmaf(dskipE1, uu.y, y1);
+                }
                 if (gz) {
-                    float zv = ldf(st + OFF_Z + i);
-                    yv *= FAST ? silu_fast(zv) : silu_f32(zv);
+                    const float2 zz = ld2f(st + OFF_Z + i);
+                    y0 *= silu(zz.x);
+                    y1 *= silu(zz.y);
                 }
                 T* o = gy + (i64)r * p.ldy + ec;
-                if (FIX) yv += ldf(o);  // y of the segment from zero, plus the carried state's share
-                if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
-                *o = from_f32<T>(yv);
+                if (ec1Valid && yPairs) {
+                    if (FIX) {
+                        const float2 old = ld2f(o);
+                        y0 += old.x;
+                        y1 += old.y;
+                    }
+                    if (sizeof(T) == 4 && p.roundY) {
+                        y0 = round_tf32(y0);
+                        y1 = round_tf32(y1);
+                    }
+                    st2f(o, y0, y1);
+                } else {  // unaligned y view, or an odd channel count's last channel
+                    o[0] = from_f32<T>(finish(o, y0));
+                    if (ec1Valid) o[1] = from_f32<T>(finish(o + 1, y1));
+                }
             }
         }
         if (done) break;
@@ -387,9 +434,11 @@ DEV void scan_kernel(const P& p) {
 
     if (FIX) return;  // the fix-up wrote the lane's final state in its prologue
     if (nseg > 1) {
-        // Σδ of the segment per channel: the E phase gave thread (g, ec) the rows g, g + G, ...
+        // Σδ of the segment per channel: the E phase gave thread tid channels ec, ec + 1 of the rows
+        // tid / HP, + THREADS / HP, ...; s_y[2 * tid + e] is then s_y[(tid / HP) * DT + ec + e]
         __syncthreads();  // the last tile's Y phase is done with s_y
-        s_y[tid] = sumDelta;
+        s_y[2 * tid] = sumDelta0;
+        s_y[2 * tid + 1] = sumDelta1;
         __syncthreads();
         if (!rValid) return;
         float* out = wsh(s);
@@ -398,7 +447,7 @@ DEV void scan_kernel(const P& p) {
             if (n0 + j < Nr) out[n0 + j] = h[j];
         if (g == 0) {
             float sd = 0.f;
-            for (int q = 0; q < G; ++q) sd += s_y[q * DT + dl];
+            for (int q = 0; q < 2 * THREADS / DT; ++q) sd += s_y[q * DT + dl];
             wsS[((i64)b * nseg + s) * D + d] = sd;
         }
     } else if (rValid) {

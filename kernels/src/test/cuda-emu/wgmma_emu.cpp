@@ -93,6 +93,12 @@ int main() {
     gemm_case(4, 130, 200, 70, 0, 0, false, false, false, 1, true); // tf32 n128, same
     gemm_case(3, 200, 300, 96, 0, 0, true, false, false, 2, true, true);  // tf32, both pre-rounded: no rounding pass
     gemm_case(4, 130, 200, 70, 0, 0, false, true, false, 1, false, true); // tf32 n128, x pre-rounded: only w rows rounded
+    // staged epilogue (no bias, no accumulate, 16-byte aligned output): interior tiles through the warp
+    // buffers, edge tiles (row and column tails) through the pair stores, in one launch
+    gemm_case(1, 300, 544, 64, 0, 0, false, false, true, 3);     // bf16 out, n256: 2 full + 4 edge tiles
+    gemm_case(1, 256, 512, 48, 0, 0, false, false, false, 2);    // f32 out, n256, one k-tile (dt_proj-like)
+    gemm_case(2, 260, 272, 96, 0, 0, false, false, true, 2);     // bf16 out, n128
+    gemm_case(4, 256, 256, 40, 0, 0, false, false, false, 3);    // tf32 n128, f32 out
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

@@ -44,7 +44,7 @@ final class CudaGemm {
     /** Dynamic shared memory of the warp-specialised wgmma kernels (wgmma.cu wsg::Cfg). */
     static int wsSmem(int bn) {
         int stages = bn >= 256 ? 4 : 6;
-        return stages * (128 + bn) * 128 + 2 * stages * 8 + 1024;
+        return stages * (128 + bn) * 128 + 128 + 8 * 16 * 160 + 1024;  // stages, barriers, output staging, slack
     }
 
     /** One GEMM kernel: label, function, module, input type, tile, threads, shared memory, persistence. */

@@ -83,9 +83,9 @@ class CudaHostLogicTest {
         for (CudaGemm.Kernel k : CudaGemm.Kernel.values()) {
             assertTrue(k.smem <= 227 * 1024, k + " needs " + k.smem + " bytes of shared memory");
         }
-        // wgmma.cu wsg::Cfg: 4 stages of (128 + 256) rows x 128 B, 2 x 4 mbarriers, 1024 B alignment slack
-        assertEquals(4 * 384 * 128 + 64 + 1024, CudaGemm.Kernel.WS_BF16_256.smem);
-        assertEquals(6 * 256 * 128 + 96 + 1024, CudaGemm.Kernel.WS_TF32_128.smem);
+        // wsg::Cfg: stages, 128 bytes of mbarriers, 8 consumer warps x 16 rows x 160 bytes of output staging, slack
+        assertEquals(4 * 384 * 128 + 128 + 8 * 16 * 160 + 1024, CudaGemm.Kernel.WS_BF16_256.smem);
+        assertEquals(6 * 256 * 128 + 128 + 8 * 16 * 160 + 1024, CudaGemm.Kernel.WS_TF32_128.smem);
         assertTrue(CudaGemm.smallTiles(16384, 80, 132));
         assertTrue(!CudaGemm.smallTiles(16384, 3072, 132));
     }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Kernel probe run for the GPU machine (no Java): times the batch-8 scan shapes (new vs the A/B build's
+# old scan when benchmarks/device/scan_old.cu was present at build time) and the GEMM shapes, profiles
+# the bf16 scan with Nsight Compute (instruction count, pipe use, stall reasons) and dumps its SASS.
+# Carry [".device/probe"] (built here: nvcc -O3 -std=c++17 -arch=sm_90a -lineinfo -I kernels/src/main/cuda
+# -o .device/probe benchmarks/device/kernel_probe.cu; xz -k .device/probe: carry .device/probe.xz). Logs land in $OUT.
+set -uo pipefail
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+P=$PWD/.device/probe
+[ -x "$P" ] || xz -dk "$P.xz"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw --format=csv > "$OUT/probe.txt"
+timeout 200 "$P" scan8 >> "$OUT/probe.txt" 2>&1 || echo "exit $? (scan8)" >> "$OUT/probe.txt"
+timeout 120 "$P" gemm >> "$OUT/probe.txt" 2>&1 || echo "exit $? (gemm)" >> "$OUT/probe.txt"
+timeout 60 "$P" conv >> "$OUT/probe.txt" 2>&1 || echo "exit $? (conv)" >> "$OUT/probe.txt"
+NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
+if [ -n "$NCU" ]; then
+  timeout 150 "$NCU" --clock-control none --kernel-name regex:'scan_bf16_n16_p4_main' --launch-count 2 \
+    --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
+    --section InstructionStats --section Occupancy \
+    --metrics sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,smsp__inst_executed.sum,sm__cycles_elapsed.avg.per_second \
+    "$P" --once scan8 > "$OUT/ncu-scan.txt" 2>&1 || echo "exit $? (ncu)" >> "$OUT/ncu-scan.txt"
+fi
+OBJ=$(command -v cuobjdump || ls /usr/local/cuda*/bin/cuobjdump 2>/dev/null | head -1)
+if [ -n "$OBJ" ]; then
+  "$OBJ" -sass -fun mamba_scan_bf16_n16_p4_main "$P" > "$OUT/sass-scan-bf16.txt" 2>&1
+  "$OBJ" -sass -fun old_scan_bf16_n16_p4_main "$P" > "$OUT/sass-scan-bf16-old.txt" 2>&1
+fi
+echo "== probe"
+grep -E "^(copy|scan|gemm|conv|exit)" "$OUT/probe.txt"
+echo "== ncu"
+grep -E "mamba_scan|old_scan|Duration|Executed Ipc A|Issue Slots Busy|Issued Warp|pipe_xu|inst_executed.sum|per_second|Stall|Active Warps Per Scheduler|Eligible Warps|No Eligible|Achieved Occupancy" "$OUT/ncu-scan.txt" | head -60
+echo "== sass lines: new $(grep -c '^ */\*[0-9a-f]*\*/' "$OUT/sass-scan-bf16.txt" 2>/dev/null), old $(grep -c '^ */\*[0-9a-f]*\*/' "$OUT/sass-scan-bf16-old.txt" 2>/dev/null)"
