@@ -11,13 +11,6 @@ SCAN_PAIR(f32, float, 16, 8)
 SCAN_PAIR(bf16, bf16, 16, 8)
 SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
-// p4 with a looser register cap (3 blocks per SM instead of 4: ~170 registers for more ILP)
-#define SCAN_LB3(NAME, T, FIX) \
-    extern "C" __global__ void __launch_bounds__(128, 3) NAME(const scan::P p) { scan::scan_kernel<T, 16, 4, 32, FIX, false>(p); }
-SCAN_LB3(mamba_scan_f32_n16_p4_lb3_main, float, false)
-SCAN_LB3(mamba_scan_f32_n16_p4_lb3_fix, float, true)
-SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_main, bf16, false)
-SCAN_LB3(mamba_scan_bf16_n16_p4_lb3_fix, bf16, true)
 
 // A/B against an older scan: `git show REV:kernels/src/main/cuda/scan.cu | sed -e 's/namespace scan /namespace
 // scan_old /' -e 's/mamba_scan_/old_scan_/g' -e 's/scan::/scan_old::/g' > benchmarks/device/scan_old.cu` (not committed)
@@ -308,13 +301,13 @@ int main(int argc, char** argv) {
     if (what == "all" || what == "scan" || what == "scan8") {  // scan8: the batch-8 shapes only
         std::vector<ScanVariant> f32 = {
             {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_fix, 4, 32},
-            {"p4 c32 lb3", mamba_scan_f32_n16_p4_lb3_main, mamba_scan_f32_n16_p4_lb3_fix, 4, 32},
+            {"p2 c32", mamba_scan_f32_n16_p2_main, mamba_scan_f32_n16_p2_fix, 2, 32},
             {"p8 c32", mamba_scan_f32_n16_p8_main, mamba_scan_f32_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_f32_n16_p2_c16_main, mamba_scan_f32_n16_p2_c16_fix, 2, 16},
             {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_fix_exact, 4, 32}};
         std::vector<ScanVariant> b16 = {
             {"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_fix, 4, 32},
-            {"p4 c32 lb3", mamba_scan_bf16_n16_p4_lb3_main, mamba_scan_bf16_n16_p4_lb3_fix, 4, 32},
+            {"p2 c32", mamba_scan_bf16_n16_p2_main, mamba_scan_bf16_n16_p2_fix, 2, 32},
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16}};
 #ifdef HAVE_OLD_SCAN

@@ -44,9 +44,12 @@ if [ "$step" = all ] || [ "$step" = model ]; then
     > "$OUT/profile-bf16-8x2048.txt" 2>&1 || echo "## exit $? (profile)" >> "$OUT/model-bench.txt"
   timeout 40 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda tf32 8 2048 3 \
     > "$OUT/profile-tf32-8x2048.txt" 2>&1 || echo "## exit $? (profile tf32)" >> "$OUT/model-bench.txt"
+  timeout 70 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 64 2048 2 \
+    > "$OUT/profile-bf16-64x2048.txt" 2>&1 || echo "## exit $? (profile bf16 64)" >> "$OUT/model-bench.txt"
   grep -E "^## |tokens_per_s |forward_s |gemm_gflops|gemm .* N=.*->|Exception|rror" "$OUT/model-bench.txt"
   sed -n '/== per-operator profile/,$p' "$OUT/profile-bf16-8x2048.txt"
   sed -n '/== per-operator profile/,$p' "$OUT/profile-tf32-8x2048.txt"
+  sed -n '/== per-operator profile/,/^sum of/p' "$OUT/profile-bf16-64x2048.txt"
 fi
 
 if [ "$step" = all ] || [ "$step" = tests ]; then

@@ -387,15 +387,19 @@ DEV void scan_kernel(const P& p) {
             if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
             return yv;
         };
+        // this thread's rows are tid / HP + q * (THREADS / HP): its output pointer steps by a fixed stride
+        T* const gyT = gy + (i64)(tid / HP) * p.ldy + ec;
+        const i64 gyStep = (i64)(THREADS / HP) * p.ldy;
 #pragma unroll
         for (int q = 0; q < TT * HP / THREADS; ++q) {
             const int i = 2 * (tid + q * THREADS);
             const int r = i / DT;
             if (r < rows && ecValid) {
                 const float* ps = s_y + r * THREADS + ec;  // the G partials of both channels, DT apart
-                float y0 = 0.f, y1 = 0.f;
+                const float2 v0 = ld2f(ps);
+                float y0 = v0.x, y1 = v0.y;
 #pragma unroll
-                for (int j = 0; j < G; ++j) {
+                for (int j = 1; j < G; ++j) {
                     const float2 v = ld2f(ps + j * DT);
                     y0 += v.x;
                     y1 += v.y;
@@ -410,7 +414,7 @@ DEV void scan_kernel(const P& p) {
                     y0 *= silu(zz.x);
                     y1 *= silu(zz.y);
                 }
-                T* o = gy + (i64)r * p.ldy + ec;
+                T* o = gyT + q * gyStep;
                 if (ec1Valid && yPairs) {
                     if (FIX) {
                         const float2 old = ld2f(o);

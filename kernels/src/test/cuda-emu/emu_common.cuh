@@ -62,7 +62,11 @@ DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 #include "exp2_fma.cuh"
 #define LOG2E_F 1.4426950408889634f
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
-DEV float softplus_fast(float x) { return x > 20.f ? x : logf(1.f + expf(x)); }
+DEV float lg2_approx(float x) { return log2f(x); }
+DEV float softplus_fast(float x) {
+    const float s = lg2_approx(1.f + ex2_approx(x * LOG2E_F)) * 0.6931471805599453f;
+    return x > 20.f ? x : s;
+}
 DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
 DEV float softplus_f32(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 DEV float silu_f32(float v) { return v / (1.f + expf(-v)); }
