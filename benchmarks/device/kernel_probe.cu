@@ -12,20 +12,6 @@ SCAN_PAIR(bf16, bf16, 16, 8)
 SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
 
-// A/B against an older scan: `git show REV:kernels/src/main/cuda/scan.cu | sed -e 's/namespace scan /namespace
-// scan_old /' -e 's/mamba_scan_/old_scan_/g' -e 's/scan::/scan_old::/g' > benchmarks/device/scan_old.cu` (not committed)
-#if __has_include("scan_old.cu")
-#undef SCAN_MINB
-#undef SCAN_KERNEL_F
-#undef SCAN_KERNEL
-#undef SCAN_PAIR_C
-#undef SCAN_PAIR
-#undef SCAN_EXACT_PAIR
-#undef SCAN_DTP_PAIR
-#include "scan_old.cu"
-#define HAVE_OLD_SCAN 1
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -86,6 +72,13 @@ template <typename T> static T* upload(const std::vector<float>& v) {
 
 typedef void (*ScanK)(const scan::P);
 struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; };
+
+// A/B builds: benchmarks/device/scan-variants.py writes scan_variants.cu (git-ignored) from other versions
+// of scan.cu (a git revision, a patched copy), each in its own namespace, registered as extra variants.
+#if __has_include("scan_variants.cu")
+#include "scan_variants.cu"
+#define HAVE_SCAN_VARIANTS 1
+#endif
 
 // ------------------------------------------------------------------ scan
 // javaDist: the value ranges of CudaKernelBench (uniform u, dt, z, B, C; dt bias in [-5, -2]); bcLd > N:
@@ -310,12 +303,9 @@ int main(int argc, char** argv) {
             {"p2 c32", mamba_scan_bf16_n16_p2_main, mamba_scan_bf16_n16_p2_fix, 2, 32},
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16}};
-#ifdef HAVE_OLD_SCAN
-        f32.insert(f32.begin() + 1, {"p4 c32 OLD", (ScanK)old_scan_f32_n16_p4_main, (ScanK)old_scan_f32_n16_p4_fix, 4, 32});
-        b16.insert(b16.begin() + 1, {"p4 c32 OLD", (ScanK)old_scan_bf16_n16_p4_main, (ScanK)old_scan_bf16_n16_p4_fix, 4, 32});
-        if (g_once) { f32.resize(2); b16.resize(2); }  // new and old, for ncu
-#else
         if (g_once) { f32.resize(1); b16.resize(1); }
+#ifdef HAVE_SCAN_VARIANTS
+        add_scan_variants(f32, b16);
 #endif
         scan_shape<float>(8, 1536, 4096, 16, f32, {1});
         scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Kernel probe run for the GPU machine (no Java): times the batch-8 scan shapes (new vs the A/B build's
-# old scan when benchmarks/device/scan_old.cu was present at build time) and the GEMM shapes, profiles
-# the bf16 scan with Nsight Compute (instruction count, pipe use, stall reasons) and dumps its SASS.
+# Kernel probe run for the GPU machine (no Java): times the batch-8 scan shapes (the production kernel and
+# any A/B variants that benchmarks/device/scan-variants.py compiled in) and the GEMM shapes, profiles the
+# bf16 scan with Nsight Compute (instruction count, pipe use, stall reasons) and dumps its SASS.
 # Carry [".device/probe"] (built here: nvcc -O3 -std=c++17 -arch=sm_90a -lineinfo -I kernels/src/main/cuda
 # -o .device/probe benchmarks/device/kernel_probe.cu; xz -k .device/probe: carry .device/probe.xz). Logs land in $OUT.
 set -uo pipefail
@@ -24,10 +24,9 @@ fi
 OBJ=$(command -v cuobjdump || ls /usr/local/cuda*/bin/cuobjdump 2>/dev/null | head -1)
 if [ -n "$OBJ" ]; then
   "$OBJ" -sass -fun mamba_scan_bf16_n16_p4_main "$P" > "$OUT/sass-scan-bf16.txt" 2>&1
-  "$OBJ" -sass -fun old_scan_bf16_n16_p4_main "$P" > "$OUT/sass-scan-bf16-old.txt" 2>&1
 fi
 echo "== probe"
 grep -E "^(copy|scan|gemm|conv|exit)" "$OUT/probe.txt"
 echo "== ncu"
-grep -E "mamba_scan|old_scan|Duration|Executed Ipc A|Issue Slots Busy|Issued Warp|pipe_xu|inst_executed.sum|per_second|Stall|Active Warps Per Scheduler|Eligible Warps|No Eligible|Achieved Occupancy" "$OUT/ncu-scan.txt" | head -60
-echo "== sass lines: new $(grep -c '^ */\*[0-9a-f]*\*/' "$OUT/sass-scan-bf16.txt" 2>/dev/null), old $(grep -c '^ */\*[0-9a-f]*\*/' "$OUT/sass-scan-bf16-old.txt" 2>/dev/null)"
+grep -E "mamba_scan|scanv|Duration|Executed Ipc A|Issue Slots Busy|Issued Warp|pipe_xu|inst_executed.sum|per_second|Stall|Active Warps Per Scheduler|Eligible Warps|No Eligible|Achieved Occupancy" "$OUT/ncu-scan.txt" | head -60
+echo "== sass lines: $(grep -c '^ */\*[0-9a-f]*\*/' "$OUT/sass-scan-bf16.txt" 2>/dev/null)"

@@ -97,6 +97,37 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
     }
 }
 
+// One operand's full-tile copies (TT rows x W columns, 16-byte copies legal) issued by this thread: its
+// chunks are (tid - OFF) mod THREADS + q * THREADS, q < Q, of the tile's TT * W / E chunks, at fixed
+// element offsets from the tile's first row. A full tile then costs a cp.async and an address add per
+// chunk; load_tile's index and bounds arithmetic had cost ~170 instructions per warp and tile for the five
+// operands, 16 % of the bf16 scan's stall samples (H200 run 19, Nsight source counters). Two 32-bit
+// registers per operand: with 64-bit pointers and strides kept per operand the scan hit its 128-register
+// cap and its recurrence slowed down (bf16 0.421 -> 0.439 ms, run 20). OFF puts B and C on different threads.
+template <typename T, int W, int THREADS, int OFF = 0>
+struct TileStream {
+    static constexpr int E = 16 / (int)sizeof(T), CPR = W / E, CHUNKS = TT * CPR;
+    static constexpr int Q = (CHUNKS + THREADS - 1) / THREADS;  // chunks per thread at most
+    static_assert(W % E == 0 && THREADS % CPR == 0, "a thread's chunks share one column");
+    static_assert(Q == 1 || CHUNKS % THREADS == 0, "every thread with a chunk has Q of them");
+    int off = 0;  // chunk q = 0: element offset from the tile's first row (r * ld + column)
+    int dst = -1; // its stage element offset; -1: this thread has no chunk
+
+    DEV void init(i64 ld, int tid) {
+        const int c = (tid - OFF % THREADS + THREADS) % THREADS;
+        if (c < CHUNKS) {
+            off = (int)((c / CPR) * ld) + (c % CPR) * E;
+            dst = (c / CPR) * W + (c % CPR) * E;
+        }
+    }
+    // tile: the global address of the tile's first row, column 0 of the block
+    DEV void copy(T* slot, const T* tile, i64 ld) const {
+#pragma unroll
+        for (int q = 0; q < Q; ++q)
+            if (dst >= 0) cp_async16(slot + dst + q * (THREADS / CPR) * W, tile + off + q * (THREADS / CPR) * ld, 16);
+    }
+};
+
 template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT, bool FDT = false>
 DEV void scan_kernel(const P& p) {
     constexpr int G = N / NPT;
@@ -114,9 +145,9 @@ DEV void scan_kernel(const P& p) {
     constexpr int OFF_DT = TT * DT, OFF_Z = OFF_DT + TT * DTW, OFF_B = OFF_Z + TT * DT, OFF_C = OFF_B + TT * N;
     constexpr int STAGE = OFF_C + TT * N;  // elements per stage
     T* const stage0 = reinterpret_cast<T*>(smem);
-    float* s_delta = reinterpret_cast<float*>(stage0 + 2 * STAGE);
-    float* s_du = s_delta + TT * DT;
-    float* s_b = s_du + TT * DT;
+    // (δ, δ·u) of step r, channel c at s_ddu[2 * (r * DT + c)]: the recurrence reads both with one LDS.64
+    float* s_ddu = reinterpret_cast<float*>(stage0 + 2 * STAGE);
+    float* s_b = s_ddu + 2 * TT * DT;
     float* s_c = s_b + TT * N;
     float* s_y = s_c + TT * N;
     bf16* s_w = reinterpret_cast<bf16*>(s_y + TT * THREADS);  // FDT: dt_proj rows of the block [DT][RPITCH]
@@ -146,19 +177,49 @@ DEV void scan_kernel(const P& p) {
     const T* gB = cptr<T>(p.B) + rowBase * p.ldb;
     const T* gC = cptr<T>(p.C) + rowBase * p.ldc;
     const bool vecX = p.vecX != 0, vecBC = p.vecBC != 0;
+    // full tiles of u / dt / z (all DT channels) and B / C (no padded states) take the precomputed copies
+    // (offsets within a tile are 32-bit: row strides below 2^25 elements)
+    const bool fullX = vecX && cols == DT && p.ldu < (1 << 25) && p.lddt < (1 << 25) && p.ldz < (1 << 25);
+    const bool fullBC = vecBC && Nr == N && p.ldb < (1 << 25) && p.ldc < (1 << 25);
+    TileStream<T, DT, THREADS> su, sdt, sz;
+    TileStream<T, N, THREADS> sb;
+    TileStream<T, N, THREADS, TileStream<T, N, THREADS>::CHUNKS> sc;
+    {
+        const int tid = threadIdx.x;
+        if (!FIX) {
+            su.init(p.ldu, tid);
+            sb.init(p.ldb, tid);
+        }
+        if (!FDT) sdt.init(p.lddt, tid);
+        if (gz) sz.init(p.ldz, tid);
+        sc.init(p.ldc, tid);
+    }
 
     auto issue = [&](int k) {
         T* st = stage0 + (k & 1) * STAGE;
         const int t0 = k * TT;
         const int rows = imin(TT, nsteps - t0);
+        const bool full = rows == TT;
         if (!FIX) {  // the fix-up needs neither u nor B: it carries a state through steps without input
-            load_tile<T, DT, THREADS>(st, gu + (i64)t0 * p.ldu, p.ldu, rows, cols, vecX);
-            load_tile<T, N, THREADS>(st + OFF_B, gB + (i64)t0 * p.ldb, p.ldb, rows, Nr, vecBC);
+            const T* tu = gu + (i64)t0 * p.ldu;
+            const T* tb = gB + (i64)t0 * p.ldb;
+            if (full && fullX) su.copy(st, tu, p.ldu);
+            else load_tile<T, DT, THREADS>(st, tu, p.ldu, rows, cols, vecX);
+            if (full && fullBC) sb.copy(st + OFF_B, tb, p.ldb);
+            else load_tile<T, N, THREADS>(st + OFF_B, tb, p.ldb, rows, Nr, vecBC);
         }
-        if (FDT) load_tile<T, RPITCH, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, (int)p.R, vecX);
-        else load_tile<T, DT, THREADS>(st + OFF_DT, gdt + (i64)t0 * p.lddt, p.lddt, rows, cols, vecX);
-        if (gz) load_tile<T, DT, THREADS>(st + OFF_Z, gz + (i64)t0 * p.ldz, p.ldz, rows, cols, vecX);
-        load_tile<T, N, THREADS>(st + OFF_C, gC + (i64)t0 * p.ldc, p.ldc, rows, Nr, vecBC);
+        const T* tdt = gdt + (i64)t0 * p.lddt;
+        if (FDT) load_tile<T, RPITCH, THREADS>(st + OFF_DT, tdt, p.lddt, rows, (int)p.R, vecX);
+        else if (full && fullX) sdt.copy(st + OFF_DT, tdt, p.lddt);
+        else load_tile<T, DT, THREADS>(st + OFF_DT, tdt, p.lddt, rows, cols, vecX);
+        if (gz) {
+            const T* tz = gz + (i64)t0 * p.ldz;
+            if (full && fullX) sz.copy(st + OFF_Z, tz, p.ldz);
+            else load_tile<T, DT, THREADS>(st + OFF_Z, tz, p.ldz, rows, cols, vecX);
+        }
+        const T* tc = gC + (i64)t0 * p.ldc;
+        if (full && fullBC) sc.copy(st + OFF_C, tc, p.ldc);
+        else load_tile<T, N, THREADS>(st + OFF_C, tc, p.ldc, rows, Nr, vecBC);
         cp_async_commit();
     };
     if (ntiles > 0) issue(0);
@@ -278,33 +339,59 @@ DEV void scan_kernel(const P& p) {
             }
             __syncthreads();
         }
+        // The E, B/C and Y loops read all their operands before their first store: the compiler cannot move
+        // a load above a store it cannot tell apart (shared or generic), and loop by loop each element
+        // waited for its own loads (H200 run 19: ~40 % of the scan's stall samples were in E and Y).
+        constexpr int QE = TT * HP / THREADS;  // pairs per thread and tile
         auto softplus = [](float x) { return FAST ? softplus_fast(x) : softplus_f32(x); };
-#pragma unroll
-        for (int q = 0; q < TT * HP / THREADS; ++q) {
+        auto eLoad = [&](int q, float2& x, float2& uu) {
             const int i = 2 * (tid + q * THREADS);
-            const int r = i / DT;
-            if (r < rows) {
-                const float2 x = FDT ? ld2f(s_dt + r * DPITCH + ec) : ld2f(st + OFF_DT + i);
-                const float dl0 = softplus(x.x + biasE0), dl1 = softplus(x.y + biasE1);
-                st2f(s_delta + i, dl0, dl1);
-                if (!FIX) {
-                    const float2 uu = ld2f(st + i);
-                    st2f(s_du + i, dl0 * uu.x, dl1 * uu.y);
-                    sumDelta0 += dl0;
-                    sumDelta1 += dl1;
+            x = FDT ? ld2f(s_dt + (i / DT) * DPITCH + ec) : ld2f(st + OFF_DT + i);
+            uu = FIX ? make_float2(0.f, 0.f) : ld2f(st + i);  // the fix-up carries a state without input
+        };
+        auto eStore = [&](int q, float2 x, float2 uu) {
+            const float dl0 = softplus(x.x + biasE0), dl1 = softplus(x.y + biasE1);
+            if (!FIX) {
+                sumDelta0 += dl0;
+                sumDelta1 += dl1;
+            }
+            *reinterpret_cast<float4*>(s_ddu + 4 * (tid + q * THREADS)) = make_float4(dl0, dl0 * uu.x, dl1, dl1 * uu.y);
+        };
+        constexpr bool BATCH = QE <= 4;  // register arrays of more pairs (64-thread blocks) spilled
+        if (BATCH && rows == TT) {
+            float2 x[QE], uu[QE];
+#pragma unroll
+            for (int q = 0; q < QE; ++q) eLoad(q, x[q], uu[q]);
+#pragma unroll
+            for (int q = 0; q < QE; ++q) eStore(q, x[q], uu[q]);
+        } else {
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                if (2 * (tid + q * THREADS) / DT < rows) {
+                    float2 x, uu;
+                    eLoad(q, x, uu);
+                    eStore(q, x, uu);
                 }
             }
         }
+        {
+            constexpr int QBC = (TT * N / 2 + THREADS - 1) / THREADS;
+            float2 vb[QBC], vc[QBC];
 #pragma unroll
-        for (int q = 0; q < (TT * N / 2 + THREADS - 1) / THREADS; ++q) {
-            const int i = 2 * (tid + q * THREADS);
-            if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
-                if (!FIX) {
-                    const float2 v = ld2f(st + OFF_B + i);
-                    st2f(s_b + i, v.x, v.y);
+            for (int q = 0; q < QBC; ++q) {
+                const int i = 2 * (tid + q * THREADS);
+                if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
+                    if (!FIX) vb[q] = ld2f(st + OFF_B + i);
+                    vc[q] = ld2f(st + OFF_C + i);
                 }
-                const float2 w = ld2f(st + OFF_C + i);
-                st2f(s_c + i, w.x, w.y);
+            }
+#pragma unroll
+            for (int q = 0; q < QBC; ++q) {
+                const int i = 2 * (tid + q * THREADS);
+                if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
+                    if (!FIX) st2f(s_b + i, vb[q].x, vb[q].y);
+                    st2f(s_c + i, vc[q].x, vc[q].y);
+                }
             }
         }
         __syncthreads();
@@ -313,15 +400,15 @@ DEV void scan_kernel(const P& p) {
         // partial y is stored: the compiler cannot move loads above a shared-memory store it cannot
         // disambiguate, and without this each step would wait for its own loads (latency, not MUFU).
         if (rValid) {
-            const float* pd = s_delta + dl;
-            const float* pu = s_du + dl;
+            const float2* pdd = reinterpret_cast<const float2*>(s_ddu) + dl;
             const float* pb = s_b + n0;
             const float* pc = s_c + n0;
             float* py = s_y + g * DT + dl;  // partial y of step r at py[r * THREADS]
             float dlt, du, bb[NPT], cc[NPT];
             auto fetch = [&](int r, float& dl_, float& du_, float (&b_)[NPT], float (&c_)[NPT]) {
-                dl_ = pd[r * DT];
-                du_ = pu[r * DT];
+                const float2 dd = pdd[r * DT];
+                dl_ = dd.x;
+                du_ = dd.y;
                 if constexpr (NPT == 8) {
 #pragma unroll
                     for (int q = 0; q < 2; ++q) {
@@ -390,45 +477,63 @@ DEV void scan_kernel(const P& p) {
         // this thread's rows are tid / HP + q * (THREADS / HP): its output pointer steps by a fixed stride
         T* const gyT = gy + (i64)(tid / HP) * p.ldy + ec;
         const i64 gyStep = (i64)(THREADS / HP) * p.ldy;
+        // Σ of the G partials of channels ec, ec + 1 at step r (DT apart), then D skip and the gate
+        auto ySum = [&](int r) {
+            const float* ps = s_y + r * THREADS + ec;
+            float2 acc = ld2f(ps);
 #pragma unroll
-        for (int q = 0; q < TT * HP / THREADS; ++q) {
+            for (int j = 1; j < G; ++j) {
+                const float2 v = ld2f(ps + j * DT);
+                acc.x += v.x;
+                acc.y += v.y;
+            }
+            return acc;
+        };
+        auto yGate = [&](float2 acc, float2 uu, float2 zz) {
+            float2 y = FIX ? acc : make_float2(fmaf(dskipE0, uu.x, acc.x), fmaf(dskipE1, uu.y, acc.y));
+            if (gz) {
+                y.x *= silu(zz.x);
+                y.y *= silu(zz.y);
+            }
+            return y;
+        };
+        auto yLoad = [&](int q, float2& acc, float2& uu, float2& zz) {
             const int i = 2 * (tid + q * THREADS);
-            const int r = i / DT;
-            if (r < rows && ecValid) {
-                const float* ps = s_y + r * THREADS + ec;  // the G partials of both channels, DT apart
-                const float2 v0 = ld2f(ps);
-                float y0 = v0.x, y1 = v0.y;
+            acc = ySum(i / DT);
+            uu = FIX ? make_float2(0.f, 0.f) : ld2f(st + i);
+            zz = gz ? ld2f(st + OFF_Z + i) : make_float2(0.f, 0.f);
+        };
+        if (BATCH && !FIX && rows == TT && ec1Valid && yPairs) {
+            // full tile, main pass: every partial, u and z of the thread's QE pairs first, then the stores
+            float2 acc[QE], uu[QE], zz[QE];
 #pragma unroll
-                for (int j = 1; j < G; ++j) {
-                    const float2 v = ld2f(ps + j * DT);
-                    y0 += v.x;
-                    y1 += v.y;
-                }
-                if (!FIX) {
-                    const float2 uu = ld2f(st + i);
-                    y0 = fmaf(dskipE0, uu.x, y0);
-                    y1 = fmaf(dskipE1, uu.y, y1);
-                }
-                if (gz) {
-                    const float2 zz = ld2f(st + OFF_Z + i);
-                    y0 *= silu(zz.x);
-                    y1 *= silu(zz.y);
-                }
-                T* o = gyT + q * gyStep;
-                if (ec1Valid && yPairs) {
-                    if (FIX) {
-                        const float2 old = ld2f(o);
-                        y0 += old.x;
-                        y1 += old.y;
+            for (int q = 0; q < QE; ++q) yLoad(q, acc[q], uu[q], zz[q]);
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                const float2 y = yGate(acc[q], uu[q], zz[q]);
+                if (sizeof(T) == 4 && p.roundY) st2f(gyT + q * gyStep, round_tf32(y.x), round_tf32(y.y));
+                else st2f(gyT + q * gyStep, y.x, y.y);
+            }
+        } else {
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                if (2 * (tid + q * THREADS) / DT < rows && ecValid) {
+                    float2 acc, uu, zz;
+                    yLoad(q, acc, uu, zz);
+                    const float2 y = yGate(acc, uu, zz);
+                    T* o = gyT + q * gyStep;
+                    if (ec1Valid && yPairs) {
+                        const float2 old = FIX ? ld2f(o) : make_float2(0.f, 0.f);
+                        float y0 = FIX ? y.x + old.x : y.x, y1 = FIX ? y.y + old.y : y.y;
+                        if (sizeof(T) == 4 && p.roundY) {
+                            y0 = round_tf32(y0);
+                            y1 = round_tf32(y1);
+                        }
+                        st2f(o, y0, y1);
+                    } else {  // unaligned y view, or an odd channel count's last channel
+                        o[0] = from_f32<T>(finish(o, y.x));
+                        if (ec1Valid) o[1] = from_f32<T>(finish(o + 1, y.y));
                     }
-                    if (sizeof(T) == 4 && p.roundY) {
-                        y0 = round_tf32(y0);
-                        y1 = round_tf32(y1);
-                    }
-                    st2f(o, y0, y1);
-                } else {  // unaligned y view, or an odd channel count's last channel
-                    o[0] = from_f32<T>(finish(o, y0));
-                    if (ec1Valid) o[1] = from_f32<T>(finish(o + 1, y1));
                 }
             }
         }
@@ -464,10 +569,11 @@ DEV void scan_kernel(const P& p) {
 }  // namespace scan
 
 // Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
-// the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks).
-#define SCAN_MINB(N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
+// the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks). (A cap
+// of 102 for bf16 measured 0.398 vs 0.404 ms at (8, 1536, 4096, 16) in H200 run 21 but spilled: not taken.)
+#define SCAN_MINB(T, N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
 #define SCAN_KERNEL_F(NAME, T, N, NPT, DT, FIX, EXACT, FDT)                                   \
-    extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(N, NPT, DT))         \
+    extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(T, N, NPT, DT))      \
         NAME(const scan::P p) {                                                                 \
         scan::scan_kernel<T, N, NPT, DT, FIX, EXACT, FDT>(p);                                 \
     }
