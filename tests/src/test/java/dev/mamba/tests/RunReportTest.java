@@ -101,6 +101,9 @@ class RunReportTest {
         assertTrue(Files.isRegularFile(Path.of(sum.path("settings").path("model_dir").asText(), "model.safetensors")));
         assertEquals(6, sum.path("sequences").asLong());
         assertEquals(1, sum.path("errors").asLong());
+        long steps = sum.path("steps").asLong(), computed = sum.path("computed_steps").asLong();
+        assertTrue(steps > 0 && computed >= steps, "computed lane-steps " + computed + " cover the " + steps + " steps");
+        assertEquals((double) steps / computed, sum.path("lane_utilization").asDouble(), 1e-12);
         String html = checkReport(out, Set.of("pca.png"));
         BufferedImage pca = checkPng(out.resolve("report/pca.png"));
         for (int c : FILE_COLOURS) {

@@ -88,6 +88,7 @@ public final class PipelineBench {
                 row.put("steps", sum.steps);
                 row.put("seconds", sum.seconds);
                 row.put("steps_per_s", sum.stepsPerSecond());
+                row.put("lane_utilization", sum.laneUtilization());
                 rows.add(row);
             } finally {
                 spark.stop();

@@ -12,6 +12,8 @@ public final class JobSummary {
     public long sequences;
     public long errors;
     public long steps;
+    /** Lane-steps the backend computed: steps plus the padding of shorter chunks and of idle lanes below busy ones. */
+    public long computedSteps;
     public long chunks;
     public double seconds;
     public final Map<String, Long> rows = new LinkedHashMap<>();
@@ -25,6 +27,11 @@ public final class JobSummary {
         return seconds > 0 ? steps / seconds : 0;
     }
 
+    /** Share of the computed lane-steps that were real input (1 when no lane ever idled or padded). */
+    public double laneUtilization() {
+        return computedSteps > 0 ? (double) steps / computedSteps : 0;
+    }
+
     /** One line for the terminal. */
     public String line() {
         return String.format("[mamba] %s done: %,d sequences, %,d steps, %,d errors in %.1f s (%,.0f steps/s)",
@@ -35,7 +42,8 @@ public final class JobSummary {
         ObjectMapper m = new ObjectMapper();
         ObjectNode n = m.createObjectNode();
         n.put("job", job).put("sequences", sequences).put("errors", errors).put("steps", steps).put("chunks", chunks)
-                .put("seconds", seconds).put("steps_per_second", stepsPerSecond());
+                .put("seconds", seconds).put("steps_per_second", stepsPerSecond())
+                .put("computed_steps", computedSteps).put("lane_utilization", laneUtilization());
         ObjectNode r = n.putObject("rows");
         rows.forEach(r::put);
         ObjectNode st = n.putObject("settings");

@@ -29,15 +29,18 @@ final class PartitionDriver implements Iterator<Row> {
     private final LaneScheduler sch;
     private final LongAccumulator chunks;
     private final LongAccumulator steps;
-    private long lastSteps;
+    private final LongAccumulator computed;  // lane-steps the backend ran, padding and idle lanes included
+    private long lastSteps, lastComputed;
     private boolean finished;
     private boolean released;
 
     PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, RowSink> sinks,
-                    Function<ExecutorRuntime.Lease, StepEncoder> encoder, LongAccumulator chunks, LongAccumulator steps) {
+                    Function<ExecutorRuntime.Lease, StepEncoder> encoder, LongAccumulator chunks, LongAccumulator steps,
+                    LongAccumulator computed) {
         this.in = in;
         this.chunks = chunks;
         this.steps = steps;
+        this.computed = computed;
         this.lease = ExecutorRuntime.acquire(s);
         RowSink sk;
         try {
@@ -109,6 +112,11 @@ final class PartitionDriver implements Iterator<Row> {
         if (now != lastSteps) {
             steps.add(now - lastSteps);
             lastSteps = now;
+        }
+        long ran = sch.computedSteps;
+        if (ran != lastComputed) {
+            computed.add(ran - lastComputed);
+            lastComputed = ran;
         }
     }
 

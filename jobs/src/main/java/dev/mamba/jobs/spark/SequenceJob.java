@@ -50,13 +50,14 @@ public abstract class SequenceJob implements Serializable {
         long t0 = System.nanoTime();
         LongAccumulator chunks = spark.sparkContext().longAccumulator("mamba.chunks");
         LongAccumulator steps = spark.sparkContext().longAccumulator("mamba.steps");
+        LongAccumulator computed = spark.sparkContext().longAccumulator("mamba.computedSteps");
         JobSummary summary = new JobSummary(name());
         try (OutputDir out = new OutputDir(output, overwrite);
              ProgressListener progress = new ProgressListener(chunks, steps, plan.totalSteps, plan.estimated)) {
             spark.sparkContext().addSparkListener(progress);
             try {
                 Dataset<Row> chunkRows = readChunks(spark, plan, inputs);
-                Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, chunks, steps), Encoders.row(rowSchema()))
+                Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, chunks, steps, computed), Encoders.row(rowSchema()))
                         .persist(StorageLevel.MEMORY_AND_DISK());
                 try {
                     writeParts(rows, out);
@@ -75,6 +76,7 @@ public abstract class SequenceJob implements Serializable {
             summary.errors = summary.rows.getOrDefault("error", 0L);
             summary.sequences = summary.rows.getOrDefault(sequenceKind(), 0L);
             summary.steps = steps.value();
+            summary.computedSteps = computed.value();
             summary.chunks = chunks.value();
             summary.seconds = (System.nanoTime() - t0) / 1e9;
             summary.settings.put("model", settings.model);
@@ -150,11 +152,13 @@ public abstract class SequenceJob implements Serializable {
         private final SequenceJob job;
         private final LongAccumulator chunks;
         private final LongAccumulator steps;
+        private final LongAccumulator computed;
 
-        Fn(SequenceJob job, LongAccumulator chunks, LongAccumulator steps) {
+        Fn(SequenceJob job, LongAccumulator chunks, LongAccumulator steps, LongAccumulator computed) {
             this.job = job;
             this.chunks = chunks;
             this.steps = steps;
+            this.computed = computed;
         }
 
         @Override
@@ -162,7 +166,7 @@ public abstract class SequenceJob implements Serializable {
             if (!input.hasNext()) {
                 return java.util.Collections.emptyIterator();
             }
-            return new PartitionDriver(input, job.settings, job::sink, job::encoder, chunks, steps);
+            return new PartitionDriver(input, job.settings, job::sink, job::encoder, chunks, steps, computed);
         }
     }
 }
