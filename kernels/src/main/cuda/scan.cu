@@ -571,9 +571,9 @@ DEV void scan_kernel(const P& p) {
 // Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
 // the 16-channel ones, whose point is more resident warps (their shared memory allows 4-6 blocks). (A cap
 // of 102 for bf16 measured 0.398 vs 0.404 ms at (8, 1536, 4096, 16) in H200 run 21 but spilled: not taken.)
-#define SCAN_MINB(T, N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
+#define SCAN_MINB(N, NPT, DT) (DT == 32 ? 512 / (DT * (N / NPT)) : (NPT == 1 ? 4 : 6))
 #define SCAN_KERNEL_F(NAME, T, N, NPT, DT, FIX, EXACT, FDT)                                   \
-    extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(T, N, NPT, DT))      \
+    extern "C" __global__ void __launch_bounds__(DT*(N / NPT), SCAN_MINB(N, NPT, DT))         \
         NAME(const scan::P p) {                                                                 \
         scan::scan_kernel<T, N, NPT, DT, FIX, EXACT, FDT>(p);                                 \
     }
