@@ -114,6 +114,15 @@ DEV float inv_rms(double ss, int H, i64 epsBits) {
     return (float)(1.0 / sqrt(ss / H + (double)bits_f32(epsBits)));
 }
 
+// out[j] = x[j] · inv · w[j] over this lane's columns of a row, tf32-rounded when rnd.
+template <typename Ti, typename To>
+DEV void scale_row(const Ti* x, float inv, const float* w, To* o, int H, int lane, bool rnd) {
+    for (int j = lane; j < H; j += 32) {
+        const float v = ldf(x + j) * inv * __ldg(w + j);
+        o[j] = from_f32<To>(rnd ? round_tf32(v) : v);
+    }
+}
+
 // One warp per row, 8 rows per block.
 template <typename Ti, typename To>
 DEV void rmsnorm(const PR& p) {
@@ -129,12 +138,7 @@ DEV void rmsnorm(const PR& p) {
         float v = ldf(x + j);
         ss += (double)(v * v);
     }
-    const float inv = inv_rms(ss, H, p.epsBits);
-    const bool rnd = p.roundTf32 != 0;
-    for (int j = lane; j < H; j += 32) {
-        const float v = ldf(x + j) * inv * __ldg(w + j);
-        o[j] = from_f32<To>(rnd ? round_tf32(v) : v);
-    }
+    scale_row(x, inv_rms(ss, H, p.epsBits), w, o, H, lane, p.roundTf32 != 0);
 }
 
 // Four consecutive elements as f32 (aligned: 16 bytes for f32, 8 for bf16).
@@ -208,10 +212,7 @@ DEV void add_rmsnorm(const PAR& p) {
             st4(o + j, q);
         }
     } else {
-        for (int j = lane; j < H; j += 32) {
-            const float v = r[j] * inv * __ldg(w + j);
-            o[j] = from_f32<To>(rnd ? round_tf32(v) : v);
-        }
+        scale_row<float, To>(r, inv, w, o, H, lane, rnd);
     }
 }
 }  // namespace ew

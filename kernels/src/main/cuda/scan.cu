@@ -469,10 +469,10 @@ DEV void scan_kernel(const P& p) {
         // Y: reduce the G partials, D skip, gate, store
         T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
         auto silu = [](float v) { return FAST ? silu_fast(v) : silu_f32(v); };
-        auto finish = [&](T* o, float yv) {
-            if (FIX) yv += ldf(o);  // y of the segment from zero, plus the carried state's share
-            if (sizeof(T) == 4 && p.roundY) yv = round_tf32(yv);
-            return yv;
+        // the value stored: the fix-up adds the segment's y from zero (old) to the carried state's share
+        auto finish = [&](float yv, float old) {
+            if (FIX) yv += old;
+            return sizeof(T) == 4 && p.roundY ? round_tf32(yv) : yv;
         };
         // this thread's rows are tid / HP + q * (THREADS / HP): its output pointer steps by a fixed stride
         T* const gyT = gy + (i64)(tid / HP) * p.ldy + ec;
@@ -511,8 +511,7 @@ DEV void scan_kernel(const P& p) {
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
                 const float2 y = yGate(acc[q], uu[q], zz[q]);
-                if (sizeof(T) == 4 && p.roundY) st2f(gyT + q * gyStep, round_tf32(y.x), round_tf32(y.y));
-                else st2f(gyT + q * gyStep, y.x, y.y);
+                st2f(gyT + q * gyStep, finish(y.x, 0.f), finish(y.y, 0.f));
             }
         } else {
 #pragma unroll
@@ -524,15 +523,10 @@ DEV void scan_kernel(const P& p) {
                     T* o = gyT + q * gyStep;
                     if (ec1Valid && yPairs) {
                         const float2 old = FIX ? ld2f(o) : make_float2(0.f, 0.f);
-                        float y0 = FIX ? y.x + old.x : y.x, y1 = FIX ? y.y + old.y : y.y;
-                        if (sizeof(T) == 4 && p.roundY) {
-                            y0 = round_tf32(y0);
-                            y1 = round_tf32(y1);
-                        }
-                        st2f(o, y0, y1);
+                        st2f(o, finish(y.x, old.x), finish(y.y, old.y));
                     } else {  // unaligned y view, or an odd channel count's last channel
-                        o[0] = from_f32<T>(finish(o, y.x));
-                        if (ec1Valid) o[1] = from_f32<T>(finish(o + 1, y.y));
+                        o[0] = from_f32<T>(finish(y.x, FIX ? ldf(o) : 0.f));
+                        if (ec1Valid) o[1] = from_f32<T>(finish(y.y, FIX ? ldf(o + 1) : 0.f));
                     }
                 }
             }

@@ -796,7 +796,7 @@ public final class CudaBackend implements Backend {
                                                     Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
                                                     Tensor z, Tensor state, Tensor lens, Tensor y) {
         CudaTensor w = t(dtProj, "dt_proj");
-        if (fusedDtProj && u.dtype() == DType.BF16 && CudaScan.fusable(DType.BF16, w)) {
+        if (fusedDtProj && CudaScan.fusable(u.dtype(), w)) {
             scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
