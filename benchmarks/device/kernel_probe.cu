@@ -11,6 +11,11 @@ SCAN_PAIR(f32, float, 16, 8)
 SCAN_PAIR(bf16, bf16, 16, 8)
 SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
+SCAN_WS(f32, float, 16)  // fp32 warp-specialised main pass (slower than p4: not in the production module)
+// the warp-specialised main pass with 2 helper warps (4 blocks of 192 threads per SM)
+extern "C" __global__ void __launch_bounds__(192, 4) mamba_scan_bf16_n16_p4_ws64_main(const scan::P p) {
+    scan::scan_ws_kernel<bf16, 16, 4, 64>(p);
+}
 
 #include <algorithm>
 #include <cmath>
@@ -71,7 +76,7 @@ template <typename T> static T* upload(const std::vector<float>& v) {
 }
 
 typedef void (*ScanK)(const scan::P);
-struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; };
+struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; int help = 0; };  // help: helper threads of a warp-specialised main pass
 
 // A/B builds: benchmarks/device/scan-variants.py writes scan_variants.cu (git-ignored) from other versions
 // of scan.cu (a git revision, a patched copy), each in its own namespace, registered as extra variants.
@@ -156,9 +161,12 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
         for (int S : segs) {
             int G = N / v.npt, threads = v.dt * G;
             int smem = 2 * (3 * 32 * v.dt + 2 * 32 * N) * (int)sizeof(T) + (2 * 32 * v.dt + 2 * 32 * N + 32 * v.dt * G) * 4;
-            CK(cudaFuncSetAttribute(v.main, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+            const int mThreads = threads + v.help;
+            const int mSmem = v.help ? (N == 16 ? scan::ws_smem_bytes<T, 16, 4>() : -1) : smem;
+            if (mSmem < 0) { printf("ws variant: N=16 only\n"); continue; }
+            CK(cudaFuncSetAttribute(v.main, cudaFuncAttributeMaxDynamicSharedMemorySize, mSmem));
             CK(cudaFuncSetAttribute(v.fix, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-            int occ = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, v.main, threads, smem));
+            int occ = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, v.main, mThreads, mSmem));
             long segLen = L;
             int nseg = S;
             if (S > 1) { segLen = (L + S - 1) / S; segLen = (segLen + 31) / 32 * 32; nseg = (int)((L + segLen - 1) / segLen); }
@@ -170,7 +178,7 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
             p.wsH = (i64)ws; p.wsS = (i64)(ws + (size_t)B * nseg * D * N); p.vecX = 1; p.vecBC = 1;
             dim3 grid((D + v.dt - 1) / v.dt, nseg, B);
             auto launch = [&] {
-                v.main<<<grid, threads, smem>>>(p);
+                v.main<<<grid, mThreads, mSmem>>>(p);
                 if (nseg > 1) v.fix<<<dim3(grid.x, nseg - 1, B), threads, smem>>>(p);
             };
             // correctness from the initial state
@@ -297,19 +305,23 @@ int main(int argc, char** argv) {
             {"p2 c32", mamba_scan_f32_n16_p2_main, mamba_scan_f32_n16_p2_fix, 2, 32},
             {"p8 c32", mamba_scan_f32_n16_p8_main, mamba_scan_f32_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_f32_n16_p2_c16_main, mamba_scan_f32_n16_p2_c16_fix, 2, 16},
-            {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_fix_exact, 4, 32}};
+            {"p4 c32 exact", mamba_scan_f32_n16_p4_main_exact, mamba_scan_f32_n16_p4_fix_exact, 4, 32},
+            {"ws", mamba_scan_f32_n16_p4_ws_main, mamba_scan_f32_n16_p4_fix, 4, 32, scan::WS_HELP}};
         std::vector<ScanVariant> b16 = {
             {"p4 c32", mamba_scan_bf16_n16_p4_main, mamba_scan_bf16_n16_p4_fix, 4, 32},
             {"p2 c32", mamba_scan_bf16_n16_p2_main, mamba_scan_bf16_n16_p2_fix, 2, 32},
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_fix, 8, 32},
-            {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16}};
-        if (g_once) { f32.resize(1); b16.resize(1); }
+            {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16},
+            {"ws h64", mamba_scan_bf16_n16_p4_ws64_main, mamba_scan_bf16_n16_p4_fix, 4, 32, 64},
+            {"ws", mamba_scan_bf16_n16_p4_ws_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP}};
+        if (g_once) { f32 = {f32.front(), f32.back()}; b16 = {b16.front(), b16.back()}; }  // p4 and ws
 #ifdef HAVE_SCAN_VARIANTS
         add_scan_variants(f32, b16);
 #endif
         scan_shape<float>(8, 1536, 4096, 16, f32, {1});
         scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
         if (!g_once) scan_shape<bf16>(8, 1536, 2048, 16, b16, {1});  // one layer of the 8 x 2048 forward
+        if (!g_once) scan_shape<bf16>(64, 1536, 2048, 16, b16, {1});  // one layer of the 64 x 2048 forward
         if (!g_once && what != "scan8") {
             scan_shape<float>(1, 1536, 262144, 16, f32, {8, 11, 16});
             scan_shape<bf16>(1, 1536, 262144, 16, b16, {8, 11, 16});

@@ -42,6 +42,12 @@ DEV uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared
 DEV void cp_async16(void* smem, const void* gmem, int bytes) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(smem)), "l"(gmem), "r"(bytes));
 }
+// Named barriers 1..15 (barrier 0 is __syncthreads) with a thread count (a multiple of 32, whole warps):
+// producer warps arrive without waiting, consumer warps wait until the count has arrived. Memory
+// accesses before the arrive are visible to the waiting threads after the wait (PTX ISA, bar.arrive).
+// Immediate ids: a barrier id in a register makes ptxas reserve all 16 barriers of the block.
+template <int ID> DEV void named_sync(int threads) { asm volatile("bar.sync %0, %1;" ::"n"(ID), "r"(threads) : "memory"); }
+template <int ID> DEV void named_arrive(int threads) { asm volatile("bar.arrive %0, %1;" ::"n"(ID), "r"(threads) : "memory"); }
 DEV void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> DEV void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 

@@ -60,18 +60,19 @@ DEV float2 ld2f(const bf16* q) { return __bfloat1622float2(*reinterpret_cast<con
 DEV void st2f(float* q, float a, float b) { *reinterpret_cast<float2*>(q) = make_float2(a, b); }
 DEV void st2f(bf16* q, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(q) = __floats2bfloat162_rn(a, b); }
 
-// Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [TT][W] (W = pitch).
-// vec: 16-byte cp.async with zero-fill of the tail chunk; else plain element loads (unaligned views).
-template <typename T, int W, int THREADS>
-DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
+// Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [ROWS][W] (W = pitch),
+// thread tid of THREADS copying. vec: 16-byte cp.async with zero-fill of the tail chunk; else plain
+// element loads (unaligned views).
+template <typename T, int W, int THREADS, int ROWS = TT>
+DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec, int tid) {
     constexpr int E = 16 / sizeof(T);
     constexpr int CPR = W / E;  // chunks per row
-    constexpr int CHUNKS = TT * CPR;
-    if (vec && rows == TT && cols >= W) {
+    constexpr int CHUNKS = ROWS * CPR;
+    if (vec && rows == ROWS && cols >= W) {
         // full tile: no bounds or zero-fill logic per chunk
 #pragma unroll
         for (int q = 0; q < (CHUNKS + THREADS - 1) / THREADS; ++q) {
-            const int ci = threadIdx.x + q * THREADS;
+            const int ci = tid + q * THREADS;
             if (CHUNKS % THREADS == 0 || ci < CHUNKS) {
                 const int r = ci / CPR, cc = ci % CPR;
                 cp_async16(dst + r * W + cc * E, src + (i64)r * ld + cc * E, 16);
@@ -80,7 +81,7 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
     } else if (vec) {
 #pragma unroll
         for (int q = 0; q < (CHUNKS + THREADS - 1) / THREADS; ++q) {
-            const int ci = threadIdx.x + q * THREADS;
+            const int ci = tid + q * THREADS;
             const int r = ci / CPR, cc = ci % CPR;
             if ((CHUNKS % THREADS == 0 || ci < CHUNKS) && r < rows) {
                 const int left = cols - cc * E;
@@ -90,7 +91,7 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
             }
         }
     } else {
-        for (int i = threadIdx.x; i < TT * W; i += THREADS) {
+        for (int i = tid; i < ROWS * W; i += THREADS) {
             const int r = i / W, c = i % W;
             if (r < rows) dst[i] = c < cols ? src[(i64)r * ld + c] : from_f32<T>(0.f);
         }
@@ -104,9 +105,9 @@ DEV void load_tile(T* dst, const T* src, i64 ld, int rows, int cols, bool vec) {
 // operands, 16 % of the bf16 scan's stall samples (H200 run 19, Nsight source counters). Two 32-bit
 // registers per operand: with 64-bit pointers and strides kept per operand the scan hit its 128-register
 // cap and its recurrence slowed down (bf16 0.421 -> 0.439 ms, run 20). OFF puts B and C on different threads.
-template <typename T, int W, int THREADS, int OFF = 0>
+template <typename T, int W, int THREADS, int OFF = 0, int ROWS = TT>
 struct TileStream {
-    static constexpr int E = 16 / (int)sizeof(T), CPR = W / E, CHUNKS = TT * CPR;
+    static constexpr int E = 16 / (int)sizeof(T), CPR = W / E, CHUNKS = ROWS * CPR;
     static constexpr int Q = (CHUNKS + THREADS - 1) / THREADS;  // chunks per thread at most
     static_assert(W % E == 0 && THREADS % CPR == 0, "a thread's chunks share one column");
     static_assert(Q == 1 || CHUNKS % THREADS == 0, "every thread with a chunk has Q of them");
@@ -127,6 +128,70 @@ struct TileStream {
             if (dst >= 0) cp_async16(slot + dst + q * (THREADS / CPR) * W, tile + off + q * (THREADS / CPR) * ld, 16);
     }
 };
+
+// The recurrence over one tile's steps for thread (channel, state group): (δ, δ·u) of step r at pdd[r * DT],
+// its B and C at pb / pc[r * N] (the thread's NPT states), its partial y stored at py[r * PSTRIDE]. The
+// operands of step r+1 are read before step r's partial y is stored: the compiler cannot move loads above a
+// shared-memory store it cannot disambiguate, and without this each step would wait for its own loads
+// (latency, not MUFU). A full tile (rows == ROWS) runs every step unrolled, every shared-memory offset an
+// immediate (the index arithmetic and loop control of the general loop were a third of the instructions).
+template <int N, int NPT, int DT, int ROWS, int PSTRIDE, bool FIX, bool EXACT>
+DEV void recur_tile(float (&h)[NPT], const float (&a2)[NPT], const float2* pdd, const float* pb, const float* pc,
+                    float* py, int rows) {
+    float dlt, du, bb[NPT], cc[NPT];
+    auto fetch = [&](int r, float& dl_, float& du_, float (&b_)[NPT], float (&c_)[NPT]) {
+        const float2 dd = pdd[r * DT];
+        dl_ = dd.x;
+        du_ = dd.y;
+        if constexpr (NPT == 8) {
+#pragma unroll
+            for (int q = 0; q < 2; ++q) {
+                float4 v = *reinterpret_cast<const float4*>(pb + r * N + 4 * q);
+                b_[4 * q] = v.x; b_[4 * q + 1] = v.y; b_[4 * q + 2] = v.z; b_[4 * q + 3] = v.w;
+                float4 w = *reinterpret_cast<const float4*>(pc + r * N + 4 * q);
+                c_[4 * q] = w.x; c_[4 * q + 1] = w.y; c_[4 * q + 2] = w.z; c_[4 * q + 3] = w.w;
+            }
+        } else if constexpr (NPT == 4) {
+            float4 v = *reinterpret_cast<const float4*>(pb + r * N);
+            b_[0] = v.x; b_[1] = v.y; b_[2] = v.z; b_[3] = v.w;
+            float4 w = *reinterpret_cast<const float4*>(pc + r * N);
+            c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
+        } else if constexpr (NPT == 2) {
+            float2 v = *reinterpret_cast<const float2*>(pb + r * N);
+            b_[0] = v.x; b_[1] = v.y;
+            float2 w = *reinterpret_cast<const float2*>(pc + r * N);
+            c_[0] = w.x; c_[1] = w.y;
+        } else {
+            b_[0] = pb[r * N];
+            c_[0] = pc[r * N];
+        }
+    };
+    // one step: operands of step r are in (dlt, du, bb, cc); those of step NEXT are fetched first
+    auto step = [&](int r, int next) {
+        float dltN, duN, bbN[NPT], ccN[NPT];
+        fetch(next, dltN, duN, bbN, ccN);
+        float yv = 0.f;
+#pragma unroll
+        for (int j = 0; j < NPT; ++j) {
+            const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
+            h[j] = FIX ? a * h[j] : fmaf(a, h[j], du * bb[j]);
+            yv = fmaf(h[j], cc[j], yv);
+        }
+        py[r * PSTRIDE] = yv;
+        dlt = dltN; du = duN;
+#pragma unroll
+        for (int j = 0; j < NPT; ++j) { bb[j] = bbN[j]; cc[j] = ccN[j]; }
+    };
+    fetch(0, dlt, du, bb, cc);
+    if (rows == ROWS) {
+#pragma unroll
+        for (int r = 0; r < ROWS; ++r) step(r, r + 1 < ROWS ? r + 1 : r);
+    } else {
+        // last tile of a lane; step rows (one past its last) is read inside shared memory, unused
+#pragma unroll 4
+        for (int r = 0; r < rows; ++r) step(r, r + 1 < ROWS ? r + 1 : r);
+    }
+}
 
 template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT, bool FDT = false>
 DEV void scan_kernel(const P& p) {
@@ -204,22 +269,22 @@ DEV void scan_kernel(const P& p) {
             const T* tu = gu + (i64)t0 * p.ldu;
             const T* tb = gB + (i64)t0 * p.ldb;
             if (full && fullX) su.copy(st, tu, p.ldu);
-            else load_tile<T, DT, THREADS>(st, tu, p.ldu, rows, cols, vecX);
+            else load_tile<T, DT, THREADS>(st, tu, p.ldu, rows, cols, vecX, threadIdx.x);
             if (full && fullBC) sb.copy(st + OFF_B, tb, p.ldb);
-            else load_tile<T, N, THREADS>(st + OFF_B, tb, p.ldb, rows, Nr, vecBC);
+            else load_tile<T, N, THREADS>(st + OFF_B, tb, p.ldb, rows, Nr, vecBC, threadIdx.x);
         }
         const T* tdt = gdt + (i64)t0 * p.lddt;
-        if (FDT) load_tile<T, RPITCH, THREADS>(st + OFF_DT, tdt, p.lddt, rows, (int)p.R, vecX);
+        if (FDT) load_tile<T, RPITCH, THREADS>(st + OFF_DT, tdt, p.lddt, rows, (int)p.R, vecX, threadIdx.x);
         else if (full && fullX) sdt.copy(st + OFF_DT, tdt, p.lddt);
-        else load_tile<T, DT, THREADS>(st + OFF_DT, tdt, p.lddt, rows, cols, vecX);
+        else load_tile<T, DT, THREADS>(st + OFF_DT, tdt, p.lddt, rows, cols, vecX, threadIdx.x);
         if (gz) {
             const T* tz = gz + (i64)t0 * p.ldz;
             if (full && fullX) sz.copy(st + OFF_Z, tz, p.ldz);
-            else load_tile<T, DT, THREADS>(st + OFF_Z, tz, p.ldz, rows, cols, vecX);
+            else load_tile<T, DT, THREADS>(st + OFF_Z, tz, p.ldz, rows, cols, vecX, threadIdx.x);
         }
         const T* tc = gC + (i64)t0 * p.ldc;
         if (full && fullBC) sc.copy(st + OFF_C, tc, p.ldc);
-        else load_tile<T, N, THREADS>(st + OFF_C, tc, p.ldc, rows, Nr, vecBC);
+        else load_tile<T, N, THREADS>(st + OFF_C, tc, p.ldc, rows, Nr, vecBC, threadIdx.x);
         cp_async_commit();
     };
     if (ntiles > 0) issue(0);
@@ -396,69 +461,10 @@ DEV void scan_kernel(const P& p) {
         }
         __syncthreads();
 
-        // R: the recurrence over this tile's steps. The operands of step r+1 are read before step r's
-        // partial y is stored: the compiler cannot move loads above a shared-memory store it cannot
-        // disambiguate, and without this each step would wait for its own loads (latency, not MUFU).
+        // R: the recurrence over this tile's steps
         if (rValid) {
-            const float2* pdd = reinterpret_cast<const float2*>(s_ddu) + dl;
-            const float* pb = s_b + n0;
-            const float* pc = s_c + n0;
-            float* py = s_y + g * DT + dl;  // partial y of step r at py[r * THREADS]
-            float dlt, du, bb[NPT], cc[NPT];
-            auto fetch = [&](int r, float& dl_, float& du_, float (&b_)[NPT], float (&c_)[NPT]) {
-                const float2 dd = pdd[r * DT];
-                dl_ = dd.x;
-                du_ = dd.y;
-                if constexpr (NPT == 8) {
-#pragma unroll
-                    for (int q = 0; q < 2; ++q) {
-                        float4 v = *reinterpret_cast<const float4*>(pb + r * N + 4 * q);
-                        b_[4 * q] = v.x; b_[4 * q + 1] = v.y; b_[4 * q + 2] = v.z; b_[4 * q + 3] = v.w;
-                        float4 w = *reinterpret_cast<const float4*>(pc + r * N + 4 * q);
-                        c_[4 * q] = w.x; c_[4 * q + 1] = w.y; c_[4 * q + 2] = w.z; c_[4 * q + 3] = w.w;
-                    }
-                } else if constexpr (NPT == 4) {
-                    float4 v = *reinterpret_cast<const float4*>(pb + r * N);
-                    b_[0] = v.x; b_[1] = v.y; b_[2] = v.z; b_[3] = v.w;
-                    float4 w = *reinterpret_cast<const float4*>(pc + r * N);
-                    c_[0] = w.x; c_[1] = w.y; c_[2] = w.z; c_[3] = w.w;
-                } else if constexpr (NPT == 2) {
-                    float2 v = *reinterpret_cast<const float2*>(pb + r * N);
-                    b_[0] = v.x; b_[1] = v.y;
-                    float2 w = *reinterpret_cast<const float2*>(pc + r * N);
-                    c_[0] = w.x; c_[1] = w.y;
-                } else {
-                    b_[0] = pb[r * N];
-                    c_[0] = pc[r * N];
-                }
-            };
-            // one step: operands of step r are in (dlt, du, bb, cc); those of step NEXT are fetched first
-            auto step = [&](int r, int next) {
-                float dltN, duN, bbN[NPT], ccN[NPT];
-                fetch(next, dltN, duN, bbN, ccN);
-                float yv = 0.f;
-#pragma unroll
-                for (int j = 0; j < NPT; ++j) {
-                    const float a = EXACT ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
-                    h[j] = FIX ? a * h[j] : fmaf(a, h[j], du * bb[j]);
-                    yv = fmaf(h[j], cc[j], yv);
-                }
-                py[r * THREADS] = yv;
-                dlt = dltN; du = duN;
-#pragma unroll
-                for (int j = 0; j < NPT; ++j) { bb[j] = bbN[j]; cc[j] = ccN[j]; }
-            };
-            fetch(0, dlt, du, bb, cc);
-            if (rows == TT) {
-                // full tile: all 32 steps unrolled, every shared-memory offset an immediate (the index
-                // arithmetic and loop control of the general loop were a third of the instructions)
-#pragma unroll
-                for (int r = 0; r < TT; ++r) step(r, r + 1 < TT ? r + 1 : r);
-            } else {
-                // last tile of a lane; step rows (one past its last) is read inside shared memory, unused
-#pragma unroll 4
-                for (int r = 0; r < rows; ++r) step(r, r + 1 < TT ? r + 1 : r);
-            }
+            recur_tile<N, NPT, DT, TT, THREADS, FIX, EXACT>(h, a2, reinterpret_cast<const float2*>(s_ddu) + dl, s_b + n0,
+                                                            s_c + n0, s_y + g * DT + dl, rows);
         }
         // fix-up: done once every state of the block is negligible (this tile's y still gets its share)
         bool settled = true;
@@ -560,6 +566,324 @@ DEV void scan_kernel(const P& p) {
     }
 }
 
+// ------------------------------------------------------------------ warp-specialised main pass
+// The kernel above runs E, R and Y one after the other in the same warps, a barrier between each. R is
+// MUFU-bound (4 ex2 per ~24 instructions: 32 MUFU cycles per warp and step against 24 issue slots), E, Y
+// and the tile loads are issue-bound with few MUFU ops, and at (8, 1536, 4096, 16) only ~3 warps per
+// scheduler hide the phases' latencies: H200 run 18 measured issue 64 % and MUFU 57 % busy. Here the
+// recurrence warps (RT threads, thread = (channel, state group) as above) do nothing but R, tile after tile,
+// while four helper warps load tiles, run E for tile k and Y for tile k-1. They meet at named barriers:
+//   FULL[k & 1]: helpers arrive when (δ, δ·u), B and C of tile k are in buffer k & 1; R waits;
+//   DONE[k & 1]: R arrives when tile k's partial y are in buffer k & 1 (and it is done reading it);
+//                helpers wait before Y(k) and before E(k + 2) refills the buffer;
+//   HELP:        helpers only: raw tile k landed for all of them (cp.async);
+//   END:         split lanes: the helpers' Σδ row sums are in shared memory for R's end-of-segment write.
+// Tiles are TW = 16 steps so that 3 blocks fit on an SM (shared memory: 4 raw slots, 2 f32 buffers).
+constexpr int TW = 16;        // steps per tile
+constexpr int WS_HELP = 128;  // helper threads
+constexpr int WS_SLOTS = 4;   // raw tiles: Y's (k - 1), E's (k), two in flight (k + 1, k + 2)
+
+// Dynamic shared memory of the WS kernels; CudaScan.java computes the same number.
+template <typename T, int N, int NPT>
+__host__ __device__ constexpr int ws_smem_bytes() {
+    return WS_SLOTS * (3 * TW * 32 + 2 * TW * N) * (int)sizeof(T) + 2 * (2 * TW * 32 + 2 * TW * N + TW * 32 * (N / NPT)) * 4;
+}
+
+template <int V> struct Par { static constexpr int value = V; };  // a tile parity as a type
+
+// row * ld for a row index and a stride below 2^32: IMAD.WIDE.U32 instead of a 64 x 64-bit product
+DEV i64 wmul(unsigned row, i64 ld) { return (i64)((unsigned long long)row * (unsigned)ld); }
+
+template <typename T, int N, int NPT, int HT = WS_HELP>
+DEV void scan_ws_kernel(const P& p) {
+    constexpr int DT = 32, G = N / NPT, RT = DT * G, ALL = RT + HT;
+    constexpr bool FAST = sizeof(T) == 2;
+    // named barriers: FULL 1 + J, DONE 3 + J for tiles of parity J, HELP 5, END 6. Both loops run tiles in pairs,
+    // the parity a template argument (Par<J>), so that barrier ids and buffer offsets are immediates: a
+    // parity picked at run time cost a predicated pair of barriers and their warp syncs per use.
+    extern __shared__ __align__(16) unsigned char smem[];
+    {
+        unsigned dyn;
+        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
+        if (dyn < (unsigned)ws_smem_bytes<T, N, NPT>()) __trap();
+    }
+    // raw slot: u [TW][DT], dt [TW][DT], z [TW][DT], B [TW][N], C [TW][N] (activation type)
+    constexpr int OFF_DT = TW * DT, OFF_Z = 2 * TW * DT, OFF_B = 3 * TW * DT, OFF_C = OFF_B + TW * N;
+    constexpr int STAGE = OFF_C + TW * N;
+    // f32 buffer j = tile & 1: (δ, δ·u) [TW][DT] float2, B [TW][N], C [TW][N], partial y [TW][RT]
+    constexpr int F_B = 2 * TW * DT, F_C = F_B + TW * N, F_Y = F_C + TW * N, FB = F_Y + TW * RT;
+    T* const raw = reinterpret_cast<T*>(smem);
+    float* const fbuf = reinterpret_cast<float*>(raw + WS_SLOTS * STAGE);
+
+    const int D = (int)p.D, Nr = (int)p.Nreal, Tn = (int)p.T;
+    const int d0 = blockIdx.x * DT, s = blockIdx.y, b = blockIdx.z, nseg = (int)p.nseg;
+    const int cols = imin(DT, D - d0);
+    int len = cptr<int>(p.lens)[(i64)b * p.ldlens];
+    len = len < 0 ? 0 : (len > Tn ? Tn : len);
+    const int segStart = s * (int)p.segLen;
+    const int segEnd = imin(segStart + (int)p.segLen, len);
+    const int nsteps = segEnd > segStart ? segEnd - segStart : 0;
+    const int ntiles = (nsteps + TW - 1) / TW;
+    const i64 rowBase = (i64)b * Tn + segStart;
+    const int tid = threadIdx.x;
+
+    // recurrence threads (tid < RT): group-major as in scan_kernel
+    const int dl = tid % DT, g = tid / DT, n0 = g * NPT, d = d0 + dl;
+    const bool rValid = tid < RT && dl < cols;
+    float a2[NPT], h[NPT];
+    float* stateRow = mptr<float>(p.state) + (i64)b * p.ldstate + (i64)d * Nr;
+#pragma unroll
+    for (int j = 0; j < NPT; ++j) {
+        const bool on = rValid && n0 + j < Nr;
+        a2[j] = on ? cptr<float>(p.A)[(i64)d * p.lda + n0 + j] * LOG2E_F : 0.f;
+        h[j] = on && s == 0 ? stateRow[n0 + j] : 0.f;  // segment 0 from the carried state, the others from zero
+    }
+    // helper threads (ht = tid - RT): channels ec, ec + 1 of rows ht / HP, + HT / HP, ...
+    constexpr int HP = DT / 2;
+    static_assert((TW * HP) % HT == 0 && HT % HP == 0, "the elementwise phases run whole rounds of pairs");
+    const int ht = tid - RT;
+
+    if (tid < RT) {
+        auto tile = [&](auto par, int k) {
+            constexpr int J = decltype(par)::value;
+            float* f = fbuf + J * FB;
+            named_sync<1 + J>(ALL);
+            if (rValid) {
+                recur_tile<N, NPT, DT, TW, RT, false, false>(h, a2, reinterpret_cast<const float2*>(f) + dl, f + F_B + n0,
+                                                             f + F_C + n0, f + F_Y + g * DT + dl, imin(TW, nsteps - k * TW));
+            }
+            named_arrive<3 + J>(ALL);
+        };
+        for (int k = 0; k < ntiles; k += 2) {
+            tile(Par<0>(), k);
+            if (k + 1 < ntiles) tile(Par<1>(), k + 1);
+        }
+        // the end state (each role finishes in its own branch: h stays out of the helpers' registers)
+        if (nseg > 1) {
+            if (rValid) {
+                float* out = mptr<float>(p.wsH) + (((i64)b * nseg + s) * D + d) * Nr;
+#pragma unroll
+                for (int j = 0; j < NPT; ++j)
+                    if (n0 + j < Nr) out[n0 + j] = h[j];
+            }
+            named_sync<6>(ALL);   // the helpers' Σδ row sums are in buffer 0
+            if (rValid && g == 0) {  // helper ht's sums sit at (ht / HP) * DT + ec: channel dl at q * DT + dl
+                float sd = 0.f;
+                for (int q = 0; q < 2 * HT / DT; ++q) sd += fbuf[q * DT + dl];
+                mptr<float>(p.wsS)[((i64)b * nseg + s) * D + d] = sd;
+            }
+        } else if (rValid) {
+#pragma unroll
+            for (int j = 0; j < NPT; ++j)
+                if (n0 + j < Nr) stateRow[n0 + j] = h[j];
+        }
+    } else {
+        const int ec = 2 * (ht % HP);
+        const bool ecValid = ec < cols, ec1Valid = ec + 1 < cols;
+        float sumDelta0 = 0.f, sumDelta1 = 0.f;  // Σδ of channels ec, ec + 1 over this helper's rows
+        const float biasE0 = ecValid ? cptr<float>(p.dtBias)[d0 + ec] : 0.f;
+        const float biasE1 = ec1Valid ? cptr<float>(p.dtBias)[d0 + ec + 1] : 0.f;
+        const float dskipE0 = ecValid ? cptr<float>(p.Dskip)[d0 + ec] : 0.f;
+        const float dskipE1 = ec1Valid ? cptr<float>(p.Dskip)[d0 + ec + 1] : 0.f;
+        const bool yPairs = ((p.y | p.ldy * (i64)sizeof(T)) & (2 * (i64)sizeof(T) - 1)) == 0;
+        const bool gz = p.z != 0;
+        const bool vecX = p.vecX != 0, vecBC = p.vecBC != 0;
+        // Full tiles (all DT channels and N states, 16-byte copies legal): the helper's QC chunks of the
+        // tile's u, dt, z, B, C (chunk c = ht + q * HT in that order) come from a global pointer per chunk,
+        // advanced by the operand's tile stride, into a fixed place of the slot. Per tile that is a
+        // cp.async and a 64-bit add per chunk; recomputing the addresses from the parameters cost ~130
+        // instructions per warp and tile (H200 run 24: the helpers' loads, as many as their Y phase).
+        constexpr int E8 = 16 / (int)sizeof(T), CX = TW * DT / E8, CB = TW * N / E8;
+        constexpr int CALL = 3 * CX + 2 * CB, QC = (CALL + HT - 1) / HT;  // chunks per tile, per helper
+        const char* cg[QC];
+        int cstep[QC];  // (a slot holds the five tiles back to back, each row-major: chunk c lands at c * E8)
+#pragma unroll
+        for (int q = 0; q < QC; ++q) {
+            const int c = imin(ht + q * HT, CALL - 1);  // past the tile's chunks (n8, n32): no copy
+            int o, cc, w;  // operand (0 u, 1 dt, 2 z, 3 B, 4 C), chunk within it, its width
+            if (c < 3 * CX) { o = c / CX; cc = c % CX; w = DT; }
+            else { o = 3 + (c - 3 * CX) / CB; cc = (c - 3 * CX) % CB; w = N; }
+            const int r = cc / (w / E8), col = (cc % (w / E8)) * E8;
+            // selects, not arrays (an indexed array went to local memory); no z: u again, never read
+            auto pick = [o](i64 a0, i64 a1, i64 a2, i64 a3, i64 a4) {
+                return o == 0 ? a0 : o == 1 ? a1 : o == 2 ? a2 : o == 3 ? a3 : a4;
+            };
+            const i64 ld = pick(p.ldu, p.lddt, gz ? p.ldz : p.ldu, p.ldb, p.ldc);
+            cg[q] = reinterpret_cast<const char*>(cptr<T>(pick(p.u, p.dt, gz ? p.z : p.u, p.B, p.C)) + (rowBase + r) * ld +
+                                                  (o < 3 ? d0 : 0) + col);
+            cstep[q] = TW * (int)ld * (int)sizeof(T);  // below 2^31 where used: the fast path needs strides below 2^25
+        }
+        const bool fastLd = vecX && vecBC && cols == DT && Nr == N && p.ldu < (1 << 25) && p.lddt < (1 << 25) && p.ldz < (1 << 25) &&
+                            p.ldb < (1 << 25) && p.ldc < (1 << 25);
+        auto issue = [&](int k) {
+            if (k < ntiles) {
+                T* st = raw + (k % WS_SLOTS) * STAGE;
+                const int t0 = k * TW, rows = imin(TW, nsteps - t0);
+                if (fastLd && rows == TW) {
+#pragma unroll
+                    for (int q = 0; q < QC; ++q)
+                        if (CALL % HT == 0 || ht + q * HT < CALL) cp_async16(st + (ht + q * HT) * E8, cg[q], 16);
+                } else {
+                    // edge tiles, unaligned views, padded states: element-wise bounds (rows and strides
+                    // are Java ints: one wide multiply per operand)
+                    const unsigned row = (unsigned)(rowBase + t0);
+                    load_tile<T, DT, HT, TW>(st, cptr<T>(p.u) + wmul(row, p.ldu) + d0, p.ldu, rows, cols, vecX, ht);
+                    load_tile<T, DT, HT, TW>(st + OFF_DT, cptr<T>(p.dt) + wmul(row, p.lddt) + d0, p.lddt, rows, cols, vecX, ht);
+                    if (gz) load_tile<T, DT, HT, TW>(st + OFF_Z, cptr<T>(p.z) + wmul(row, p.ldz) + d0, p.ldz, rows, cols, vecX, ht);
+                    load_tile<T, N, HT, TW>(st + OFF_B, cptr<T>(p.B) + wmul(row, p.ldb), p.ldb, rows, Nr, vecBC, ht);
+                    load_tile<T, N, HT, TW>(st + OFF_C, cptr<T>(p.C) + wmul(row, p.ldc), p.ldc, rows, Nr, vecBC, ht);
+                }
+#pragma unroll
+                for (int q = 0; q < QC; ++q) cg[q] += cstep[q];
+            }
+            cp_async_commit();  // an empty group past the last tile keeps wait_group's count uniform
+        };
+
+        // E (tile k into buffer k & 1: δ = softplus(dt + bias), δ·u, B and C to f32) and Y (tile k's y = Σ_g
+        // partial + D·u, times silu(z)), each split into its loads and its math + stores: a round runs Y(k)
+        // and E(k + 2) loads first, so their latency chains overlap (H200 run 25: with E and Y one after the
+        // other the helpers took longer per tile than the recurrence, which then waited 28 % of its time).
+        constexpr int QE = TW * HP / HT;  // pairs per helper and tile
+        constexpr int QBC = (TW * N / 2 + HT - 1) / HT;
+        struct ERegs { float2 x[QE], uu[QE], vb[QBC], vc[QBC]; };
+        struct YRegs { float2 acc[QE], uu[QE], zz[QE]; };
+        auto softplus = [](float x) { return FAST ? softplus_fast(x) : softplus_f32(x); };
+        auto silu = [](float v) { return FAST ? silu_fast(v) : silu_f32(v); };
+        auto slotOf = [&](int k) { return raw + (k % WS_SLOTS) * STAGE; };
+        auto rowsOf = [&](int k) { return imin(TW, nsteps - k * TW); };
+        const bool sums = nseg > 1;  // Σδ only feeds the fix-up of split lanes
+        auto eLoad = [&](int k, ERegs& e) {  // any slot may be read: a stale one is never stored
+            const T* st = slotOf(k);
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                const int i = 2 * (ht + q * HT);
+                e.x[q] = ld2f(st + OFF_DT + i);
+                e.uu[q] = ld2f(st + i);
+            }
+#pragma unroll
+            for (int q = 0; q < QBC; ++q) {
+                const int i = 2 * (ht + q * HT);
+                if ((TW * N / 2) % HT == 0 || i < TW * N) {
+                    e.vb[q] = ld2f(st + OFF_B + i);
+                    e.vc[q] = ld2f(st + OFF_C + i);
+                }
+            }
+        };
+        auto eStore = [&](auto par, int k, const ERegs& e) {
+            float* f = fbuf + decltype(par)::value * FB;
+            const int rows = rowsOf(k);
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                const float dl0 = softplus(e.x[q].x + biasE0), dl1 = softplus(e.x[q].y + biasE1);
+                if (sums && 2 * (ht + q * HT) / DT < rows) {  // rows past a lane's end hold stale data
+                    sumDelta0 += dl0;
+                    sumDelta1 += dl1;
+                }
+                *reinterpret_cast<float4*>(f + 4 * (ht + q * HT)) = make_float4(dl0, dl0 * e.uu[q].x, dl1, dl1 * e.uu[q].y);
+            }
+#pragma unroll
+            for (int q = 0; q < QBC; ++q) {
+                const int i = 2 * (ht + q * HT);
+                if ((TW * N / 2) % HT == 0 || i < TW * N) {
+                    st2f(f + F_B + i, e.vb[q].x, e.vb[q].y);
+                    st2f(f + F_C + i, e.vc[q].x, e.vc[q].y);
+                }
+            }
+        };
+        auto yLoad = [&](auto par, int k, YRegs& y) {
+            const T* st = slotOf(k);
+            const float* sy = fbuf + decltype(par)::value * FB + F_Y;
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                const int i = 2 * (ht + q * HT);
+                const float* ps = sy + (i / DT) * RT + ec;
+                y.acc[q] = ld2f(ps);
+#pragma unroll
+                for (int j = 1; j < G; ++j) {
+                    const float2 v = ld2f(ps + j * DT);
+                    y.acc[q].x += v.x;
+                    y.acc[q].y += v.y;
+                }
+                y.uu[q] = ld2f(st + i);
+                y.zz[q] = ld2f(st + OFF_Z + i);  // without z a stale slot, never used
+            }
+        };
+        const bool yFast = cols == DT && yPairs;  // every pair whole, 2-element aligned
+        T* gy = mptr<T>(p.y) + (rowBase + ht / HP) * p.ldy + d0 + ec;  // this helper's first y row of the next Y
+        auto yStore = [&](int k, const YRegs& y) {
+            auto finish = [&](float v) { return sizeof(T) == 4 && p.roundY ? round_tf32(v) : v; };
+            const int rows = rowsOf(k);
+            const bool full = yFast && rows == TW;
+#pragma unroll
+            for (int q = 0; q < QE; ++q) {
+                float2 v = make_float2(fmaf(dskipE0, y.uu[q].x, y.acc[q].x), fmaf(dskipE1, y.uu[q].y, y.acc[q].y));
+                if (gz) {
+                    v.x *= silu(y.zz[q].x);
+                    v.y *= silu(y.zz[q].y);
+                }
+                T* o = gy + q * (HT / HP) * p.ldy;
+                if (full) {
+                    st2f(o, finish(v.x), finish(v.y));
+                } else if (2 * (ht + q * HT) / DT < rows && ecValid) {
+                    if (ec1Valid && yPairs) {
+                        st2f(o, finish(v.x), finish(v.y));
+                    } else {  // unaligned y view, or an odd channel count's last channel
+                        o[0] = from_f32<T>(finish(v.x));
+                        if (ec1Valid) o[1] = from_f32<T>(finish(v.y));
+                    }
+                }
+            }
+            gy += (i64)TW * p.ldy;
+        };
+
+        issue(0);
+        issue(1);
+        issue(2);
+        if (ntiles > 0) {  // E(0), E(1)
+            cp_async_wait<2>();
+            named_sync<5>(HT);  // the raw tile landed for every helper
+            ERegs e;
+            eLoad(0, e);
+            eStore(Par<0>(), 0, e);
+            named_arrive<1>(ALL);
+        }
+        if (ntiles > 1) {
+            cp_async_wait<1>();
+            named_sync<5>(HT);
+            ERegs e;
+            eLoad(1, e);
+            eStore(Par<1>(), 1, e);
+            named_arrive<2>(ALL);
+        }
+        auto round = [&](auto par, int k) {
+            constexpr int J = decltype(par)::value;
+            named_sync<3 + J>(ALL);  // R finished tile k; every helper finished round k - 1 (Y(k - 1))
+            issue(k + 3);            // into Y(k - 1)'s slot
+            cp_async_wait<1>();
+            named_sync<5>(HT);       // raw tile k + 2 landed for every helper
+            YRegs y;
+            ERegs e;
+            yLoad(par, k, y);
+            eLoad(k + 2, e);         // buffer J again: R is done with its (δ, δ·u), B and C
+            yStore(k, y);
+            if (k + 2 < ntiles) {
+                eStore(par, k + 2, e);
+                named_arrive<1 + J>(ALL);
+            }
+        };
+        for (int k = 0; k < ntiles; k += 2) {
+            round(Par<0>(), k);
+            if (k + 1 < ntiles) round(Par<1>(), k + 1);
+        }
+        cp_async_wait<0>();
+        if (nseg > 1) {  // the segment's Σδ per channel, for the fix-up: R is past buffer 0's (δ, δ·u) for good
+            fbuf[2 * ht] = sumDelta0;
+            fbuf[2 * ht + 1] = sumDelta1;
+            named_arrive<6>(ALL);
+        }
+    }
+}
+
 }  // namespace scan
 
 // Register cap: 128 for the p4/p2 kernels of 32 channels (min blocks = 65536 / (threads * 128)), lower for
@@ -610,3 +934,16 @@ SCAN_DTP_PAIR(16, 2)
 SCAN_DTP_PAIR(16, 4)
 SCAN_DTP_PAIR(32, 4)
 SCAN_DTP_PAIR(64, 4)
+// Warp-specialised main pass (scan_ws_kernel), bf16 only: mamba_scan_bf16_n<N>_p4_ws_main, RT + 128 threads;
+// split lanes take the _p4_fix kernel for their fix-up. (fp32 activations measured slower with it, H200 run 26:
+// the emulation and the probe instantiate it.) Register caps: 80 for n8 / n16 (4 / 3 blocks per SM), 85
+// for n32 (2 blocks of 384 threads).
+#define SCAN_WS_MINB(N) (N == 8 ? 4 : (N == 16 ? 3 : 2))
+#define SCAN_WS(TN, T, N)                                                                                       \
+    extern "C" __global__ void __launch_bounds__(32 * (N / 4) + scan::WS_HELP, SCAN_WS_MINB(N))                 \
+        mamba_scan_##TN##_n##N##_p4_ws_main(const scan::P p) {                                                  \
+        scan::scan_ws_kernel<T, N, 4>(p);                                                                       \
+    }
+SCAN_WS(bf16, bf16, 8)
+SCAN_WS(bf16, bf16, 16)
+SCAN_WS(bf16, bf16, 32)

@@ -36,6 +36,23 @@ inline int __syncthreads_and(int pred) {
     return all;
 }
 #define __trap() abort()
+#include <mutex>
+#include <condition_variable>
+// Named barriers (bar.sync / bar.arrive with a thread count; one block runs at a time): a phase completes
+// when `n` threads arrived, arrivers go on, syncers wait for the phase to complete. A thread counts 1 here
+// where the hardware counts its warp's 32: the kernels use them with whole warps only.
+struct EmuNamedBar { std::mutex m; std::condition_variable cv; int count = 0; unsigned long gen = 0; };
+inline EmuNamedBar emu_named[16];
+inline void emu_named_bar(int id, int n, bool wait) {
+    EmuNamedBar& b = emu_named[id];
+    std::unique_lock<std::mutex> l(b.m);
+    const unsigned long g = b.gen;
+    if (++b.count == n) { b.count = 0; b.gen++; b.cv.notify_all(); return; }
+    if (b.count > n) abort();
+    if (wait) b.cv.wait(l, [&] { return b.gen != g; });
+}
+template <int ID> inline void named_sync(int n) { emu_named_bar(ID, n, true); }
+template <int ID> inline void named_arrive(int n) { emu_named_bar(ID, n, false); }
 inline float bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
 inline uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40; u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
 DEV float to_f32(float v) { return v; }

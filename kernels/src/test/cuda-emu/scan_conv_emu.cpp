@@ -5,6 +5,9 @@ SCAN_PAIR_C(f32, float, 16, 1, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 1, 16, _c16)
 SCAN_PAIR_C(f32, float, 16, 2, 16, _c16)
 SCAN_PAIR_C(bf16, bf16, 16, 2, 16, _c16)
+SCAN_WS(f32, float, 8)  // fp32 warp-specialised main pass (the production module carries bf16 only)
+SCAN_WS(f32, float, 16)
+SCAN_WS(f32, float, 32)
 #include "conv1d.cu"
 #include <vector>
 #include <thread>
@@ -74,7 +77,7 @@ static float g_dtbLo = -5, g_dtbHi = -1.5f;
 
 template <typename T>
 void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32,
-               bool fdt = false) {
+               bool fdt = false, bool wsK = false) {
     const int rows = lanes * steps, W = R + 2 * N;
     // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
     std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
@@ -158,7 +161,15 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     else { PICK(f32, 8, 4) PICK(f32, 16, 2) PICK(f32, 16, 4) PICK(f32, 32, 4) }
     if (!mainK) { printf("no kernel\n"); exit(1); }
     unsigned dT = (D + CH - 1) / CH;
-    launch(mainK, dT, nseg, lanes, threads, smem, p);
+    int mainThreads = threads;
+    size_t mainSmem = smem;
+    if (wsK) {  // warp-specialised main pass (p4, 32 channels); the fix-up stays the p4 kernel
+#define PICKW(TN, NN) if (NT == NN) { mainK = mamba_scan_##TN##_n##NN##_p4_ws_main; mainSmem = scan::ws_smem_bytes<T, NN, 4>(); }
+        if (NPT != 4 || CH != 32 || fdt || exactK) { printf("no ws kernel\n"); exit(1); }
+        if (bf) { PICKW(bf16, 8) PICKW(bf16, 16) PICKW(bf16, 32) } else { PICKW(f32, 8) PICKW(f32, 16) PICKW(f32, 32) }
+        mainThreads = 32 * (NT / 4) + scan::WS_HELP;
+    }
+    launch(mainK, dT, nseg, lanes, mainThreads, mainSmem, p);
     if (nseg > 1) launch(fixK, dT, nseg - 1, lanes, threads, smem, p);
     // compare valid rows and state
     std::vector<float> yg, yr;
@@ -167,8 +178,8 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     double ey = rel(yg, yr), es = rel(stG, stRef);
     double tol = bf ? 2e-2 : 1e-5;
     bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
-    printf("%s scan %s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
-           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+    printf("%s scan %s%s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
+           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), wsK ? " ws" : "", lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
     if (!ok) fails++;
 }
 
@@ -256,6 +267,20 @@ int main() {
     scan_case<bf16>(2, 70, 40, 13, 16, 1, 16, true, {70, 0}, 2, false, 16);
     scan_case<float>(2, 100, 40, 16, 16, 2, 16, true, {100, 61}, 3, false, 16);
     scan_case<bf16>(2, 45, 33, 16, 16, 2, 16, false, {45, 44}, 1, false, 16);
+    // warp-specialised main pass (16-step tiles, helper warps for loads, E and Y): partial tiles (T = 1, 15,
+    // 17, 31, 33, 45), ragged and empty lanes, partial channel blocks, unaligned views (D odd), no z, padded
+    // states (N 5 of 8, 20 of 32), time segments with the p4 fix-up (main-pass Σδ and end states)
+    scan_case<float>(1, 1, 40, 16, 16, 4, 16, true, {1}, 1, false, 32, false, true);
+    scan_case<float>(2, 31, 40, 5, 8, 4, 5, true, {31, 0}, 1, false, 32, false, true);
+    scan_case<float>(3, 33, 72, 16, 16, 4, 16, true, {33, 17, 15}, 1, false, 32, false, true);
+    scan_case<float>(2, 45, 33, 16, 16, 4, 16, false, {45, 44}, 1, false, 32, false, true);
+    scan_case<float>(2, 100, 40, 16, 16, 4, 3, true, {100, 60}, 3, false, 32, false, true);
+    scan_case<float>(1, 200, 40, 20, 32, 4, 16, true, {200}, 2, false, 32, false, true);
+    scan_case<bf16>(2, 100, 72, 16, 16, 4, 16, true, {100, 37}, 1, false, 32, false, true);
+    scan_case<bf16>(1, 300, 40, 16, 16, 4, 3, true, {300}, 4, false, 32, false, true);
+    scan_case<bf16>(2, 70, 40, 8, 8, 4, 16, false, {70, 0}, 2, false, 32, false, true);
+    scan_case<bf16>(2, 45, 36, 32, 32, 4, 16, true, {45, 16}, 1, false, 32, false, true);
+    scan_case<bf16>(1, 64, 32, 16, 16, 4, 16, true, {64}, 1, false, 32, false, true);
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

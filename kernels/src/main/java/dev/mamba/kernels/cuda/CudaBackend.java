@@ -52,6 +52,11 @@ public final class CudaBackend implements Backend {
      * (run 14: its mma phase sits between two barriers with ~3 warps per scheduler to hide it).
      */
     private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
+    /**
+     * The scan's main pass with recurrence warps and helper warps (scan.cu scan_ws_kernel); false
+     * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
+     */
+    private final boolean warpSpecialisedScan = !"false".equals(System.getProperty("mamba.cuda.scanWs"));
     /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
     private CudaModule wgmma;
     /** Why there are no wgmma kernels, or their self-check verdicts, for describe(). */
@@ -892,6 +897,10 @@ public final class CudaBackend implements Backend {
 
     static int wsGemmX() {
         return WS_GEMM_X;
+    }
+
+    boolean warpSpecialisedScan() {
+        return warpSpecialisedScan;
     }
 
     boolean exactScanExp() {

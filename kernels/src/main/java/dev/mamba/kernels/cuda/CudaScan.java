@@ -12,6 +12,8 @@ final class CudaScan {
     }
 
     static final int TT = 32, DT = 32;
+    /** Warp-specialised main pass (scan.cu scan_ws_kernel): steps per tile, helper threads, raw tile slots. */
+    static final int WS_TT = 16, WS_HELP = 128, WS_SLOTS = 4;
     /** Largest dt rank of the kernels with dt_proj fused in (scan.cu RMAX). */
     static final int RMAX = 64;
     /** Shared-memory row pitch (bf16) of the fused kernels' dtIn and dt_proj tiles (scan.cu RPITCH). */
@@ -23,6 +25,17 @@ final class CudaScan {
     static int smem(int elemBytes, int n, int npt, boolean fdt) {
         return 2 * (3 * TT * DT + 2 * TT * n + (fdt ? TT * (RPITCH - DT) : 0)) * elemBytes
                 + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RPITCH * 2 : 0);
+    }
+
+    /** Dynamic shared memory of a warp-specialised main pass; scan.cu {@code ws_smem_bytes} computes the same. */
+    static int wsSmem(int elemBytes, int n, int npt) {
+        return WS_SLOTS * (3 * WS_TT * DT + 2 * WS_TT * n) * elemBytes
+                + 2 * (2 * WS_TT * DT + 2 * WS_TT * n + WS_TT * DT * (n / npt)) * 4;
+    }
+
+    /** Whether a warp-specialised main pass exists for template state count nt (scan.cu SCAN_WS). */
+    static boolean hasWs(int nt) {
+        return nt == 8 || nt == 16 || nt == 32;
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
@@ -49,8 +62,12 @@ final class CudaScan {
         }
     }
 
-    /** The launch plan: kernel names (main pass, fix-up of split lanes), states per thread, segments, steps per segment. */
-    record Plan(String main, String fix, int npt, int threads, int smem, int segments, int segLen) {
+    /**
+     * The launch plan: main pass (kernel, threads, shared memory), fix-up of split lanes (the same three),
+     * states per thread, segments, steps per segment.
+     */
+    record Plan(String main, int mainThreads, int mainSmem, String fix, int fixThreads, int fixSmem, int npt,
+                int segments, int segLen) {
         /** Kernel and split, as the profile shows it. */
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
@@ -120,9 +137,9 @@ final class CudaScan {
                 fdt ? dtW.address() : 0, fdt ? dtW.ld : 0, fdt ? dtW.cols : 0};
         long dTiles = (d + DT - 1) / DT;
         CudaModule m = be.module();
-        m.launch(plan.main, dTiles, plan.segments, lanes, plan.threads, plan.smem, p);
+        m.launch(plan.main, dTiles, plan.segments, lanes, plan.mainThreads, plan.mainSmem, p);
         if (plan.segments > 1) {
-            m.launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.threads, plan.smem, p);
+            m.launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.fixThreads, plan.fixSmem, p);
         }
         return plan;
     }
@@ -139,6 +156,9 @@ final class CudaScan {
      * step: it stops when the carried state has decayed, which takes a few hundred steps at Mamba's δ
      * ranges and the whole segment at worst) and 2 states per thread costs ~30% more
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
+     * With 4 states per thread and bf16 activations the main pass is the warp-specialised kernel (no fused
+     * dt_proj, 8 to 32 states) unless -Dmamba.cuda.scanWs=false; its fix-up pass is the p4 kernel. (With
+     * fp32 activations it measured slower: 0.533 vs 0.470 ms at (8, 1536, 4096, 16), H200 run 26.)
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
@@ -155,7 +175,11 @@ final class CudaScan {
             String stem = "mamba_scan_" + tn + "_n" + nt + "_p" + npt + (fdt ? "_dtp" : "");
             int threads = DT * (nt / npt);
             int smem = smem(eb, nt, npt, fdt);
-            int occ = Math.max(1, be.module().occupancy(stem + "_main" + suffix, threads, smem));
+            boolean ws = t == DType.BF16 && npt == 4 && !fdt && hasWs(nt) && be.warpSpecialisedScan();
+            String main = stem + (ws ? "_ws_main" : "_main" + suffix);
+            int mainThreads = ws ? threads + WS_HELP : threads;
+            int mainSmem = ws ? wsSmem(eb, nt, npt) : smem;
+            int occ = Math.max(1, be.module().occupancy(main, mainThreads, mainSmem));
             long slots = sms * occ;
             double factor = npt == 4 ? 1.0 : 1.3;
             int maxSeg = (int) Math.max(1, Math.min(64, steps / (4L * TT)));
@@ -175,7 +199,7 @@ final class CudaScan {
                 }
                 if (cost < bestCost * 0.98) {
                     bestCost = cost;
-                    best = new Plan(stem + "_main" + suffix, stem + "_fix" + suffix, npt, threads, smem, s,
+                    best = new Plan(main, mainThreads, mainSmem, stem + "_fix" + suffix, threads, smem, npt, s,
                             s == 1 ? steps : segLen);
                 }
             }
