@@ -39,6 +39,11 @@ if [ "$step" = all ] || [ "$step" = model ]; then
   echo "## bf16 8 x 2048, dt_proj fused into the scan (-Dmamba.cuda.fusedDtProj=true)" >> "$OUT/model-bench.txt"
   timeout 40 $J -Dmamba.cuda.fusedDtProj=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 8 2048 3 \
     >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? (fused)" >> "$OUT/model-bench.txt"
+  for b in 8 64; do
+    echo "## bf16 $b x 2048, scan main pass without warp specialisation (-Dmamba.cuda.scanWs=false)" >> "$OUT/model-bench.txt"
+    timeout $(( b > 8 ? 70 : 40 )) $J -Dmamba.cuda.scanWs=false -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 \
+      >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? (no ws $b)" >> "$OUT/model-bench.txt"
+  done
   echo "## bf16 8 x 2048 profile" >> "$OUT/model-bench.txt"
   timeout 40 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 8 2048 3 \
     > "$OUT/profile-bf16-8x2048.txt" 2>&1 || echo "## exit $? (profile)" >> "$OUT/model-bench.txt"
