@@ -572,16 +572,19 @@ DEV void scan_kernel(const P& p) {
 // and the tile loads are issue-bound with few MUFU ops, and at (8, 1536, 4096, 16) only ~3 warps per
 // scheduler hide the phases' latencies: H200 run 18 measured issue 64 % and MUFU 57 % busy. Here the
 // recurrence warps (RT threads, thread = (channel, state group) as above) do nothing but R, tile after tile,
-// while four helper warps load tiles, run E for tile k and Y for tile k-1. They meet at named barriers:
+// while four helper warps load tiles and, per round k, run Y for tile k and E for tile k + 2. They meet at
+// named barriers:
 //   FULL[k & 1]: helpers arrive when (δ, δ·u), B and C of tile k are in buffer k & 1; R waits;
 //   DONE[k & 1]: R arrives when tile k's partial y are in buffer k & 1 (and it is done reading it);
 //                helpers wait before Y(k) and before E(k + 2) refills the buffer;
-//   HELP:        helpers only: raw tile k landed for all of them (cp.async);
+//   HELP:        helpers only: a raw tile landed for all of them (cp.async);
 //   END:         split lanes: the helpers' Σδ row sums are in shared memory for R's end-of-segment write.
 // Tiles are TW = 16 steps so that 3 blocks fit on an SM (shared memory: 4 raw slots, 2 f32 buffers).
+// Measured (H200 runs 23-29, NOTES.md): bf16 (8, 1536, 4096, 16) 0.375 ms against 0.401 for the kernel
+// above; equal at (64, 1536, 2048), where that kernel runs 4 blocks per SM; fp32 slower (0.50 vs 0.47 ms).
 constexpr int TW = 16;        // steps per tile
 constexpr int WS_HELP = 128;  // helper threads
-constexpr int WS_SLOTS = 4;   // raw tiles: Y's (k - 1), E's (k), two in flight (k + 1, k + 2)
+constexpr int WS_SLOTS = 4;   // raw tiles of a round k: Y's (k), k + 1 (its Y next round), E's (k + 2), in flight (k + 3)
 
 // Dynamic shared memory of the WS kernels; CudaScan.java computes the same number.
 template <typename T, int N, int NPT>
