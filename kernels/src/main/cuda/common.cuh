@@ -78,23 +78,7 @@ DEV float tanh_approx(float x) {
 
 // PyTorch's softplus with threshold 20; accurate (log1pf/expf) for the fp32 path.
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
-// Fast variant for bf16 activations, one MUFU op: softplus(x) = max(x, 0) + log1p(t), t = 2^(-|x|·log2 e)
-// in (0, 1], log1p(t) = t·q(t) with q a degree-6 fit on [0, 1] (relative error of the log1p part at most
-// 2.9e-6 in f32, mean signed 2.5e-8). Until run 29 it was lg2(1 + ex2(x·log2 e))·ln 2, two MUFU ops, with
-// relative error ~1e-4 for x << 0; the exp unit is the scan's scarcest (the recurrence's 16 ex2 per (step,
-// channel) keep it ~60 % busy), so the polynomial moves that op to the FMA pipe. Large x: t underflows and
-// the result is x (PyTorch's threshold 20 gives x there too).
-DEV float softplus_fast(float x) {
-    const float t = ex2_approx(-fabsf(x) * LOG2E_F);
-    float q = 0.012965519912540913f;
-    q = fmaf(q, t, -0.06274805963039398f);
-    q = fmaf(q, t, 0.14490553736686707f);
-    q = fmaf(q, t, -0.2326316386461258f);
-    q = fmaf(q, t, 0.3304618299007416f);
-    q = fmaf(q, t, -0.49980273842811584f);
-    q = fmaf(q, t, 0.999997079372406f);
-    return fmaxf(x, 0.f) + t * q;
-}
+#include "softplus_fast.cuh"
 
 DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
 // The scan's fp32 versions: __expf (ex2.approx, ~2 ulp over the range that matters here) and a fast

@@ -129,6 +129,18 @@ struct TileStream {
     }
 };
 
+// The steps of block (lane b, segment s): the lane's valid length clamped to [0, T], cut to the segment;
+// rowBase is the segment's first row in the [B*T, .] operands.
+struct Span { int nsteps; i64 rowBase; };
+DEV Span seg_span(const P& p, int b, int s) {
+    const int Tn = (int)p.T;
+    int len = cptr<int>(p.lens)[(i64)b * p.ldlens];
+    len = len < 0 ? 0 : (len > Tn ? Tn : len);
+    const int segStart = s * (int)p.segLen;
+    const int segEnd = imin(segStart + (int)p.segLen, len);
+    return {segEnd > segStart ? segEnd - segStart : 0, (i64)b * Tn + segStart};
+}
+
 // The recurrence over one tile's steps for thread (channel, state group): (δ, δ·u) of step r at pdd[r * DT],
 // its B and C at pb / pc[r * N] (the thread's NPT states), its partial y stored at py[r * PSTRIDE]. The
 // operands of step r+1 are read before step r's partial y is stored: the compiler cannot move loads above a
@@ -221,20 +233,16 @@ DEV void scan_kernel(const P& p) {
     // stage layout: u [TT][DT], dt [TT][DT] (FDT: dtIn [TT][RPITCH]), z [TT][DT], B [TT][N], C [TT][N]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
-    const int Tn = (int)p.T;
     const int d0 = blockIdx.x * DT;
     const int s = FIX ? blockIdx.y + 1 : blockIdx.y;  // the fix-up pass has no segment 0
     const int b = blockIdx.z;
     const int nseg = (int)p.nseg;
     const int cols = imin(DT, D - d0);
 
-    int len = cptr<int>(p.lens)[(i64)b * p.ldlens];
-    len = len < 0 ? 0 : (len > Tn ? Tn : len);
-    const int segStart = s * (int)p.segLen;
-    const int segEnd = imin(segStart + (int)p.segLen, len);
-    const int nsteps = segEnd > segStart ? segEnd - segStart : 0;
+    const Span span = seg_span(p, b, s);
+    const int nsteps = span.nsteps;
     const int ntiles = (nsteps + TT - 1) / TT;
-    const i64 rowBase = (i64)b * Tn + segStart;
+    const i64 rowBase = span.rowBase;
 
     const T* gu = cptr<T>(p.u) + rowBase * p.ldu + d0;
     const T* gdt = cptr<T>(p.dt) + rowBase * p.lddt + (FDT ? 0 : d0);  // FDT: dtIn holds all channels' input
@@ -618,16 +626,13 @@ DEV void scan_ws_kernel(const P& p) {
     T* const raw = reinterpret_cast<T*>(smem);
     float* const fbuf = reinterpret_cast<float*>(raw + WS_SLOTS * STAGE);
 
-    const int D = (int)p.D, Nr = (int)p.Nreal, Tn = (int)p.T;
+    const int D = (int)p.D, Nr = (int)p.Nreal;
     const int d0 = blockIdx.x * DT, s = blockIdx.y, b = blockIdx.z, nseg = (int)p.nseg;
     const int cols = imin(DT, D - d0);
-    int len = cptr<int>(p.lens)[(i64)b * p.ldlens];
-    len = len < 0 ? 0 : (len > Tn ? Tn : len);
-    const int segStart = s * (int)p.segLen;
-    const int segEnd = imin(segStart + (int)p.segLen, len);
-    const int nsteps = segEnd > segStart ? segEnd - segStart : 0;
+    const Span span = seg_span(p, b, s);
+    const int nsteps = span.nsteps;
     const int ntiles = (nsteps + TW - 1) / TW;
-    const i64 rowBase = (i64)b * Tn + segStart;
+    const i64 rowBase = span.rowBase;
     const int tid = threadIdx.x;
 
     // recurrence threads (tid < RT): group-major as in scan_kernel

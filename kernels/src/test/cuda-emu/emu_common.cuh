@@ -79,17 +79,7 @@ DEV float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 #include "exp2_fma.cuh"
 #define LOG2E_F 1.4426950408889634f
 DEV float softplus_exact(float x) { return x > 20.f ? x : log1pf(expf(x)); }
-DEV float softplus_fast(float x) {  // common.cuh's, term for term
-    const float t = ex2_approx(-fabsf(x) * LOG2E_F);
-    float q = 0.012965519912540913f;
-    q = fmaf(q, t, -0.06274805963039398f);
-    q = fmaf(q, t, 0.14490553736686707f);
-    q = fmaf(q, t, -0.2326316386461258f);
-    q = fmaf(q, t, 0.3304618299007416f);
-    q = fmaf(q, t, -0.49980273842811584f);
-    q = fmaf(q, t, 0.999997079372406f);
-    return fmaxf(x, 0.f) + t * q;
-}
+#include "softplus_fast.cuh"
 DEV float silu_exact(float v) { return v / (1.f + expf(-v)); }
 DEV float softplus_f32(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 DEV float silu_f32(float v) { return v / (1.f + expf(-v)); }
