@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Kernel probe run for the GPU machine (no Java; PROBE_SCAN=scan adds the long lanes, PROBE_GEMM=0 skips GEMM and conv, PROBE_SRC=regex adds Nsight source counters): times the batch-8 scan shapes (the production kernel and
+# Kernel probe run for the GPU machine (no Java): times the batch-8 scan shapes (the production kernels and
 # any A/B variants that benchmarks/device/scan-variants.py compiled in) and the GEMM shapes, profiles the
-# bf16 scan with Nsight Compute (instruction count, pipe use, stall reasons) and dumps its SASS.
+# bf16 scan kernels (p4 and warp-specialised) with Nsight Compute (instruction count, pipe use, stall
+# reasons) and dumps their SASS. PROBE_SCAN=scan adds the long lanes, PROBE_GEMM=0 skips GEMM and conv,
+# PROBE_SRC=regex adds Nsight source counters of that kernel ($OUT/src.csv).
 # Carry [".device/probe"] (built here: nvcc -O3 -std=c++17 -arch=sm_90a -lineinfo -I kernels/src/main/cuda
 # -o .device/probe benchmarks/device/kernel_probe.cu; xz -k .device/probe: carry .device/probe.xz). Logs land in $OUT.
 set -uo pipefail

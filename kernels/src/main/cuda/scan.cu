@@ -18,6 +18,8 @@
 // segment is exp(A_n·Σδ)): y += Σ_n C·exp(A_n·cumδ)·H_n, run only until that factor is below 2^-30 of
 // H. The lane's final state is end_last + exp(A·Σδ_last)·H_last. (Until run 12 a first pass computed
 // the end states and the main pass recomputed every segment from its true start: ~1.9 passes in all.)
+// bf16 activations take a warp-specialised main pass instead (scan_ws_kernel, below): the same thread
+// layout for R, with E, Y and the tile loads on separate helper warps.
 #include "common.cuh"
 #include "mma_ops.cuh"
 

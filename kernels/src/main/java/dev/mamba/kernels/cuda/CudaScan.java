@@ -158,7 +158,7 @@ final class CudaScan {
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      * With 4 states per thread and bf16 activations the main pass is the warp-specialised kernel (no fused
      * dt_proj, 8 to 32 states) unless -Dmamba.cuda.scanWs=false; its fix-up pass is the p4 kernel. (With
-     * fp32 activations it measured slower: 0.533 vs 0.470 ms at (8, 1536, 4096, 16), H200 run 26.)
+     * fp32 activations it measured slower: 0.50 vs 0.47 ms at (8, 1536, 4096, 16), H200 runs 28-29.)
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
