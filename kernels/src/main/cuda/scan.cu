@@ -207,6 +207,103 @@ DEV void recur_tile(float (&h)[NPT], const float (&a2)[NPT], const float2* pdd, 
     }
 }
 
+// ------------------------------------------------------------------ elementwise pieces of both main passes
+// The E and Y phases work on channel pairs (i = 2 * (thread + q * THREADS) = row * DT + channel); these are
+// their math and stores, shared by scan_kernel and scan_ws_kernel.
+template <bool FAST> DEV float softplus_act(float x) { return FAST ? softplus_fast(x) : softplus_f32(x); }
+template <bool FAST> DEV float silu_act(float v) { return FAST ? silu_fast(v) : silu_f32(v); }
+
+// (δ, δ·u) of a channel pair from its raw dt, dt bias and u, as the recurrence reads them (one LDS.64 a step)
+template <bool FAST> DEV float4 delta_pair(float2 x, float2 uu, float bias0, float bias1) {
+    const float d0 = softplus_act<FAST>(x.x + bias0), d1 = softplus_act<FAST>(x.y + bias1);
+    return make_float4(d0, d0 * uu.x, d1, d1 * uu.y);
+}
+
+// B and C of a tile (ROWS x N, activation type) to f32 in channel pairs: all loads, then all stores (the
+// compiler does not move a load above a store it cannot tell apart). WITH_B false: C only (the fix-up).
+template <typename T, int ROWS, int N, int THREADS>
+struct BcPairs {
+    static constexpr int Q = (ROWS * N / 2 + THREADS - 1) / THREADS;
+    float2 b[Q], c[Q];
+    DEV static bool has(int i) { return (ROWS * N / 2) % THREADS == 0 || i < ROWS * N; }
+    template <bool WITH_B> DEV void load(const T* sb, const T* sc, int tid) {
+#pragma unroll
+        for (int q = 0; q < Q; ++q) {
+            const int i = 2 * (tid + q * THREADS);
+            if (has(i)) {
+                if (WITH_B) b[q] = ld2f(sb + i);
+                c[q] = ld2f(sc + i);
+            }
+        }
+    }
+    template <bool WITH_B> DEV void store(float* db, float* dc, int tid) const {
+#pragma unroll
+        for (int q = 0; q < Q; ++q) {
+            const int i = 2 * (tid + q * THREADS);
+            if (has(i)) {
+                if (WITH_B) st2f(db + i, b[q].x, b[q].y);
+                st2f(dc + i, c[q].x, c[q].y);
+            }
+        }
+    }
+};
+
+// Σ of the G partial y of a channel pair at one step (the partials of state group j lie j * DT apart)
+template <int G, int DT> DEV float2 sum_partials(const float* ps) {
+    float2 acc = ld2f(ps);
+#pragma unroll
+    for (int j = 1; j < G; ++j) {
+        const float2 v = ld2f(ps + j * DT);
+        acc.x += v.x;
+        acc.y += v.y;
+    }
+    return acc;
+}
+
+// y of a channel pair: partial sums + D·u (not in the fix-up, which adds the carried state's share
+// only), times silu(z) when there is a gate
+template <bool FAST, bool FIX>
+DEV float2 gate_pair(float2 acc, float2 uu, float2 zz, float dskip0, float dskip1, bool hasZ) {
+    float2 y = FIX ? acc : make_float2(fmaf(dskip0, uu.x, acc.x), fmaf(dskip1, uu.y, acc.y));
+    if (hasZ) {
+        y.x *= silu_act<FAST>(zz.x);
+        y.y *= silu_act<FAST>(zz.y);
+    }
+    return y;
+}
+
+// Stores a channel pair's y at o: whole when `pair` (both channels, 2-element aligned), else element-wise
+// (an unaligned y view, or an odd channel count's last channel: `second` false). The fix-up adds what is
+// there (the segment's y from zero); fp32 outputs that only feed TF32 GEMMs are rounded to tf32.
+template <bool FIX, typename T> DEV void store_y_pair(T* o, float2 y, bool pair, bool second, bool roundY) {
+    auto finish = [&](float v, float old) {
+        if (FIX) v += old;
+        return sizeof(T) == 4 && roundY ? round_tf32(v) : v;
+    };
+    if (pair) {
+        const float2 old = FIX ? ld2f(o) : make_float2(0.f, 0.f);
+        st2f(o, finish(y.x, old.x), finish(y.y, old.y));
+    } else {
+        o[0] = from_f32<T>(finish(y.x, FIX ? ldf(o) : 0.f));
+        if (second) o[1] = from_f32<T>(finish(y.y, FIX ? ldf(o + 1) : 0.f));
+    }
+}
+
+// The thread's NPT states into a state row (padded states, n >= Nr, are not stored)
+template <int NPT> DEV void store_states(float* row, const float (&h)[NPT], int n0, int Nr) {
+#pragma unroll
+    for (int j = 0; j < NPT; ++j)
+        if (n0 + j < Nr) row[n0 + j] = h[j];
+}
+
+// A segment's Σδ of channel dl from the elementwise threads' row sums: EW threads wrote their channel
+// pair's sums at s[2 * t + e] = s[(t / (DT / 2)) * DT + ec + e], so channel dl's lie at q * DT + dl
+template <int EW, int DT> DEV float segment_delta(const float* s, int dl) {
+    float sd = 0.f;
+    for (int q = 0; q < 2 * EW / DT; ++q) sd += s[q * DT + dl];
+    return sd;
+}
+
 template <typename T, int N, int NPT, int DT, bool FIX, bool EXACT, bool FDT = false>
 DEV void scan_kernel(const P& p) {
     constexpr int G = N / NPT;
@@ -418,19 +515,18 @@ DEV void scan_kernel(const P& p) {
         // a load above a store it cannot tell apart (shared or generic), and loop by loop each element
         // waited for its own loads (H200 run 19: ~40 % of the scan's stall samples were in E and Y).
         constexpr int QE = TT * HP / THREADS;  // pairs per thread and tile
-        auto softplus = [](float x) { return FAST ? softplus_fast(x) : softplus_f32(x); };
         auto eLoad = [&](int q, float2& x, float2& uu) {
             const int i = 2 * (tid + q * THREADS);
             x = FDT ? ld2f(s_dt + (i / DT) * DPITCH + ec) : ld2f(st + OFF_DT + i);
             uu = FIX ? make_float2(0.f, 0.f) : ld2f(st + i);  // the fix-up carries a state without input
         };
         auto eStore = [&](int q, float2 x, float2 uu) {
-            const float dl0 = softplus(x.x + biasE0), dl1 = softplus(x.y + biasE1);
+            const float4 v = delta_pair<FAST>(x, uu, biasE0, biasE1);
             if (!FIX) {
-                sumDelta0 += dl0;
-                sumDelta1 += dl1;
+                sumDelta0 += v.x;
+                sumDelta1 += v.z;
             }
-            *reinterpret_cast<float4*>(s_ddu + 4 * (tid + q * THREADS)) = make_float4(dl0, dl0 * uu.x, dl1, dl1 * uu.y);
+            *reinterpret_cast<float4*>(s_ddu + 4 * (tid + q * THREADS)) = v;
         };
         constexpr bool BATCH = QE <= 4;  // register arrays of more pairs (64-thread blocks) spilled
         if (BATCH && rows == TT) {
@@ -450,24 +546,9 @@ DEV void scan_kernel(const P& p) {
             }
         }
         {
-            constexpr int QBC = (TT * N / 2 + THREADS - 1) / THREADS;
-            float2 vb[QBC], vc[QBC];
-#pragma unroll
-            for (int q = 0; q < QBC; ++q) {
-                const int i = 2 * (tid + q * THREADS);
-                if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
-                    if (!FIX) vb[q] = ld2f(st + OFF_B + i);
-                    vc[q] = ld2f(st + OFF_C + i);
-                }
-            }
-#pragma unroll
-            for (int q = 0; q < QBC; ++q) {
-                const int i = 2 * (tid + q * THREADS);
-                if ((TT * N / 2) % THREADS == 0 || i < TT * N) {
-                    if (!FIX) st2f(s_b + i, vb[q].x, vb[q].y);
-                    st2f(s_c + i, vc[q].x, vc[q].y);
-                }
-            }
+            BcPairs<T, TT, N, THREADS> bc;
+            bc.template load<!FIX>(st + OFF_B, st + OFF_C, tid);
+            bc.template store<!FIX>(s_b, s_c, tid);
         }
         __syncthreads();
 
@@ -484,38 +565,15 @@ DEV void scan_kernel(const P& p) {
 
         // Y: reduce the G partials, D skip, gate, store
         T* gy = mptr<T>(p.y) + (rowBase + (i64)k * TT) * p.ldy + d0;
-        auto silu = [](float v) { return FAST ? silu_fast(v) : silu_f32(v); };
-        // the value stored: the fix-up adds the segment's y from zero (old) to the carried state's share
-        auto finish = [&](float yv, float old) {
-            if (FIX) yv += old;
-            return sizeof(T) == 4 && p.roundY ? round_tf32(yv) : yv;
-        };
         // this thread's rows are tid / HP + q * (THREADS / HP): its output pointer steps by a fixed stride
         T* const gyT = gy + (i64)(tid / HP) * p.ldy + ec;
         const i64 gyStep = (i64)(THREADS / HP) * p.ldy;
-        // Σ of the G partials of channels ec, ec + 1 at step r (DT apart), then D skip and the gate
-        auto ySum = [&](int r) {
-            const float* ps = s_y + r * THREADS + ec;
-            float2 acc = ld2f(ps);
-#pragma unroll
-            for (int j = 1; j < G; ++j) {
-                const float2 v = ld2f(ps + j * DT);
-                acc.x += v.x;
-                acc.y += v.y;
-            }
-            return acc;
-        };
         auto yGate = [&](float2 acc, float2 uu, float2 zz) {
-            float2 y = FIX ? acc : make_float2(fmaf(dskipE0, uu.x, acc.x), fmaf(dskipE1, uu.y, acc.y));
-            if (gz) {
-                y.x *= silu(zz.x);
-                y.y *= silu(zz.y);
-            }
-            return y;
+            return gate_pair<FAST, FIX>(acc, uu, zz, dskipE0, dskipE1, gz != nullptr);
         };
         auto yLoad = [&](int q, float2& acc, float2& uu, float2& zz) {
             const int i = 2 * (tid + q * THREADS);
-            acc = ySum(i / DT);
+            acc = sum_partials<G, DT>(s_y + (i / DT) * THREADS + ec);
             uu = FIX ? make_float2(0.f, 0.f) : ld2f(st + i);
             zz = gz ? ld2f(st + OFF_Z + i) : make_float2(0.f, 0.f);
         };
@@ -525,25 +583,14 @@ DEV void scan_kernel(const P& p) {
 #pragma unroll
             for (int q = 0; q < QE; ++q) yLoad(q, acc[q], uu[q], zz[q]);
 #pragma unroll
-            for (int q = 0; q < QE; ++q) {
-                const float2 y = yGate(acc[q], uu[q], zz[q]);
-                st2f(gyT + q * gyStep, finish(y.x, 0.f), finish(y.y, 0.f));
-            }
+            for (int q = 0; q < QE; ++q) store_y_pair<false>(gyT + q * gyStep, yGate(acc[q], uu[q], zz[q]), true, true, p.roundY);
         } else {
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
                 if (2 * (tid + q * THREADS) / DT < rows && ecValid) {
                     float2 acc, uu, zz;
                     yLoad(q, acc, uu, zz);
-                    const float2 y = yGate(acc, uu, zz);
-                    T* o = gyT + q * gyStep;
-                    if (ec1Valid && yPairs) {
-                        const float2 old = FIX ? ld2f(o) : make_float2(0.f, 0.f);
-                        st2f(o, finish(y.x, old.x), finish(y.y, old.y));
-                    } else {  // unaligned y view, or an odd channel count's last channel
-                        o[0] = from_f32<T>(finish(y.x, FIX ? ldf(o) : 0.f));
-                        if (ec1Valid) o[1] = from_f32<T>(finish(y.y, FIX ? ldf(o + 1) : 0.f));
-                    }
+                    store_y_pair<FIX>(gyT + q * gyStep, yGate(acc, uu, zz), ec1Valid && yPairs, ec1Valid, p.roundY);
                 }
             }
         }
@@ -560,19 +607,10 @@ DEV void scan_kernel(const P& p) {
         s_y[2 * tid + 1] = sumDelta1;
         __syncthreads();
         if (!rValid) return;
-        float* out = wsh(s);
-#pragma unroll
-        for (int j = 0; j < NPT; ++j)
-            if (n0 + j < Nr) out[n0 + j] = h[j];
-        if (g == 0) {
-            float sd = 0.f;
-            for (int q = 0; q < 2 * THREADS / DT; ++q) sd += s_y[q * DT + dl];
-            wsS[((i64)b * nseg + s) * D + d] = sd;
-        }
+        store_states(wsh(s), h, n0, Nr);
+        if (g == 0) wsS[((i64)b * nseg + s) * D + d] = segment_delta<THREADS, DT>(s_y, dl);
     } else if (rValid) {
-#pragma unroll
-        for (int j = 0; j < NPT; ++j)
-            if (n0 + j < Nr) stateRow[n0 + j] = h[j];
+        store_states(stateRow, h, n0, Nr);
     }
 }
 
@@ -670,22 +708,11 @@ DEV void scan_ws_kernel(const P& p) {
         }
         // the end state (each role finishes in its own branch: h stays out of the helpers' registers)
         if (nseg > 1) {
-            if (rValid) {
-                float* out = mptr<float>(p.wsH) + (((i64)b * nseg + s) * D + d) * Nr;
-#pragma unroll
-                for (int j = 0; j < NPT; ++j)
-                    if (n0 + j < Nr) out[n0 + j] = h[j];
-            }
-            named_sync<6>(ALL);   // the helpers' Σδ row sums are in buffer 0
-            if (rValid && g == 0) {  // helper ht's sums sit at (ht / HP) * DT + ec: channel dl at q * DT + dl
-                float sd = 0.f;
-                for (int q = 0; q < 2 * HT / DT; ++q) sd += fbuf[q * DT + dl];
-                mptr<float>(p.wsS)[((i64)b * nseg + s) * D + d] = sd;
-            }
+            if (rValid) store_states(mptr<float>(p.wsH) + (((i64)b * nseg + s) * D + d) * Nr, h, n0, Nr);
+            named_sync<6>(ALL);  // the helpers' Σδ row sums are in buffer 0
+            if (rValid && g == 0) mptr<float>(p.wsS)[((i64)b * nseg + s) * D + d] = segment_delta<HT, DT>(fbuf, dl);
         } else if (rValid) {
-#pragma unroll
-            for (int j = 0; j < NPT; ++j)
-                if (n0 + j < Nr) stateRow[n0 + j] = h[j];
+            store_states(stateRow, h, n0, Nr);
         }
     } else {
         const int ec = 2 * (ht % HP);
@@ -754,11 +781,8 @@ DEV void scan_ws_kernel(const P& p) {
         // and E(k + 2) loads first, so their latency chains overlap (H200 run 25: with E and Y one after the
         // other the helpers took longer per tile than the recurrence, which then waited 28 % of its time).
         constexpr int QE = TW * HP / HT;  // pairs per helper and tile
-        constexpr int QBC = (TW * N / 2 + HT - 1) / HT;
-        struct ERegs { float2 x[QE], uu[QE], vb[QBC], vc[QBC]; };
+        struct ERegs { float2 x[QE], uu[QE]; BcPairs<T, TW, N, HT> bc; };
         struct YRegs { float2 acc[QE], uu[QE], zz[QE]; };
-        auto softplus = [](float x) { return FAST ? softplus_fast(x) : softplus_f32(x); };
-        auto silu = [](float v) { return FAST ? silu_fast(v) : silu_f32(v); };
         auto slotOf = [&](int k) { return raw + (k % WS_SLOTS) * STAGE; };
         auto rowsOf = [&](int k) { return imin(TW, nsteps - k * TW); };
         const bool sums = nseg > 1;  // Σδ only feeds the fix-up of split lanes
@@ -770,35 +794,21 @@ DEV void scan_ws_kernel(const P& p) {
                 e.x[q] = ld2f(st + OFF_DT + i);
                 e.uu[q] = ld2f(st + i);
             }
-#pragma unroll
-            for (int q = 0; q < QBC; ++q) {
-                const int i = 2 * (ht + q * HT);
-                if ((TW * N / 2) % HT == 0 || i < TW * N) {
-                    e.vb[q] = ld2f(st + OFF_B + i);
-                    e.vc[q] = ld2f(st + OFF_C + i);
-                }
-            }
+            e.bc.template load<true>(st + OFF_B, st + OFF_C, ht);
         };
         auto eStore = [&](auto par, int k, const ERegs& e) {
             float* f = fbuf + decltype(par)::value * FB;
             const int rows = rowsOf(k);
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
-                const float dl0 = softplus(e.x[q].x + biasE0), dl1 = softplus(e.x[q].y + biasE1);
+                const float4 v = delta_pair<FAST>(e.x[q], e.uu[q], biasE0, biasE1);
                 if (sums && 2 * (ht + q * HT) / DT < rows) {  // rows past a lane's end hold stale data
-                    sumDelta0 += dl0;
-                    sumDelta1 += dl1;
+                    sumDelta0 += v.x;
+                    sumDelta1 += v.z;
                 }
-                *reinterpret_cast<float4*>(f + 4 * (ht + q * HT)) = make_float4(dl0, dl0 * e.uu[q].x, dl1, dl1 * e.uu[q].y);
+                *reinterpret_cast<float4*>(f + 4 * (ht + q * HT)) = v;
             }
-#pragma unroll
-            for (int q = 0; q < QBC; ++q) {
-                const int i = 2 * (ht + q * HT);
-                if ((TW * N / 2) % HT == 0 || i < TW * N) {
-                    st2f(f + F_B + i, e.vb[q].x, e.vb[q].y);
-                    st2f(f + F_C + i, e.vc[q].x, e.vc[q].y);
-                }
-            }
+            e.bc.template store<true>(f + F_B, f + F_C, ht);
         };
         auto yLoad = [&](auto par, int k, YRegs& y) {
             const T* st = slotOf(k);
@@ -806,14 +816,7 @@ DEV void scan_ws_kernel(const P& p) {
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
                 const int i = 2 * (ht + q * HT);
-                const float* ps = sy + (i / DT) * RT + ec;
-                y.acc[q] = ld2f(ps);
-#pragma unroll
-                for (int j = 1; j < G; ++j) {
-                    const float2 v = ld2f(ps + j * DT);
-                    y.acc[q].x += v.x;
-                    y.acc[q].y += v.y;
-                }
+                y.acc[q] = sum_partials<G, DT>(sy + (i / DT) * RT + ec);
                 y.uu[q] = ld2f(st + i);
                 y.zz[q] = ld2f(st + OFF_Z + i);  // without z a stale slot, never used
             }
@@ -821,27 +824,14 @@ DEV void scan_ws_kernel(const P& p) {
         const bool yFast = cols == DT && yPairs;  // every pair whole, 2-element aligned
         T* gy = mptr<T>(p.y) + (rowBase + ht / HP) * p.ldy + d0 + ec;  // this helper's first y row of the next Y
         auto yStore = [&](int k, const YRegs& y) {
-            auto finish = [&](float v) { return sizeof(T) == 4 && p.roundY ? round_tf32(v) : v; };
             const int rows = rowsOf(k);
             const bool full = yFast && rows == TW;
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
-                float2 v = make_float2(fmaf(dskipE0, y.uu[q].x, y.acc[q].x), fmaf(dskipE1, y.uu[q].y, y.acc[q].y));
-                if (gz) {
-                    v.x *= silu(y.zz[q].x);
-                    v.y *= silu(y.zz[q].y);
-                }
+                const float2 v = gate_pair<FAST, false>(y.acc[q], y.uu[q], y.zz[q], dskipE0, dskipE1, gz);
                 T* o = gy + q * (HT / HP) * p.ldy;
-                if (full) {
-                    st2f(o, finish(v.x), finish(v.y));
-                } else if (2 * (ht + q * HT) / DT < rows && ecValid) {
-                    if (ec1Valid && yPairs) {
-                        st2f(o, finish(v.x), finish(v.y));
-                    } else {  // unaligned y view, or an odd channel count's last channel
-                        o[0] = from_f32<T>(finish(v.x));
-                        if (ec1Valid) o[1] = from_f32<T>(finish(v.y));
-                    }
-                }
+                if (full) store_y_pair<false>(o, v, true, true, p.roundY);
+                else if (2 * (ht + q * HT) / DT < rows && ecValid) store_y_pair<false>(o, v, ec1Valid && yPairs, ec1Valid, p.roundY);
             }
             gy += (i64)TW * p.ldy;
         };
