@@ -4,7 +4,7 @@
 // large device-to-device copy. `--once` launches each kernel once (for ncu).
 // Build: nvcc -O3 -std=c++17 -arch=sm_90a -lineinfo -I kernels/src/main/cuda -o probe kernel_probe.cu
 #include "all.cu"
-#include "wgmma.cu"
+#include "sm90a.cu"
 
 // variants that the production module does not carry (measured slower), for comparison
 SCAN_PAIR(f32, float, 16, 8)
@@ -16,6 +16,15 @@ SCAN_WS(f32, float, 16)  // fp32 warp-specialised main pass (slower than p4: not
 extern "C" __global__ void __launch_bounds__(192, 4) mamba_scan_bf16_n16_p4_ws64_main(const scan::P p) {
     scan::scan_ws_kernel<bf16, 16, 4, 64>(p);
 }
+// the warp-specialised pass at 4 blocks of 256 threads per SM (64 registers at launch): the recurrence
+// warpgroup hands registers to the helper warpgroup (setmaxnreg, sm_90a)
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define WS_REG_BODY(RR, RH) scan::scan_ws_kernel<bf16, 16, 4, 128, RR, RH>(p);
+#else
+#define WS_REG_BODY(RR, RH) __trap();
+#endif
+extern "C" __global__ void __launch_bounds__(256, 4) mamba_scan_bf16_n16_p4_ws_r48_main(const scan::P p) { WS_REG_BODY(48, 80) }
+extern "C" __global__ void __launch_bounds__(256, 4) mamba_scan_bf16_n16_p4_ws_r40_main(const scan::P p) { WS_REG_BODY(40, 88) }
 
 #include <algorithm>
 #include <cmath>
@@ -313,13 +322,15 @@ int main(int argc, char** argv) {
             {"p8 c32", mamba_scan_bf16_n16_p8_main, mamba_scan_bf16_n16_p8_fix, 8, 32},
             {"p2 c16", mamba_scan_bf16_n16_p2_c16_main, mamba_scan_bf16_n16_p2_c16_fix, 2, 16},
             {"ws h64", mamba_scan_bf16_n16_p4_ws64_main, mamba_scan_bf16_n16_p4_fix, 4, 32, 64},
-            {"ws", mamba_scan_bf16_n16_p4_ws_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP}};
-        if (g_once) { f32 = {f32.front(), f32.back()}; b16 = {b16.front(), b16.back()}; }  // p4 and ws
+            {"ws", mamba_scan_bf16_n16_p4_ws_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP},
+            {"ws r48/80", mamba_scan_bf16_n16_p4_ws_r48_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP},
+            {"ws r40/88", mamba_scan_bf16_n16_p4_ws_r40_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP}};
+        if (g_once) { f32 = {f32.front(), f32.back()}; b16 = {b16.front(), b16[5], b16[6]}; }  // p4, ws, ws r48
 #ifdef HAVE_SCAN_VARIANTS
         add_scan_variants(f32, b16);
 #endif
         scan_shape<float>(8, 1536, 4096, 16, f32, {1});
-        scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
+        scan_shape<bf16>(8, 1536, 4096, 16, b16, {1, 2});
         if (!g_once) scan_shape<bf16>(8, 1536, 2048, 16, b16, {1});  // one layer of the 8 x 2048 forward
         if (!g_once) scan_shape<bf16>(64, 1536, 2048, 16, b16, {1});  // one layer of the 64 x 2048 forward
         if (!g_once && what != "scan8") {
@@ -355,6 +366,8 @@ int main(int argc, char** argv) {
         gemm_shape<bf16>("x_proj", 16384, 80, 1536, true, ks);
         gemm_shape<bf16>("dt_proj", 16384, 1536, 48, true, ks);
         if (!g_once) gemm_shape<bf16>("in_proj", 131072, 3072, 768, true, ks);
+        if (!g_once) gemm_shape<bf16>("out_proj", 131072, 768, 1536, true, ks);
+        if (!g_once) gemm_shape<bf16>("x_proj", 131072, 80, 1536, true, ks);
         std::vector<GemmKernel> kt = {
             {"wgmma_ws256", mamba_wgmma_ws_tf32_n256, 128, 256, 384, ws256, true},
             {"wgmma_ws128", mamba_wgmma_ws_tf32_n128, 128, 128, 384, ws128, true},

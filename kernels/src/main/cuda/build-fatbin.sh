@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the CUDA sources into the fatbins that the jar carries as resources: all.cu (every kernel, one
 # translation unit) with SASS for sm_80, sm_86, sm_89 and sm_90 plus compute_90 PTX for later
-# architectures; wgmma.cu (Hopper-only bf16 GEMM) for sm_90a.
+# architectures; sm90a.cu (the Hopper-only wgmma GEMMs and the setmaxnreg scan pass) for sm_90a.
 # Without nvcc the build still succeeds: we write the reason next to where the fatbin would be, and the
 # CUDA backend reports it when asked for.
 set -euo pipefail
@@ -33,11 +33,11 @@ archs="-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_86,code=sm_86 -
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # One translation unit: all.cu includes every kernel file so the fatbin is a single module.
 echo "[build-fatbin] $nvcc_bin -> $fatbin"
-# The Hopper-only wgmma GEMM is a separate module for sm_90a alone, so the big module is not compiled a
+# The Hopper-only kernels are a separate module for sm_90a alone, so the big module is not compiled a
 # fourth time; it builds in the background while the main module builds (--threads 0: one ptxas per
 # target in parallel; the build machines have 2 cores).
 "$nvcc_bin" --fatbin -O3 -std=c++17 -lineinfo -gencode=arch=compute_90a,code=sm_90a ${NVCC_EXTRA:-} \
-  -o "$tmp/w.fatbin" "$src/wgmma.cu" & wpid=$!
+  -o "$tmp/w.fatbin" "$src/sm90a.cu" & wpid=$!
 "$nvcc_bin" --fatbin -O3 -std=c++17 -lineinfo --threads 0 $archs ${NVCC_EXTRA:-} -o "$tmp/k.fatbin" "$src/all.cu"
 wait $wpid
 mv "$tmp/k.fatbin" "$fatbin"

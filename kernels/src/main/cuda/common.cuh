@@ -48,6 +48,11 @@ DEV void cp_async16(void* smem, const void* gmem, int bytes) {
 // Immediate ids: a barrier id in a register makes ptxas reserve all 16 barriers of the block.
 template <int ID> DEV void named_sync(int threads) { asm volatile("bar.sync %0, %1;" ::"n"(ID), "r"(threads) : "memory"); }
 template <int ID> DEV void named_arrive(int threads) { asm volatile("bar.arrive %0, %1;" ::"n"(ID), "r"(threads) : "memory"); }
+// Register reallocation between warpgroups (setmaxnreg, sm_90a only: instantiated by kernels of the sm_90a
+// module alone). All 128 threads of a warpgroup run it; dec hands registers back to the block's pool, inc
+// waits until the pool has them.
+template <int R> DEV void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R)); }
+template <int R> DEV void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R)); }
 DEV void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N> DEV void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 

@@ -203,7 +203,7 @@ DEV void gemm_ws(const gemm::P& p) {
 
     if (threadIdx.x < 128) {
         // ---------------- producer warpgroup
-        wg::regs_dec<PRODUCER_REGS>();
+        regs_dec<PRODUCER_REGS>();
         const int tid = threadIdx.x;
         const bool vecX = p.vecX != 0, vecW = p.vecW != 0;
         // tf32: round this thread's chunks of a landed stage in place (the chunks load_slab gave it);
@@ -253,7 +253,7 @@ DEV void gemm_ws(const gemm::P& p) {
     }
 
     // ---------------- consumer warpgroups
-    wg::regs_inc<CONSUMER_REGS>();
+    regs_inc<CONSUMER_REGS>();
     const int cw = (threadIdx.x >> 7) - 1;  // rows cw*64 .. +63 of the tile
     const int lane = threadIdx.x & 31, wq = (threadIdx.x >> 5) & 3;
     const int g = lane >> 2, tig = lane & 3;

@@ -58,9 +58,6 @@ DEV void bar_wait(uint32_t bar, unsigned parity) {
     }
 }
 
-// Register reallocation between the producer warpgroup and the consumer warpgroups.
-template <int R> DEV void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R)); }
-template <int R> DEV void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R)); }
 
 }  // namespace wg
 

@@ -53,6 +53,9 @@ inline void emu_named_bar(int id, int n, bool wait) {
 }
 template <int ID> inline void named_sync(int n) { emu_named_bar(ID, n, true); }
 template <int ID> inline void named_arrive(int n) { emu_named_bar(ID, n, false); }
+// setmaxnreg has nothing to emulate (registers are the host's)
+template <int R> inline void regs_dec() {}
+template <int R> inline void regs_inc() {}
 inline float bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
 inline uint16_t f2bf(float f) { uint32_t u; memcpy(&u, &f, 4); if ((u & 0x7fffffff) > 0x7f800000) return (u >> 16) | 0x40; u += 0x7fff + ((u >> 16) & 1); return u >> 16; }
 DEV float to_f32(float v) { return v; }

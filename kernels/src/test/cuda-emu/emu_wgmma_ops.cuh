@@ -136,8 +136,6 @@ DEV void bar_wait(uint32_t bar, unsigned parity) {
     }
 }
 
-template <int R> DEV void regs_dec() {}
-template <int R> DEV void regs_inc() {}
 
 #define EMU_MMA(NAME, N, TF)                                                  \
     DEV void NAME(float (&d)[N / 2], uint64_t da, uint64_t db, int scaleD) { \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the real scan.cu / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# Runs the real scan.cuh / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh), mbarriers and descriptor-reading wgmma
 # (emu_wgmma_ops.cuh). Checks the kernels' indexing, tiling,
@@ -16,9 +16,10 @@ sed -e 's/    extern __shared__ __align__(16) unsigned char smem\[\];/    unsign
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
     -e 's/__host__ __device__ constexpr/constexpr/' \
     -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/#include "mma_ops.cuh"/#include "emu_mma_ops.cuh"/' \
-    "$cuda/scan.cu" > "$work/scan.cu"
+    "$cuda/scan.cuh" > "$work/scan.cuh"
+cp "$cuda/scan.cu" "$work/scan.cu"
 sed -e 's/__launch_bounds__(128) //' -e 's/#include "common.cuh"/#include "emu_common.cuh"/' "$cuda/conv1d.cu" > "$work/conv1d.cu"
-grep -q "emu_smem" "$work/scan.cu" || { echo "scan.cu no longer matches the emulation's patterns"; exit 3; }
+grep -q "emu_smem" "$work/scan.cuh" || { echo "scan.cuh no longer matches the emulation's patterns"; exit 3; }
 sed -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/#include "mma_ops.cuh"/#include "emu_mma_ops.cuh"/' \
     "$cuda/gemm_common.cuh" > "$work/gemm_common.cuh"
 sed -e 's/    extern __shared__ __align__(128) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \

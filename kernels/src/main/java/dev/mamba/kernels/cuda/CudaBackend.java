@@ -53,10 +53,17 @@ public final class CudaBackend implements Backend {
      */
     private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
     /**
-     * The scan's main pass with recurrence warps and helper warps (scan.cu scan_ws_kernel); false
+     * The scan's main pass with recurrence warps and helper warps (scan.cuh scan_ws_kernel); false
      * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
      */
     private final boolean warpSpecialisedScan = !"false".equals(System.getProperty("mamba.cuda.scanWs"));
+    /**
+     * On sm_90a the 16-state warp-specialised pass comes from the sm_90a module, at 4 blocks per SM
+     * (sm90a.cu, setmaxnreg); false (-Dmamba.cuda.scanWs4=false) keeps the portable module's 3 per SM.
+     */
+    private final boolean hopperScanWanted = !"false".equals(System.getProperty("mamba.cuda.scanWs4"));
+    /** Whether the sm_90a module carries the scan pass (asked once). */
+    private Boolean hopperScanPresent;
     /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
     private CudaModule wgmma;
     /** Why there are no wgmma kernels, or their self-check verdicts, for describe(). */
@@ -901,6 +908,26 @@ public final class CudaBackend implements Backend {
 
     boolean warpSpecialisedScan() {
         return warpSpecialisedScan;
+    }
+
+    /**
+     * The module of the sm_90a scan main pass {@code name}, or null: not wanted, no sm_90a module loaded
+     * (not Hopper, FP32 mode, or its GEMM self-check failed), or a module without it.
+     */
+    CudaModule hopperScanModule(String name) {
+        if (!hopperScanWanted || wgmma == null) {
+            return null;
+        }
+        if (hopperScanPresent == null) {
+            try {
+                wgmma.function(name);
+                hopperScanPresent = true;
+            } catch (CudaException e) {
+                hopperScanPresent = false;
+                LOG.warn("cuda: the sm_90a module has no {}: the scan keeps the portable pass", name);
+            }
+        }
+        return hopperScanPresent ? wgmma : null;
     }
 
     boolean exactScanExp() {

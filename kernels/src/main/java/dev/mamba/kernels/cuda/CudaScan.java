@@ -5,29 +5,29 @@ import dev.mamba.kernels.Tensor;
 
 /**
  * Validates a selective-scan call, picks the kernel variant (states per thread, time segments) and
- * launches it. Field order of the parameter struct: scan.cu {@code scan::P}.
+ * launches it. Field order of the parameter struct: scan.cuh {@code scan::P}.
  */
 final class CudaScan {
     private CudaScan() {
     }
 
     static final int TT = 32, DT = 32;
-    /** Warp-specialised main pass (scan.cu scan_ws_kernel): steps per tile, helper threads, raw tile slots. */
+    /** Warp-specialised main pass (scan.cuh scan_ws_kernel): steps per tile, helper threads, raw tile slots. */
     static final int WS_TT = 16, WS_HELP = 128, WS_SLOTS = 4;
-    /** Largest dt rank of the kernels with dt_proj fused in (scan.cu RMAX). */
+    /** Largest dt rank of the kernels with dt_proj fused in (scan.cuh RMAX). */
     static final int RMAX = 64;
-    /** Shared-memory row pitch (bf16) of the fused kernels' dtIn and dt_proj tiles (scan.cu RPITCH). */
+    /** Shared-memory row pitch (bf16) of the fused kernels' dtIn and dt_proj tiles (scan.cuh RPITCH). */
     static final int RPITCH = 72;
     /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
     static final int FIX_STEPS = 1024;
 
-    /** Dynamic shared memory of a scan kernel; scan.cu {@code smem_bytes} computes the same. */
+    /** Dynamic shared memory of a scan kernel; scan.cuh {@code smem_bytes} computes the same. */
     static int smem(int elemBytes, int n, int npt, boolean fdt) {
         return 2 * (3 * TT * DT + 2 * TT * n + (fdt ? TT * (RPITCH - DT) : 0)) * elemBytes
                 + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RPITCH * 2 : 0);
     }
 
-    /** Dynamic shared memory of a warp-specialised main pass; scan.cu {@code ws_smem_bytes} computes the same. */
+    /** Dynamic shared memory of a warp-specialised main pass; scan.cuh {@code ws_smem_bytes} computes the same. */
     static int wsSmem(int elemBytes, int n, int npt) {
         return WS_SLOTS * (3 * WS_TT * DT + 2 * WS_TT * n) * elemBytes
                 + 2 * (2 * WS_TT * DT + 2 * WS_TT * n + WS_TT * DT * (n / npt)) * 4;
@@ -63,11 +63,11 @@ final class CudaScan {
     }
 
     /**
-     * The launch plan: main pass (kernel, threads, shared memory), fix-up of split lanes (the same three),
-     * states per thread, segments, steps per segment.
+     * The launch plan: main pass (kernel, threads, shared memory, and whether it is in the sm_90a module),
+     * fix-up of split lanes (kernel, threads, shared memory), states per thread, segments, steps per segment.
      */
-    record Plan(String main, int mainThreads, int mainSmem, String fix, int fixThreads, int fixSmem, int npt,
-                int segments, int segLen) {
+    record Plan(String main, int mainThreads, int mainSmem, boolean mainSm90a, String fix, int fixThreads, int fixSmem,
+                int npt, int segments, int segLen) {
         /** Kernel and split, as the profile shows it. */
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
@@ -137,7 +137,8 @@ final class CudaScan {
                 fdt ? dtW.address() : 0, fdt ? dtW.ld : 0, fdt ? dtW.cols : 0};
         long dTiles = (d + DT - 1) / DT;
         CudaModule m = be.module();
-        m.launch(plan.main, dTiles, plan.segments, lanes, plan.mainThreads, plan.mainSmem, p);
+        (plan.mainSm90a ? be.hopperScanModule(plan.main) : m).launch(plan.main, dTiles, plan.segments, lanes,
+                plan.mainThreads, plan.mainSmem, p);
         if (plan.segments > 1) {
             m.launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.fixThreads, plan.fixSmem, p);
         }
@@ -158,7 +159,9 @@ final class CudaScan {
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
      * With 4 states per thread and bf16 activations the main pass is the warp-specialised kernel (no fused
      * dt_proj, 8 to 32 states) unless -Dmamba.cuda.scanWs=false; its fix-up pass is the p4 kernel. (With
-     * fp32 activations it measured slower: 0.50 vs 0.47 ms at (8, 1536, 4096, 16), H200 runs 28-29.)
+     * fp32 activations it measured slower: 0.50 vs 0.47 ms at (8, 1536, 4096, 16), H200 runs 28-29.) With
+     * 16 states on sm_90a that pass comes from the sm_90a module at 4 blocks per SM instead of 3 (sm90a.cu;
+     * H200 run 33: 1.313 vs 1.385 ms at (64, 1536, 2048, 16)) unless -Dmamba.cuda.scanWs4=false.
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
@@ -177,9 +180,18 @@ final class CudaScan {
             int smem = smem(eb, nt, npt, fdt);
             boolean ws = t == DType.BF16 && npt == 4 && !fdt && hasWs(nt) && be.warpSpecialisedScan();
             String main = stem + (ws ? "_ws_main" : "_main" + suffix);
+            CudaModule mm = be.module();
+            if (ws && nt == 16) {
+                CudaModule h = be.hopperScanModule(stem + "_ws4_main");
+                if (h != null) {
+                    main = stem + "_ws4_main";
+                    mm = h;
+                }
+            }
+            final boolean sm90a = mm != be.module();
             int mainThreads = ws ? threads + WS_HELP : threads;
             int mainSmem = ws ? wsSmem(eb, nt, npt) : smem;
-            int occ = Math.max(1, be.module().occupancy(main, mainThreads, mainSmem));
+            int occ = Math.max(1, mm.occupancy(main, mainThreads, mainSmem));
             long slots = sms * occ;
             double factor = npt == 4 ? 1.0 : 1.3;
             int maxSeg = (int) Math.max(1, Math.min(64, steps / (4L * TT)));
@@ -199,7 +211,7 @@ final class CudaScan {
                 }
                 if (cost < bestCost * 0.98) {
                     bestCost = cost;
-                    best = new Plan(main, mainThreads, mainSmem, stem + "_fix" + suffix, threads, smem, npt, s,
+                    best = new Plan(main, mainThreads, mainSmem, sm90a, stem + "_fix" + suffix, threads, smem, npt, s,
                             s == 1 ? steps : segLen);
                 }
             }

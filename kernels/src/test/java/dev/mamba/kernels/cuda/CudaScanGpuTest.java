@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Random;
 
@@ -115,30 +116,67 @@ class CudaScanGpuTest {
     @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
     void convAndScanMatchCpu(Precision precision) {
         GpuTest.assumeCuda();
-        double tol = GpuTest.tol(precision);
-        Random r = new Random(21);
         try (Backend gpu = GpuTest.open(precision)) {
-            for (int[] c : CASES) {
-                Inputs in = new Inputs(r, c);
-                String what = precision + " case " + java.util.Arrays.toString(c);
-                try (Backend cpu = new CpuBackend(2)) {
-                    On a = new On(cpu, in), g = new On(gpu, in);
-                    a.conv();
-                    g.conv();
-                    GpuTest.assertClose(valid(gpu, g.xc, in), valid(cpu, a.xc, in), tol, what + " conv out");
-                    GpuTest.assertClose(GpuTest.read(gpu, g.convState), GpuTest.read(cpu, a.convState),
-                            precision == Precision.FP32 ? 0 : tol, what + " conv state");
-                    a.scan(a.x);
-                    g.scan(g.x);
-                    GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), tol, what + " scan y");
-                    GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState), tol,
-                            what + " ssm state");
-                    for (Tensor t : g.owned()) {
-                        gpu.free(t);
-                    }
+            matchCpu(gpu, precision, new Random(21));
+        }
+    }
+
+    /**
+     * bf16's main passes one by one against the CPU on every case: the default (on sm_90a the 16-state
+     * warp-specialised pass of the sm_90a module, 4 blocks per SM), the portable warp-specialised pass
+     * (-Dmamba.cuda.scanWs4=false) and the phase-by-phase kernel (-Dmamba.cuda.scanWs=false); and that each
+     * setting plans the kernel it names at the 130m shape.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "scanWs4", "scanWs"})
+    void bf16MainPassesMatchCpu(String off) {
+        GpuTest.assumeCuda();
+        String key = "mamba.cuda." + off, was = off.isEmpty() ? null : System.getProperty(key);
+        if (!off.isEmpty()) {
+            System.setProperty(key, "false");
+        }
+        try (Backend gpu = GpuTest.open(Precision.BF16)) {
+            CudaBackend cb = (CudaBackend) gpu;
+            String main = CudaScan.plan(cb, DType.BF16, 4, 1536, 16, 2048, false).main();
+            String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
+                    : off.isEmpty() && cb.hopperScanModule("mamba_scan_bf16_n16_p4_ws4_main") != null
+                    ? "mamba_scan_bf16_n16_p4_ws4_main" : "mamba_scan_bf16_n16_p4_ws_main";
+            assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : key + "=false"));
+            matchCpu(gpu, Precision.BF16, new Random(22));
+        } finally {
+            if (!off.isEmpty()) {
+                if (was == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, was);
                 }
-                assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
             }
+        }
+    }
+
+    /** conv1dSilu and the scan of every case on gpu against a CPU backend; no device memory left after each. */
+    private static void matchCpu(Backend gpu, Precision precision, Random r) {
+        double tol = GpuTest.tol(precision);
+        for (int[] c : CASES) {
+            Inputs in = new Inputs(r, c);
+            String what = precision + " case " + java.util.Arrays.toString(c);
+            try (Backend cpu = new CpuBackend(2)) {
+                On a = new On(cpu, in), g = new On(gpu, in);
+                a.conv();
+                g.conv();
+                GpuTest.assertClose(valid(gpu, g.xc, in), valid(cpu, a.xc, in), tol, what + " conv out");
+                GpuTest.assertClose(GpuTest.read(gpu, g.convState), GpuTest.read(cpu, a.convState),
+                        precision == Precision.FP32 ? 0 : tol, what + " conv state");
+                a.scan(a.x);
+                g.scan(g.x);
+                GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), tol, what + " scan y");
+                GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState), tol,
+                        what + " ssm state");
+                for (Tensor t : g.owned()) {
+                    gpu.free(t);
+                }
+            }
+            assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
         }
     }
 
