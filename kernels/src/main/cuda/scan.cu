@@ -62,3 +62,8 @@ SCAN_DTP_PAIR(64, 4)
 SCAN_WS(bf16, bf16, 8)
 SCAN_WS(bf16, bf16, 16)
 SCAN_WS(bf16, bf16, 32)
+// ... and with dt_proj fused in (16 states): mamba_scan_bf16_n16_p4_dtp_ws_main; its fix-up is _p4_dtp_fix.
+extern "C" __global__ void __launch_bounds__(32 * 4 + scan::WS_HELP, SCAN_WS_MINB(16))
+    mamba_scan_bf16_n16_p4_dtp_ws_main(const scan::P p) {
+    scan::scan_ws_kernel<bf16, 16, 4, scan::WS_HELP, 0, 0, true>(p);
+}

@@ -635,10 +635,12 @@ constexpr int TW = 16;        // steps per tile
 constexpr int WS_HELP = 128;  // helper threads
 constexpr int WS_SLOTS = 4;   // raw tiles of a round k: Y's (k), k + 1 (its Y next round), E's (k + 2), in flight (k + 3)
 
-// Dynamic shared memory of the WS kernels; CudaScan.java computes the same number.
-template <typename T, int N, int NPT>
+// Dynamic shared memory of the WS kernels; CudaScan.java computes the same number. FDT: a raw slot holds
+// dtIn [TW][RMAX] instead of dt [TW][32], plus a raw-dt scratch [TW][DPITCH] f32.
+template <typename T, int N, int NPT, bool FDT = false>
 __host__ __device__ constexpr int ws_smem_bytes() {
-    return WS_SLOTS * (3 * TW * 32 + 2 * TW * N) * (int)sizeof(T) + 2 * (2 * TW * 32 + 2 * TW * N + TW * 32 * (N / NPT)) * 4;
+    return WS_SLOTS * (3 * TW * 32 + 2 * TW * N + (FDT ? TW * (RMAX - 32) : 0)) * (int)sizeof(T) +
+           2 * (2 * TW * 32 + 2 * TW * N + TW * 32 * (N / NPT)) * 4 + (FDT ? TW * DPITCH * 4 : 0);
 }
 
 template <int V> struct Par { static constexpr int value = V; };  // a tile parity as a type
@@ -648,10 +650,15 @@ DEV i64 wmul(unsigned row, i64 ld) { return (i64)((unsigned long long)row * (uns
 
 // RREC / RHELP > 0 (sm_90a): the recurrence warpgroup hands registers to the helper warpgroup (setmaxnreg),
 // so that the block fits a lower launch cap and more blocks fit an SM.
-template <typename T, int N, int NPT, int HT = WS_HELP, int RREC = 0, int RHELP = 0>
+// FDT (bf16): dt = dtIn · W_dtᵀ inside the pass, dt is then dtIn [rows, R] (R <= RMAX) and p.dtW the
+// dt_proj weight [D][R]: the helpers multiply each 16-step tile's dtIn by the block's 32 rows of W_dt on the
+// tensor cores (helper warp w: channels 8w .. 8w + 7, its W_dt fragments in registers, one m16n8k16 per 16
+// of R) into a scratch that E reads instead of dt. It saves the dt_proj GEMM and its [rows, D] round trip.
+template <typename T, int N, int NPT, int HT = WS_HELP, int RREC = 0, int RHELP = 0, bool FDT = false>
 DEV void scan_ws_kernel(const P& p) {
     constexpr int DT = 32, G = N / NPT, RT = DT * G, ALL = RT + HT;
     static_assert(RREC == 0 || (RT % 128 == 0 && HT % 128 == 0), "setmaxnreg works on whole warpgroups");
+    static_assert(!FDT || (sizeof(T) == 2 && HT == 128 && TW == 16), "fused dt: bf16, 4 helper warps x 8 channels, m16 tiles");
     constexpr bool FAST = sizeof(T) == 2;
     // named barriers: FULL 1 + J, DONE 3 + J for tiles of parity J, HELP 5, END 6. Both loops run tiles in pairs,
     // the parity a template argument (Par<J>), so that barrier ids and buffer offsets are immediates: a
@@ -660,15 +667,18 @@ DEV void scan_ws_kernel(const P& p) {
     {
         unsigned dyn;
         asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
-        if (dyn < (unsigned)ws_smem_bytes<T, N, NPT>()) __trap();
+        if (dyn < (unsigned)ws_smem_bytes<T, N, NPT, FDT>()) __trap();
     }
-    // raw slot: u [TW][DT], dt [TW][DT], z [TW][DT], B [TW][N], C [TW][N] (activation type)
-    constexpr int OFF_DT = TW * DT, OFF_Z = 2 * TW * DT, OFF_B = 3 * TW * DT, OFF_C = OFF_B + TW * N;
+    // raw slot: u [TW][DT], dt [TW][DT] (FDT: dtIn [TW][RMAX], 16-byte chunk c of row r at chunk c ^ (r & 7),
+    // so that ldmatrix's eight rows fall in distinct banks), z [TW][DT], B [TW][N], C [TW][N] (activation type)
+    constexpr int DTW = FDT ? RMAX : DT;
+    constexpr int OFF_DT = TW * DT, OFF_Z = OFF_DT + TW * DTW, OFF_B = OFF_Z + TW * DT, OFF_C = OFF_B + TW * N;
     constexpr int STAGE = OFF_C + TW * N;
     // f32 buffer j = tile & 1: (δ, δ·u) [TW][DT] float2, B [TW][N], C [TW][N], partial y [TW][RT]
     constexpr int F_B = 2 * TW * DT, F_C = F_B + TW * N, F_Y = F_C + TW * N, FB = F_Y + TW * RT;
     T* const raw = reinterpret_cast<T*>(smem);
     float* const fbuf = reinterpret_cast<float*>(raw + WS_SLOTS * STAGE);
+    float* const sdt = fbuf + 2 * FB;  // FDT: raw dt of the tile E works on [TW][DPITCH]
 
     const int D = (int)p.D, Nr = (int)p.Nreal;
     const int d0 = blockIdx.x * DT, s = blockIdx.y, b = blockIdx.z, nseg = (int)p.nseg;
@@ -736,28 +746,37 @@ DEV void scan_ws_kernel(const P& p) {
         // advanced by the operand's tile stride, into a fixed place of the slot. Per tile that is a
         // cp.async and a 64-bit add per chunk; recomputing the addresses from the parameters cost ~130
         // instructions per warp and tile (H200 run 24: the helpers' loads, as many as their Y phase).
-        constexpr int E8 = 16 / (int)sizeof(T), CX = TW * DT / E8, CB = TW * N / E8;
-        constexpr int CALL = 3 * CX + 2 * CB, QC = (CALL + HT - 1) / HT;  // chunks per tile, per helper
+        constexpr int E8 = 16 / (int)sizeof(T), CX = TW * DT / E8, CD = TW * DTW / E8, CB = TW * N / E8;
+        constexpr int CALL = 2 * CX + CD + 2 * CB, QC = (CALL + HT - 1) / HT;  // chunks per tile, per helper
+        const int Rk = FDT ? (int)p.R : 0;  // FDT: dt rank, the columns of dtIn
         const char* cg[QC];
         int cstep[QC];  // (a slot holds the five tiles back to back, each row-major: chunk c lands at c * E8)
 #pragma unroll
         for (int q = 0; q < QC; ++q) {
             const int c = imin(ht + q * HT, CALL - 1);  // past the tile's chunks (n8, n32): no copy
             int o, cc, w;  // operand (0 u, 1 dt, 2 z, 3 B, 4 C), chunk within it, its width
-            if (c < 3 * CX) { o = c / CX; cc = c % CX; w = DT; }
-            else { o = 3 + (c - 3 * CX) / CB; cc = (c - 3 * CX) % CB; w = N; }
-            const int r = cc / (w / E8), col = (cc % (w / E8)) * E8;
+            if (c < CX) { o = 0; cc = c; w = DT; }
+            else if (c < CX + CD) { o = 1; cc = c - CX; w = DTW; }
+            else if (c < 2 * CX + CD) { o = 2; cc = c - CX - CD; w = DT; }
+            else { o = 3 + (c - 2 * CX - CD) / CB; cc = (c - 2 * CX - CD) % CB; w = N; }
+            const int r = cc / (w / E8);
+            // FDT dtIn: smem chunk cc % 8 of row r holds source chunk (cc % 8) ^ (r & 7)
+            const int col = (FDT && o == 1 ? (cc % (w / E8)) ^ (r & 7) : cc % (w / E8)) * E8;
             // selects, not arrays (an indexed array went to local memory); no z: u again, never read
             auto pick = [o](i64 a0, i64 a1, i64 a2, i64 a3, i64 a4) {
                 return o == 0 ? a0 : o == 1 ? a1 : o == 2 ? a2 : o == 3 ? a3 : a4;
             };
             const i64 ld = pick(p.ldu, p.lddt, gz ? p.ldz : p.ldu, p.ldb, p.ldc);
             cg[q] = reinterpret_cast<const char*>(cptr<T>(pick(p.u, p.dt, gz ? p.z : p.u, p.B, p.C)) + (rowBase + r) * ld +
-                                                  (o < 3 ? d0 : 0) + col);
+                                                  (o == 0 || o == 2 || (o == 1 && !FDT) ? d0 : 0) + col);
             cstep[q] = TW * (int)ld * (int)sizeof(T);  // below 2^31 where used: the fast path needs strides below 2^25
+            if (FDT && o == 1 && col >= Rk) {  // dtIn columns past R: no copy, the chunk stays zero
+                cg[q] = nullptr;
+                cstep[q] = 0;
+            }
         }
         const bool fastLd = vecX && vecBC && cols == DT && Nr == N && p.ldu < (1 << 25) && p.lddt < (1 << 25) && p.ldz < (1 << 25) &&
-                            p.ldb < (1 << 25) && p.ldc < (1 << 25);
+                            p.ldb < (1 << 25) && p.ldc < (1 << 25) && (!FDT || Rk % E8 == 0);
         auto issue = [&](int k) {
             if (k < ntiles) {
                 T* st = raw + (k % WS_SLOTS) * STAGE;
@@ -765,13 +784,27 @@ DEV void scan_ws_kernel(const P& p) {
                 if (fastLd && rows == TW) {
 #pragma unroll
                     for (int q = 0; q < QC; ++q)
-                        if (CALL % HT == 0 || ht + q * HT < CALL) cp_async16(st + (ht + q * HT) * E8, cg[q], 16);
+                        if ((CALL % HT == 0 || ht + q * HT < CALL) && (!FDT || cg[q] != nullptr))
+                            cp_async16(st + (ht + q * HT) * E8, cg[q], 16);
                 } else {
                     // edge tiles, unaligned views, padded states: element-wise bounds (rows and strides
                     // are Java ints: one wide multiply per operand)
                     const unsigned row = (unsigned)(rowBase + t0);
                     load_tile<T, DT, HT, TW>(st, cptr<T>(p.u) + wmul(row, p.ldu) + d0, p.ldu, rows, cols, vecX, ht);
-                    load_tile<T, DT, HT, TW>(st + OFF_DT, cptr<T>(p.dt) + wmul(row, p.lddt) + d0, p.lddt, rows, cols, vecX, ht);
+                    if constexpr (FDT) {
+                        // dtIn, swizzled as above, zero past R; element loads (one tile per lane at most)
+                        const T* g = cptr<T>(p.dt) + wmul(row, p.lddt);
+                        for (int i = ht; i < TW * (RMAX / 8); i += HT) {
+                            const int r = i / (RMAX / 8), c0 = ((i % (RMAX / 8)) ^ (r & 7)) * 8;
+                            if (r < rows) {
+#pragma unroll
+                                for (int e = 0; e < 8; ++e)
+                                    st[OFF_DT + i * 8 + e] = c0 + e < Rk ? g[(i64)r * p.lddt + c0 + e] : from_f32<T>(0.f);
+                            }
+                        }
+                    } else {
+                        load_tile<T, DT, HT, TW>(st + OFF_DT, cptr<T>(p.dt) + wmul(row, p.lddt) + d0, p.lddt, rows, cols, vecX, ht);
+                    }
                     if (gz) load_tile<T, DT, HT, TW>(st + OFF_Z, cptr<T>(p.z) + wmul(row, p.ldz) + d0, p.ldz, rows, cols, vecX, ht);
                     load_tile<T, N, HT, TW>(st + OFF_B, cptr<T>(p.B) + wmul(row, p.ldb), p.ldb, rows, Nr, vecBC, ht);
                     load_tile<T, N, HT, TW>(st + OFF_C, cptr<T>(p.C) + wmul(row, p.ldc), p.ldc, rows, Nr, vecBC, ht);
@@ -797,7 +830,7 @@ DEV void scan_ws_kernel(const P& p) {
 #pragma unroll
             for (int q = 0; q < QE; ++q) {
                 const int i = 2 * (ht + q * HT);
-                e.x[q] = ld2f(st + OFF_DT + i);
+                e.x[q] = FDT ? ld2f(sdt + (i / DT) * DPITCH + ec) : ld2f(st + OFF_DT + i);
                 e.uu[q] = ld2f(st + i);
             }
             e.bc.template load<true>(st + OFF_B, st + OFF_C, ht);
@@ -842,12 +875,59 @@ DEV void scan_ws_kernel(const P& p) {
             gy += (i64)TW * p.ldy;
         };
 
+        // FDT: this warp's W_dt fragments (mma B operand, PTX layout: lane 4g + t holds k = 16s + 2t, + 1 and
+        // + 8, + 9 of channel d0 + 8w + g), zero past R and D; the raw dt of a tile goes through sdt
+        uint32_t wf[FDT ? RMAX / 16 : 1][2];
+        const int hw = ht >> 5, lg = (ht & 31) >> 2, lt = ht & 3;
+        if constexpr (FDT) {
+            if (Rk < 1 || Rk > RMAX) __trap();  // CudaScan.fusable checks the rank
+            const int ch = d0 + 8 * hw + lg;
+            const unsigned short* wr = cptr<unsigned short>(p.dtW) + (i64)(ch < D ? ch : 0) * p.lddtw;
+            auto w2 = [&](int k) {
+                const uint32_t lo = ch < D && k < Rk ? wr[k] : 0u, hi = ch < D && k + 1 < Rk ? wr[k + 1] : 0u;
+                return lo | (hi << 16);
+            };
+#pragma unroll
+            for (int s2 = 0; s2 < RMAX / 16; ++s2) {
+                wf[s2][0] = w2(16 * s2 + 2 * lt);
+                wf[s2][1] = w2(16 * s2 + 8 + 2 * lt);
+            }
+            // dtIn chunks past R are never copied by the fast path: zero them in every slot, once
+            for (int i = ht; i < WS_SLOTS * TW * (RMAX / 8); i += HT) {
+                const int j = i % (TW * (RMAX / 8)), r = j / (RMAX / 8);
+                if (((j % (RMAX / 8)) ^ (r & 7)) * 8 >= Rk)
+                    *reinterpret_cast<uint4*>(raw + (i / (TW * (RMAX / 8))) * STAGE + OFF_DT + j * 8) = make_uint4(0u, 0u, 0u, 0u);
+            }
+        }
+        // FDT: raw dt of tile k (16 steps x this warp's 8 channels) = dtIn · W_dtᵀ into sdt; the caller then
+        // syncs the helpers before E reads it (E's pairs are not the fragment's)
+        auto dtMma = [&](int k) {
+            if constexpr (FDT) {
+                const int lane = ht & 31, j = lane >> 3, rr = (lane & 7) + 8 * (j & 1);
+                const uint32_t rowAddr = smem_u32(slotOf(k) + OFF_DT + rr * RMAX);
+                float c4[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+                for (int s2 = 0; s2 < RMAX / 16; ++s2) {
+                    if (16 * s2 < Rk) {
+                        uint32_t a[4];
+                        gemm::ldmatrix_x4(a, rowAddr + (uint32_t)(((2 * s2 + (j >> 1)) ^ (rr & 7)) << 4));
+                        gemm::mma_bf16(c4, a, wf[s2][0], wf[s2][1]);
+                    }
+                }
+                float* o = sdt + lg * DPITCH + 8 * hw + 2 * lt;
+                *reinterpret_cast<float2*>(o) = make_float2(c4[0], c4[1]);
+                *reinterpret_cast<float2*>(o + 8 * DPITCH) = make_float2(c4[2], c4[3]);
+                named_sync<5>(HT);
+            }
+        };
+
         issue(0);
         issue(1);
         issue(2);
         if (ntiles > 0) {  // E(0), E(1)
             cp_async_wait<2>();
             named_sync<5>(HT);  // the raw tile landed for every helper
+            dtMma(0);
             ERegs e;
             eLoad(0, e);
             eStore(Par<0>(), 0, e);
@@ -856,6 +936,7 @@ DEV void scan_ws_kernel(const P& p) {
         if (ntiles > 1) {
             cp_async_wait<1>();
             named_sync<5>(HT);
+            dtMma(1);
             ERegs e;
             eLoad(1, e);
             eStore(Par<1>(), 1, e);
@@ -867,6 +948,7 @@ DEV void scan_ws_kernel(const P& p) {
             issue(k + 3);            // into Y(k - 1)'s slot
             cp_async_wait<1>();
             named_sync<5>(HT);       // raw tile k + 2 landed for every helper
+            if (k + 2 < ntiles) dtMma(k + 2);
             YRegs y;
             ERegs e;
             yLoad(par, k, y);

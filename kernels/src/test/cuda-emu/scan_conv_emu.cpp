@@ -41,7 +41,7 @@ void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threa
                 std::vector<EmuWarp> mareas(warps);
                 for (int i = 0; i < warps; ++i) { mb.emplace_back(new std::barrier<>(32)); mareas[i].bar = mb.back().get(); }
                 emu_warps = mareas.data();
-                std::fill(sm.begin(), sm.end(), 0xCD);
+                std::fill(sm.begin(), sm.end(), 0xFF);  // NaN in f32 and bf16: stale or unwritten shared memory that reaches a result shows
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; ++t)
                     ts.emplace_back([&, t] { threadIdx = {(unsigned)t, 0, 0}; blockIdx = {x, y, z}; blockDim = {(unsigned)threads, 1, 1}; emu_smem = sm.data(); k(p); });
@@ -165,8 +165,9 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     size_t mainSmem = smem;
     if (wsK) {  // warp-specialised main pass (p4, 32 channels); the fix-up stays the p4 kernel
 #define PICKW(TN, NN) if (NT == NN) { mainK = mamba_scan_##TN##_n##NN##_p4_ws_main; mainSmem = scan::ws_smem_bytes<T, NN, 4>(); }
-        if (NPT != 4 || CH != 32 || fdt || exactK) { printf("no ws kernel\n"); exit(1); }
-        if (bf) { PICKW(bf16, 8) PICKW(bf16, 16) PICKW(bf16, 32) } else { PICKW(f32, 8) PICKW(f32, 16) PICKW(f32, 32) }
+        if (NPT != 4 || CH != 32 || exactK || (fdt && NT != 16)) { printf("no ws kernel\n"); exit(1); }
+        if (fdt) { if constexpr (sizeof(T) == 2) { mainK = mamba_scan_bf16_n16_p4_dtp_ws_main; mainSmem = scan::ws_smem_bytes<T, 16, 4, true>(); } }
+        else if (bf) { PICKW(bf16, 8) PICKW(bf16, 16) PICKW(bf16, 32) } else { PICKW(f32, 8) PICKW(f32, 16) PICKW(f32, 32) }
         mainThreads = 32 * (NT / 4) + scan::WS_HELP;
     }
     launch(mainK, dT, nseg, lanes, mainThreads, mainSmem, p);
@@ -281,6 +282,16 @@ int main() {
     scan_case<bf16>(2, 70, 40, 8, 8, 4, 16, false, {70, 0}, 2, false, 32, false, true);
     scan_case<bf16>(2, 45, 36, 32, 32, 4, 16, true, {45, 16}, 1, false, 32, false, true);
     scan_case<bf16>(1, 64, 32, 16, 16, 4, 16, true, {64}, 1, false, 32, false, true);
+    // ... with dt_proj fused in (the helpers' mma of dtIn and W_dt, swizzled dtIn slots): rank 48 (130m) on
+    // whole and partial channel blocks and ragged lanes, rank 64 (the largest), rank 16 on a long lane in
+    // segments (the dtp fix-up), rank 40 (its last k16 step reads the never-copied, zeroed chunk), rank 5 (not a multiple of 8: every tile element-wise, zero past R), an
+    // odd channel count (unaligned views), no z
+    scan_case<bf16>(2, 100, 72, 16, 16, 4, 48, true, {100, 37}, 1, false, 32, true, true);
+    scan_case<bf16>(1, 80, 64, 16, 16, 4, 64, true, {80}, 1, false, 32, true, true);
+    scan_case<bf16>(1, 300, 40, 16, 16, 4, 16, true, {300}, 4, false, 32, true, true);
+    scan_case<bf16>(1, 70, 40, 16, 16, 4, 40, true, {70}, 1, false, 32, true, true);  // R = 40: a k16 step half past R
+    scan_case<bf16>(2, 50, 40, 16, 16, 4, 5, true, {50, 49}, 1, false, 32, true, true);
+    scan_case<bf16>(2, 45, 33, 16, 16, 4, 48, false, {45, 0}, 1, false, 32, true, true);
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

@@ -47,11 +47,13 @@ public final class CudaBackend implements Backend {
     private final boolean sm90a;
     private final boolean exactScanExp;
     /**
-     * bf16: dt_proj inside the scan kernel with -Dmamba.cuda.fusedDtProj=true. Off by default: on the H200 the
-     * fused scan took 0.39 ms per layer at 8 x 2048 against 0.26 + 0.07 for the scan plus the dt_proj GEMM
-     * (run 14: its mma phase sits between two barriers with ~3 warps per scheduler to hide it).
+     * bf16: dt_proj inside the scan kernel (-Dmamba.cuda.fusedDtProj): "true" wherever the rank allows,
+     * "false" never; unset, where the warp-specialised pass does it (16 states), whose helper warps run the
+     * mma. (The phase-by-phase kernel's fused variant stays opt-in: on the H200 it took 0.39 ms per layer at
+     * 8 x 2048 against 0.26 + 0.07 for the scan plus the dt_proj GEMM, run 14: its mma phase sits between
+     * two barriers with ~3 warps per scheduler to hide it.)
      */
-    private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
+    private final String fusedDtProj = System.getProperty("mamba.cuda.fusedDtProj", "");
     /**
      * The scan's main pass with recurrence warps and helper warps (scan.cuh scan_ws_kernel); false
      * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
@@ -226,7 +228,9 @@ public final class CudaBackend implements Backend {
                 deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
                 driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
                 exactScanExp ? "exact (fma)" : "fast (ex2.approx)",
-                precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM") : "");
+                precision == Precision.BF16 ? (fusedDtProj.equals("true") ? ", dt_proj fused into the scan"
+                        : fusedDtProj.equals("false") || !warpSpecialisedScan ? ", dt_proj as a GEMM"
+                        : ", dt_proj fused into the warp-specialised scan (16 states)") : "");
     }
 
     private String gemmName() {
@@ -808,7 +812,7 @@ public final class CudaBackend implements Backend {
                                                     Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
                                                     Tensor z, Tensor state, Tensor lens, Tensor y) {
         CudaTensor w = t(dtProj, "dt_proj");
-        if (fusedDtProj && CudaScan.fusable(u.dtype(), w)) {
+        if (fuseDtProj(u.dtype(), w, aNeg.cols())) {
             scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
@@ -908,6 +912,21 @@ public final class CudaBackend implements Backend {
 
     boolean warpSpecialisedScan() {
         return warpSpecialisedScan;
+    }
+
+    /** Whether selectiveScanProjected computes dt inside the scan (see {@link #fusedDtProj}). */
+    boolean fuseDtProj(DType act, CudaTensor w, int states) {
+        if (!CudaScan.fusable(act, w)) {
+            return false;
+        }
+        switch (fusedDtProj) {
+            case "true":
+                return true;
+            case "false":
+                return false;
+            default:
+                return warpSpecialisedScan && states > 8 && states <= 16;
+        }
     }
 
     /**

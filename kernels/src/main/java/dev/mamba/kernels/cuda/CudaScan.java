@@ -27,15 +27,24 @@ final class CudaScan {
                 + (2 * TT * DT + 2 * TT * n + TT * DT * (n / npt)) * 4 + (fdt ? DT * RPITCH * 2 : 0);
     }
 
-    /** Dynamic shared memory of a warp-specialised main pass; scan.cuh {@code ws_smem_bytes} computes the same. */
-    static int wsSmem(int elemBytes, int n, int npt) {
-        return WS_SLOTS * (3 * WS_TT * DT + 2 * WS_TT * n) * elemBytes
-                + 2 * (2 * WS_TT * DT + 2 * WS_TT * n + WS_TT * DT * (n / npt)) * 4;
+    /** Raw-dt scratch pitch (f32) of the fused kernels (scan.cuh DPITCH). */
+    static final int DPITCH = 40;
+
+    /**
+     * Dynamic shared memory of a warp-specialised main pass; scan.cuh {@code ws_smem_bytes} computes the same
+     * (fdt: dtIn [16][RMAX] slots and a raw-dt scratch).
+     */
+    static int wsSmem(int elemBytes, int n, int npt, boolean fdt) {
+        return WS_SLOTS * (3 * WS_TT * DT + 2 * WS_TT * n + (fdt ? WS_TT * (RMAX - DT) : 0)) * elemBytes
+                + 2 * (2 * WS_TT * DT + 2 * WS_TT * n + WS_TT * DT * (n / npt)) * 4 + (fdt ? WS_TT * DPITCH * 4 : 0);
     }
 
-    /** Whether a warp-specialised main pass exists for template state count nt (scan.cu SCAN_WS). */
-    static boolean hasWs(int nt) {
-        return nt == 8 || nt == 16 || nt == 32;
+    /**
+     * Whether a warp-specialised main pass exists for template state count nt (scan.cu SCAN_WS), with dt_proj
+     * fused in (fdt) for 16 states only.
+     */
+    static boolean hasWs(int nt, boolean fdt) {
+        return fdt ? nt == 16 : nt == 8 || nt == 16 || nt == 32;
     }
 
     /** Template state count for N states: 8, 16, 32 or 64. */
@@ -157,8 +166,8 @@ final class CudaScan {
      * step: it stops when the carried state has decayed, which takes a few hundred steps at Mamba's δ
      * ranges and the whole segment at worst) and 2 states per thread costs ~30% more
      * (H200: 0.850 vs 0.663 ms fp32 at (8, 1536, 4096, 16), benchmarks/results/kernel-probe-h200-run3.txt).
-     * With 4 states per thread and bf16 activations the main pass is the warp-specialised kernel (no fused
-     * dt_proj, 8 to 32 states) unless -Dmamba.cuda.scanWs=false; its fix-up pass is the p4 kernel. (With
+     * With 4 states per thread and bf16 activations the main pass is the warp-specialised kernel (8 to 32
+     * states; with dt_proj fused in, 16) unless -Dmamba.cuda.scanWs=false; its fix-up pass is the p4 kernel. (With
      * fp32 activations it measured slower: 0.50 vs 0.47 ms at (8, 1536, 4096, 16), H200 runs 28-29.) With
      * 16 states on sm_90a that pass comes from the sm_90a module at 4 blocks per SM instead of 3 (sm90a.cu;
      * H200 run 33: 1.313 vs 1.385 ms at (64, 1536, 2048, 16)) unless -Dmamba.cuda.scanWs4=false.
@@ -178,7 +187,7 @@ final class CudaScan {
             String stem = "mamba_scan_" + tn + "_n" + nt + "_p" + npt + (fdt ? "_dtp" : "");
             int threads = DT * (nt / npt);
             int smem = smem(eb, nt, npt, fdt);
-            boolean ws = t == DType.BF16 && npt == 4 && !fdt && hasWs(nt) && be.warpSpecialisedScan();
+            boolean ws = t == DType.BF16 && npt == 4 && hasWs(nt, fdt) && be.warpSpecialisedScan();
             String main = stem + (ws ? "_ws_main" : "_main" + suffix);
             CudaModule mm = be.module();
             if (ws && nt == 16) {
@@ -190,7 +199,7 @@ final class CudaScan {
             }
             final boolean sm90a = mm != be.module();
             int mainThreads = ws ? threads + WS_HELP : threads;
-            int mainSmem = ws ? wsSmem(eb, nt, npt) : smem;
+            int mainSmem = ws ? wsSmem(eb, nt, npt, fdt) : smem;
             int occ = Math.max(1, mm.occupancy(main, mainThreads, mainSmem));
             long slots = sms * occ;
             double factor = npt == 4 ? 1.0 : 1.3;

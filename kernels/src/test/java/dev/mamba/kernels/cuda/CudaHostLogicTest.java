@@ -65,11 +65,17 @@ class CudaHostLogicTest {
         assertTrue(CudaScan.smem(2, 64, 4, true) < 227 * 1024);
         // warp-specialised main pass: 4 raw slots of (u, dt, z [16x32] + B, C [16xN]) + 2 f32 buffers of
         // (δ, δu [16x32] float2, B, C [16xN], partial y [16 steps][32 x N/4]); 3 blocks of 256 threads per SM
-        assertEquals(4 * (3 * 512 + 2 * 16 * 16) * 2 + 2 * (2 * 512 + 2 * 16 * 16 + 16 * 128) * 4, CudaScan.wsSmem(2, 16, 4));
-        assertEquals(45056, CudaScan.wsSmem(2, 16, 4));
-        assertTrue(3 * CudaScan.wsSmem(4, 16, 4) <= 228 * 1024);
-        assertTrue(2 * CudaScan.wsSmem(4, 32, 4) <= 228 * 1024);
-        assertTrue(CudaScan.hasWs(16) && CudaScan.hasWs(8) && CudaScan.hasWs(32) && !CudaScan.hasWs(64));
+        assertEquals(4 * (3 * 512 + 2 * 16 * 16) * 2 + 2 * (2 * 512 + 2 * 16 * 16 + 16 * 128) * 4, CudaScan.wsSmem(2, 16, 4, false));
+        assertEquals(45056, CudaScan.wsSmem(2, 16, 4, false));
+        assertTrue(4 * CudaScan.wsSmem(2, 16, 4, false) <= 227 * 1024);  // the sm_90a pass: 4 blocks per SM
+        assertTrue(3 * CudaScan.wsSmem(4, 16, 4, false) <= 228 * 1024);
+        assertTrue(2 * CudaScan.wsSmem(4, 32, 4, false) <= 228 * 1024);
+        // with dt_proj fused in: dtIn [16 x 64] instead of dt [16 x 32] per slot, a raw-dt scratch [16 x 40] f32
+        assertEquals(45056 + 4 * 16 * 32 * 2 + 16 * 40 * 4, CudaScan.wsSmem(2, 16, 4, true));
+        assertTrue(4 * CudaScan.wsSmem(2, 16, 4, true) <= 227 * 1024);
+        assertTrue(CudaScan.hasWs(16, false) && CudaScan.hasWs(8, false) && CudaScan.hasWs(32, false)
+                && !CudaScan.hasWs(64, false));
+        assertTrue(CudaScan.hasWs(16, true) && !CudaScan.hasWs(8, true) && !CudaScan.hasWs(32, true));
         assertEquals(8, CudaScan.templateN(3));
         assertEquals(16, CudaScan.templateN(16));
         assertEquals(32, CudaScan.templateN(17));

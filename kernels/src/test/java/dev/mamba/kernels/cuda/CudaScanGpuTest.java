@@ -6,7 +6,6 @@ import dev.mamba.kernels.Precision;
 import dev.mamba.kernels.Tensor;
 import dev.mamba.kernels.cpu.CpuBackend;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -131,27 +130,17 @@ class CudaScanGpuTest {
     @ValueSource(strings = {"", "scanWs4", "scanWs"})
     void bf16MainPassesMatchCpu(String off) {
         GpuTest.assumeCuda();
-        String key = "mamba.cuda." + off, was = off.isEmpty() ? null : System.getProperty(key);
-        if (!off.isEmpty()) {
-            System.setProperty(key, "false");
-        }
-        try (Backend gpu = GpuTest.open(Precision.BF16)) {
-            CudaBackend cb = (CudaBackend) gpu;
-            String main = CudaScan.plan(cb, DType.BF16, 4, 1536, 16, 2048, false).main();
-            String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
-                    : off.isEmpty() && cb.hopperScanModule("mamba_scan_bf16_n16_p4_ws4_main") != null
-                    ? "mamba_scan_bf16_n16_p4_ws4_main" : "mamba_scan_bf16_n16_p4_ws_main";
-            assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : key + "=false"));
-            matchCpu(gpu, Precision.BF16, new Random(22));
-        } finally {
-            if (!off.isEmpty()) {
-                if (was == null) {
-                    System.clearProperty(key);
-                } else {
-                    System.setProperty(key, was);
-                }
+        withProperties(() -> {
+            try (Backend gpu = GpuTest.open(Precision.BF16)) {
+                CudaBackend cb = (CudaBackend) gpu;
+                String main = CudaScan.plan(cb, DType.BF16, 4, 1536, 16, 2048, false).main();
+                String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
+                        : off.isEmpty() && cb.hopperScanModule("mamba_scan_bf16_n16_p4_ws4_main") != null
+                        ? "mamba_scan_bf16_n16_p4_ws4_main" : "mamba_scan_bf16_n16_p4_ws_main";
+                assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
+                matchCpu(gpu, Precision.BF16, new Random(22));
             }
-        }
+        }, off.isEmpty() ? null : "mamba.cuda." + off, "false");
     }
 
     /** conv1dSilu and the scan of every case on gpu against a CPU backend; no device memory left after each. */
@@ -181,50 +170,75 @@ class CudaScanGpuTest {
     }
 
     /**
-     * bf16 with dt_proj fused into the scan (-Dmamba.cuda.fusedDtProj=true; off by default) against the CPU's
-     * dt_proj GEMM + scan: ranks 48 (130m), 16 and 5 (padded k16 slices), a long lane (time segments and
-     * the fix-up), N = 8, and that no dt tensor is written.
+     * bf16 with dt_proj fused into the scan (-Dmamba.cuda.fusedDtProj=true) against the CPU's dt_proj GEMM +
+     * scan: ranks 48 (130m), 16 and 5 (padded k16 slices), a long lane (time segments and the fix-up), N = 8
+     * (the phase-by-phase kernel's fused variant), and that no dt tensor is written; for each bf16 main pass
+     * as in {@link #bf16MainPassesMatchCpu} (16 states: the warp-specialised passes fuse it by default).
      */
-    @Test
-    void fusedDtProjMatchesCpu() {
+    @ParameterizedTest
+    @ValueSource(strings = {"", "scanWs4", "scanWs"})
+    void fusedDtProjMatchesCpu(String off) {
         GpuTest.assumeCuda();
         int[][] cases = {
                 {2, 300, 1536, 16, 4, 48, 1, 300, 123},
                 {1, 4097, 64, 16, 4, 16, 1, 4097},
                 {2, 100, 40, 8, 4, 5, 0, 100, 0},
+                {2, 77, 72, 16, 4, 40, 1, 77, 50},
+                {1, 50, 40, 16, 4, 5, 1, 50},
         };
         Random r = new Random(23);
-        String was = System.getProperty("mamba.cuda.fusedDtProj");
-        System.setProperty("mamba.cuda.fusedDtProj", "true");
-        try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
-            for (int[] c : cases) {
-                Inputs in = new Inputs(r, c);
-                String what = "fused dt_proj case " + java.util.Arrays.toString(c);
-                float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
-                On a = new On(cpu, in), g = new On(gpu, in);
-                Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
-                float[] dtBefore = GpuTest.read(gpu, g.dt);
-                for (On o : new On[] {a, g}) {
-                    o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
-                            o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
+        withProperties(() -> {
+            try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
+                String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_dtp_main"
+                        : off.isEmpty() && ((CudaBackend) gpu).hopperScanModule("mamba_scan_bf16_n16_p4_dtp_ws4_main") != null
+                        ? "mamba_scan_bf16_n16_p4_dtp_ws4_main" : "mamba_scan_bf16_n16_p4_dtp_ws_main";
+                assertEquals(want, CudaScan.plan((CudaBackend) gpu, DType.BF16, 4, 1536, 16, 2048, true).main(),
+                        "fused main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
+                for (int[] c : cases) {
+                    Inputs in = new Inputs(r, c);
+                    String what = "fused dt_proj case " + java.util.Arrays.toString(c) + " " + off;
+                    float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
+                    On a = new On(cpu, in), g = new On(gpu, in);
+                    Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
+                    float[] dtBefore = GpuTest.read(gpu, g.dt);
+                    for (On o : new On[] {a, g}) {
+                        o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
+                                o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
+                    }
+                    GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
+                    GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
+                            GpuTest.tol(Precision.BF16), what + " ssm state");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
+                            what + ": the fused kernel must not write the dt scratch");
+                    for (Tensor t : g.owned()) {
+                        gpu.free(t);
+                    }
+                    gpu.free(wg);
+                    assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
                 }
-                GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
-                GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
-                        GpuTest.tol(Precision.BF16), what + " ssm state");
-                org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
-                        what + ": the fused kernel must not write the dt scratch");
-                for (Tensor t : g.owned()) {
-                    gpu.free(t);
-                }
-                gpu.free(wg);
-                assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
             }
+        }, "mamba.cuda.fusedDtProj", "true", off.isEmpty() ? null : "mamba.cuda." + off, "false");
+    }
+
+    /** Runs body with system properties set (key, value pairs; a null key is skipped), then restores them. */
+    private static void withProperties(Runnable body, String... kv) {
+        java.util.Map<String, String> was = new java.util.HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            if (kv[i] != null) {
+                was.put(kv[i], System.getProperty(kv[i]));
+                System.setProperty(kv[i], kv[i + 1]);
+            }
+        }
+        try {
+            body.run();
         } finally {
-            if (was == null) {
-                System.clearProperty("mamba.cuda.fusedDtProj");
-            } else {
-                System.setProperty("mamba.cuda.fusedDtProj", was);
-            }
+            was.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
         }
     }
 
