@@ -23,6 +23,7 @@
 // layout for R, with E, Y and the tile loads on separate helper warps.
 #include "common.cuh"
 #include "mma_ops.cuh"
+#include "pairs.cuh"
 
 namespace scan {
 
@@ -56,12 +57,6 @@ __host__ __device__ constexpr int smem_bytes() {
            (2 * TT * DT + 2 * TT * N + TT * DT * (N / NPT)) * 4 + (FDT ? DT * RPITCH * 2 : 0);
 }
 
-// Two adjacent elements as f32 (4-byte aligned bf16 pair or 8-byte aligned f32 pair), and back: the E
-// and Y phases handle channel pairs, half the loads, stores and index arithmetic of single channels.
-DEV float2 ld2f(const float* q) { return *reinterpret_cast<const float2*>(q); }
-DEV float2 ld2f(const bf16* q) { return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(q)); }
-DEV void st2f(float* q, float a, float b) { *reinterpret_cast<float2*>(q) = make_float2(a, b); }
-DEV void st2f(bf16* q, float a, float b) { *reinterpret_cast<__nv_bfloat162*>(q) = __floats2bfloat162_rn(a, b); }
 
 // Copies rows [0, rows) x cols [0, cols) of a global tile (row stride ld) into smem [ROWS][W] (W = pitch),
 // thread tid of THREADS copying. vec: 16-byte cp.async with zero-fill of the tail chunk; else plain

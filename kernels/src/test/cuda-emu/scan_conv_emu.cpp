@@ -185,7 +185,7 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
 }
 
 template <typename T>
-void conv_case(int lanes, int steps, int D, int K, std::vector<int> lens, bool bias, int off) {
+void conv_case(int lanes, int steps, int D, int K, std::vector<int> lens, bool bias, int off, bool pairs = false) {
     const int rows = lanes * steps, ldx = 2 * D;
     std::vector<float> x(rows * ldx), w(D * K), bs(D), st(lanes * D * (K - 1));
     for (auto& v : x) v = gauss(0, 1);
@@ -213,15 +213,21 @@ void conv_case(int lanes, int steps, int D, int K, std::vector<int> lens, bool b
     bool bf = sizeof(T) == 2;
     if (bf) { if (kt == 2) k = mamba_conv1d_bf16_k2; if (kt == 3) k = mamba_conv1d_bf16_k3; if (kt == 4) k = mamba_conv1d_bf16_k4; if (kt == 0) k = mamba_conv1d_bf16_k0; }
     else { if (kt == 2) k = mamba_conv1d_f32_k2; if (kt == 3) k = mamba_conv1d_f32_k3; if (kt == 4) k = mamba_conv1d_f32_k4; if (kt == 0) k = mamba_conv1d_f32_k0; }
+    if (pairs) {  // two channels per thread (D even, x and out 2-element aligned)
+        if (bf) { if (kt == 2) k = mamba_conv1d_bf16_k2_c2; if (kt == 3) k = mamba_conv1d_bf16_k3_c2; if (kt == 4) k = mamba_conv1d_bf16_k4_c2; if (kt == 0) k = mamba_conv1d_bf16_k0_c2; }
+        else { if (kt == 2) k = mamba_conv1d_f32_k2_c2; if (kt == 3) k = mamba_conv1d_f32_k3_c2; if (kt == 4) k = mamba_conv1d_f32_k4_c2; if (kt == 0) k = mamba_conv1d_f32_k0_c2; }
+    }
     long chunks = (steps + 63) / 64;
-    launch(k, (D + 31) / 32, (chunks + 3) / 4, lanes, 128, 0, p);
+    const int cpt = pairs ? 2 : 1;
+    launch(k, (D + 32 * cpt - 1) / (32 * cpt), (chunks + 3) / 4, lanes, 128, 0, p);
     std::vector<float> og, orr;
     for (int b = 0; b < lanes; ++b) for (int t = 0; t < lens[b]; ++t) for (int d = 0; d < D; ++d) {
         og.push_back(to_f32(oT[(b * steps + t) * D + d])); orr.push_back(oR[(b * steps + t) * D + d]); }
     double eo = rel(og, orr), es = rel(stG, stR);
     double tol = bf ? 2e-2 : 1e-6;
     bool ok = eo <= tol && es <= (bf ? 0 : 0);
-    printf("%s conv %s lanes=%d T=%d D=%d K=%d off=%d bias=%d: out %.2e state %.2e\n", ok ? "ok  " : "FAIL", bf ? "bf16" : "f32 ", lanes, steps, D, K, off, bias, eo, es);
+    printf("%s conv %s%s lanes=%d T=%d D=%d K=%d off=%d bias=%d: out %.2e state %.2e\n", ok ? "ok  " : "FAIL", bf ? "bf16" : "f32 ",
+           pairs ? " c2" : "", lanes, steps, D, K, off, bias, eo, es);
     if (!ok) fails++;
 }
 
@@ -232,6 +238,13 @@ int main() {
     conv_case<float>(1, 200, 40, 7, {200}, false, 1);
     conv_case<bf16>(2, 70, 40, 4, {70, 2}, true, 40);
     conv_case<float>(2, 5, 33, 4, {2, 5}, true, 3);
+    // two channels per thread: several chunks and a partial block of channels, short and empty lanes, the
+    // generic K, bf16 with the x view at the second half of xz rows, state windows longer than a lane
+    conv_case<float>(3, 130, 72, 4, {130, 129, 1}, true, 72, true);
+    conv_case<bf16>(2, 140, 100, 4, {140, 0}, true, 100, true);
+    conv_case<float>(1, 200, 40, 7, {200}, false, 2, true);
+    conv_case<bf16>(2, 9, 64, 3, {2, 9}, false, 0, true);
+    conv_case<float>(1, 3, 34, 4, {2}, true, 0, true);
     // scan
     scan_case<float>(1, 1, 40, 16, 16, 4, 16, true, {1}, 1, false);
     scan_case<float>(2, 31, 40, 8, 8, 4, 5, true, {31, 0}, 1, false);

@@ -47,13 +47,13 @@ public final class CudaBackend implements Backend {
     private final boolean sm90a;
     private final boolean exactScanExp;
     /**
-     * bf16: dt_proj inside the scan kernel (-Dmamba.cuda.fusedDtProj): "true" wherever the rank allows,
-     * "false" never; unset, where the warp-specialised pass does it (16 states), whose helper warps run the
-     * mma. (The phase-by-phase kernel's fused variant stays opt-in: on the H200 it took 0.39 ms per layer at
-     * 8 x 2048 against 0.26 + 0.07 for the scan plus the dt_proj GEMM, run 14: its mma phase sits between
-     * two barriers with ~3 warps per scheduler to hide it.)
+     * bf16: dt_proj inside the scan kernel with -Dmamba.cuda.fusedDtProj=true (it then needs no [rows, D] dt
+     * tensor). Off by default, slower on the H200: with 16 states the warp-specialised pass's helper warps run
+     * the mma, 1.714 ms per layer at 64 x 2048 against 1.313 + 0.159 for that pass plus the dt_proj GEMM
+     * (forward 1.319 vs 1.391 M tokens/s, run 34); the phase-by-phase kernel's variant (other state
+     * counts, or -Dmamba.cuda.scanWs=false) took 0.39 ms per layer at 8 x 2048 against 0.26 + 0.07 (run 14).
      */
-    private final String fusedDtProj = System.getProperty("mamba.cuda.fusedDtProj", "");
+    private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
     /**
      * The scan's main pass with recurrence warps and helper warps (scan.cuh scan_ws_kernel); false
      * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
@@ -228,9 +228,7 @@ public final class CudaBackend implements Backend {
                 deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
                 driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
                 exactScanExp ? "exact (fma)" : "fast (ex2.approx)",
-                precision == Precision.BF16 ? (fusedDtProj.equals("true") ? ", dt_proj fused into the scan"
-                        : fusedDtProj.equals("false") || !warpSpecialisedScan ? ", dt_proj as a GEMM"
-                        : ", dt_proj fused into the warp-specialised scan (16 states)") : "");
+                precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM") : "");
     }
 
     private String gemmName() {
@@ -791,12 +789,18 @@ public final class CudaBackend implements Backend {
         }
         int kt = (k >= 2 && k <= 4) ? k : 0;
         long chunks = (steps + 63) / 64;
+        // two adjacent channels per thread where x and out hold them as aligned pairs (conv1d.cu CP = 2)
+        int eb = xi.dtype.bytes();
+        boolean pairs = d % 2 == 0 && xi.address() % (2L * eb) == 0 && xi.ld % 2 == 0
+                && o.address() % (2L * o.dtype.bytes()) == 0 && o.ld % 2 == 0;
+        int cpt = pairs ? 2 : 1;
         CUevent pe = pBegin();
-        module.launch("mamba_conv1d_" + tn(xi.dtype) + "_k" + kt, (d + 31) / 32, (chunks + 3) / 4, lanes, 128, 0,
+        module.launch("mamba_conv1d_" + tn(xi.dtype) + "_k" + kt + (pairs ? "_c2" : ""), (d + 32L * cpt - 1) / (32L * cpt),
+                (chunks + 3) / 4, lanes, 128, 0,
                 xi.address(), wi.address(), bi == null ? 0 : bi.address(), st.address(), ln.address(), o.address(),
                 xi.ld, wi.ld, st.ld, ln.ld, o.ld, steps, d, k);
         if (pe != null) {
-            pEnd(pe, "conv1dSilu " + lanes + "x" + steps + "x" + d + " k" + k + " " + tn(xi.dtype));
+            pEnd(pe, "conv1dSilu " + lanes + "x" + steps + "x" + d + " k" + k + " " + tn(xi.dtype) + (pairs ? " [c2]" : ""));
         }
     }
 
@@ -812,7 +816,7 @@ public final class CudaBackend implements Backend {
                                                     Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
                                                     Tensor z, Tensor state, Tensor lens, Tensor y) {
         CudaTensor w = t(dtProj, "dt_proj");
-        if (fuseDtProj(u.dtype(), w, aNeg.cols())) {
+        if (fuseDtProj(u.dtype(), w)) {
             scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
@@ -915,18 +919,11 @@ public final class CudaBackend implements Backend {
     }
 
     /** Whether selectiveScanProjected computes dt inside the scan (see {@link #fusedDtProj}). */
-    boolean fuseDtProj(DType act, CudaTensor w, int states) {
+    boolean fuseDtProj(DType act, CudaTensor w) {
         if (!CudaScan.fusable(act, w)) {
             return false;
         }
-        switch (fusedDtProj) {
-            case "true":
-                return true;
-            case "false":
-                return false;
-            default:
-                return warpSpecialisedScan && states > 8 && states <= 16;
-        }
+        return fusedDtProj;
     }
 
     /**

@@ -28,6 +28,7 @@ class CudaScanGpuTest {
             {2, 4097, 40, 8, 4, 3, 1, 4097, 4096},    // segments with N = 8 and unaligned B/C views
             {4, 300, 1536, 16, 4, 48, 1, 300, 0, 299, 150},  // 130m channel count
             {1, 200, 100, 5, 7, 2, 1, 200},           // N = 5 (padded to 8), K = 7 (generic conv)
+            {2, 45, 33, 16, 4, 16, 1, 45, 44},        // odd D: one channel per conv thread, a partial scan block
     };
 
     /** The inputs of one case, uploaded to a backend in its activation type. */
