@@ -147,15 +147,14 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
 // Tile, ring depth and shared memory of one instance. A stage holds BM + BN rows of 128 bytes (a k-tile
 // of 64 bf16 or 32 fp32): 48 KB for BN = 256 (4 stages), 32 KB for BN = 128 (6 stages); both ~193 KB,
 // one CTA per SM. LAG: the producer signals a stage LAG k-tiles after issuing its copies (it waits for
-// its own copies with cp.async.wait_group, so LAG + 1 stages stay in flight per producer thread). A
-// larger LAG keeps more bytes in flight for the skinny GEMMs (x_proj: 16 KB of x per k-tile, its w rows
-// mostly zero-fill), whose tiles are a few k-tiles of copies and little math; the tuner times both.
-template <int BN_, int LAG_ = 2>
+// its own copies with cp.async.wait_group, so LAG + 1 stages stay in flight per producer thread). (LAG 4
+// with BN = 128, for the copy-bound x_proj, measured no faster in the H200's per-shape tuning, run 35.)
+template <int BN_>
 struct Cfg {
     static constexpr int BM = 128, BN = BN_;
     static constexpr int STAGE_BYTES = (BM + BN) * 128;
     static constexpr int STAGES = BN >= 256 ? 4 : 6;
-    static constexpr int LAG = LAG_;
+    static constexpr int LAG = 2;
     static constexpr int BAR_OFF = STAGES * STAGE_BYTES;  // full[STAGES], empty[STAGES]
     static constexpr int EPI_OFF = BAR_OFF + 128;         // 8 consumer warps' output staging buffers
     static constexpr int SMEM = EPI_OFF + 8 * EPI_WARP_BYTES + 1024;  // + slack to align the base to 1024
@@ -171,9 +170,9 @@ struct Cfg {
 // accumulators. 128 x 56 + 256 x 224 <= 65536.
 constexpr int PRODUCER_REGS = 56, CONSUMER_REGS = 224;
 
-template <typename T, int BN_, int LAG_ = 2>
+template <typename T, int BN_>
 DEV void gemm_ws(const gemm::P& p) {
-    using C = Cfg<BN_, LAG_>;
+    using C = Cfg<BN_>;
     constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = C::LAG;
     constexpr int BK = 128 / (int)sizeof(T);  // elements per 128-byte row
     constexpr bool TF32 = sizeof(T) == 4;
@@ -348,18 +347,16 @@ DEV void gemm_ws(const gemm::P& p) {
 }  // namespace wsg
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define WS_BODY(T, BN, LAG) wsg::gemm_ws<T, BN, LAG>(p);
+#define WS_BODY(T, BN) wsg::gemm_ws<T, BN>(p);
 #else
-#define WS_BODY(T, BN, LAG) __trap();
+#define WS_BODY(T, BN) __trap();
 #endif
-#define WS_KERNEL(NAME, T, BN, LAG) \
-    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const gemm::P p) { WS_BODY(T, BN, LAG) }
-WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256, 2)
-WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128, 2)
-WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256, 2)
-WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128, 2)
-// deeper copy lag, bf16 n128 (6 stages; n256 has 4, LAG 2 at most): a candidate of the per-shape tuning
-WS_KERNEL(mamba_wgmma_ws_bf16_n128_l4, bf16, 128, 4)
+#define WS_KERNEL(NAME, T, BN) \
+    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const gemm::P p) { WS_BODY(T, BN) }
+WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256)
+WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128)
+WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256)
+WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128)
 
 // Which code the driver picked from this module (same contract as mamba_arch_probe in all.cu).
 extern "C" __global__ void mamba_wgmma_probe(int* out) {

@@ -57,8 +57,6 @@ final class CudaGemm {
         WGMMA_BF16("wgmma", "mamba_wgmma_bf16", true, DType.BF16, 128, 256, 256, mmaSmem(4, 128, 256) + 1024, false),
         WS_BF16_256("wgmma_ws256", "mamba_wgmma_ws_bf16_n256", true, DType.BF16, 128, 256, 384, wsSmem(256), true),
         WS_BF16_128("wgmma_ws128", "mamba_wgmma_ws_bf16_n128", true, DType.BF16, 128, 128, 384, wsSmem(128), true),
-        /** The same with more copies in flight (wgmma.cu Cfg LAG 4): for the skinny, copy-bound shapes. */
-        WS_BF16_128_L4("wgmma_ws128l4", "mamba_wgmma_ws_bf16_n128_l4", true, DType.BF16, 128, 128, 384, wsSmem(128), true),
         WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256), true),
         WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128), true);
 
@@ -88,8 +86,7 @@ final class CudaGemm {
 
     /** The wgmma kernels of a weight type, best first (the static default is the first one verified). */
     static List<Kernel> hopperKernels(DType weight) {
-        return weight == DType.BF16
-                ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WS_BF16_128_L4, Kernel.WGMMA_BF16)
+        return weight == DType.BF16 ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16)
                 : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
     }
 
