@@ -810,7 +810,10 @@ public final class CudaBackend implements Backend {
         scan(u, dtRaw, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
     }
 
-    /** bf16 with a dt rank up to 64 and the switch on: dt is computed inside the scan kernel (no dt tensor). */
+    /**
+     * bf16 with a dt rank up to 64 and -Dmamba.cuda.fusedDtProj=true: dt is computed inside the scan kernel
+     * (no dt tensor); else dt_proj as a GEMM into dtScratch, then the scan.
+     */
     @Override
     public synchronized void selectiveScanProjected(Tensor u, Tensor dtIn, Tensor dtProj, Tensor dtScratch,
                                                     Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
