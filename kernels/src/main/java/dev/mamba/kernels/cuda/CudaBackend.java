@@ -64,8 +64,8 @@ public final class CudaBackend implements Backend {
      * (sm90a.cu, setmaxnreg); false (-Dmamba.cuda.scanWs4=false) keeps the portable module's 3 per SM.
      */
     private final boolean hopperScanWanted = !"false".equals(System.getProperty("mamba.cuda.scanWs4"));
-    /** Whether the sm_90a module carries the scan pass (asked once). */
-    private Boolean hopperScanPresent;
+    /** Which sm_90a scan passes the sm_90a module carries (asked once per name). */
+    private final java.util.Map<String, Boolean> hopperScanPresent = new java.util.HashMap<>();
     /** The sm_90a wgmma module (null when absent, not Hopper, or switched off). */
     private CudaModule wgmma;
     /** Why there are no wgmma kernels, or their self-check verdicts, for describe(). */
@@ -923,10 +923,7 @@ public final class CudaBackend implements Backend {
 
     /** Whether selectiveScanProjected computes dt inside the scan (see {@link #fusedDtProj}). */
     boolean fuseDtProj(DType act, CudaTensor w) {
-        if (!CudaScan.fusable(act, w)) {
-            return false;
-        }
-        return fusedDtProj;
+        return fusedDtProj && CudaScan.fusable(act, w);
     }
 
     /**
@@ -937,16 +934,16 @@ public final class CudaBackend implements Backend {
         if (!hopperScanWanted || wgmma == null) {
             return null;
         }
-        if (hopperScanPresent == null) {
+        boolean present = hopperScanPresent.computeIfAbsent(name, n -> {
             try {
-                wgmma.function(name);
-                hopperScanPresent = true;
+                wgmma.function(n);
+                return true;
             } catch (CudaException e) {
-                hopperScanPresent = false;
-                LOG.warn("cuda: the sm_90a module has no {}: the scan keeps the portable pass", name);
+                LOG.warn("cuda: the sm_90a module has no {}: the scan keeps the portable pass", n);
+                return false;
             }
-        }
-        return hopperScanPresent ? wgmma : null;
+        });
+        return present ? wgmma : null;
     }
 
     boolean exactScanExp() {
