@@ -40,8 +40,8 @@ final class CudaScan {
     }
 
     /**
-     * Whether a warp-specialised main pass exists for template state count nt (scan.cu SCAN_WS), with dt_proj
-     * fused in (fdt) for 16 states only.
+     * Whether a warp-specialised main pass exists for template state count nt (scan.cu SCAN_WS and the
+     * _dtp_ws instance; sm90a.cu's _ws4 ones), with dt_proj fused in (fdt) for 16 states only.
      */
     static boolean hasWs(int nt, boolean fdt) {
         return fdt ? nt == 16 : nt == 8 || nt == 16 || nt == 32;
