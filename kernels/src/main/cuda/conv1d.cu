@@ -51,7 +51,7 @@ DEV void conv_kernel(const P& p) {
     const T* x = cptr<T>(p.x) + (i64)b * Tn * p.ldx + d;
     float* st = mptr<float>(p.state) + (i64)b * p.ldstate + (i64)d * (K - 1);  // channel c's at + c * (K - 1)
     // the CP inputs of a step (one pair load for CP = 2)
-    auto ldx = [](const T* q, float (&v)[CP]) {
+    auto load = [](const T* q, float (&v)[CP]) {
         if constexpr (CP == 2) {
             const float2 f = ld2f(q);
             v[0] = f.x;
@@ -71,7 +71,7 @@ DEV void conv_kernel(const P& p) {
                 for (int c = 0; c < CP; ++c) win[c][j] = st[c * (K - 1) + (K - 1) + t];
             } else {
                 float v[CP];
-                ldx(x + (i64)t * p.ldx, v);
+                load(x + (i64)t * p.ldx, v);
 #pragma unroll
                 for (int c = 0; c < CP; ++c) win[c][j] = v[c];
             }
@@ -81,7 +81,7 @@ DEV void conv_kernel(const P& p) {
     // walking pointers: no 64-bit row products per step
     const T* xp = x + (i64)t0 * p.ldx;
     T* op = mptr<T>(p.out) + ((i64)b * Tn + t0) * p.ldout + d;
-    const i64 ldX = p.ldx, ldo = p.ldout;
+    const i64 ldx = p.ldx, ldo = p.ldout;
     auto one = [&](const float (&xv)[CP], T* o) {
         float y[CP];
 #pragma unroll
@@ -102,16 +102,16 @@ DEV void conv_kernel(const P& p) {
     // through another pointer, so the plain loop kept one load in flight per thread (latency-bound).
     constexpr int U = 8;
     int t = t0;
-    for (; t + U <= t1; t += U, xp += U * ldX, op += U * ldo) {
+    for (; t + U <= t1; t += U, xp += U * ldx, op += U * ldo) {
         float xs[U][CP];
 #pragma unroll
-        for (int q = 0; q < U; ++q) ldx(xp + q * ldX, xs[q]);
+        for (int q = 0; q < U; ++q) load(xp + q * ldx, xs[q]);
 #pragma unroll
         for (int q = 0; q < U; ++q) one(xs[q], op + q * ldo);
     }
-    for (; t < t1; ++t, xp += ldX, op += ldo) {
+    for (; t < t1; ++t, xp += ldx, op += ldo) {
         float v[CP];
-        ldx(xp, v);
+        load(xp, v);
         one(v, op);
     }
     if (chunk == 0 && K > 1) {

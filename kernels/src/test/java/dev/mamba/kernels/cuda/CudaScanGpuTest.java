@@ -125,7 +125,8 @@ class CudaScanGpuTest {
      * bf16's main passes one by one against the CPU on every case: the default (on sm_90a the 16-state
      * warp-specialised pass of the sm_90a module, 4 blocks per SM), the portable warp-specialised pass
      * (-Dmamba.cuda.scanWs4=false) and the phase-by-phase kernel (-Dmamba.cuda.scanWs=false); and that each
-     * setting plans the kernel it names at the 130m shape.
+     * setting plans the kernel it names at the 130m shape (the sm_90a pass wherever the sm_90a module loaded:
+     * a module without it fails here instead of falling back quietly).
      */
     @ParameterizedTest
     @ValueSource(strings = {"", "scanWs4", "scanWs"})
@@ -136,7 +137,7 @@ class CudaScanGpuTest {
                 CudaBackend cb = (CudaBackend) gpu;
                 String main = CudaScan.plan(cb, DType.BF16, 4, 1536, 16, 2048, false).main();
                 String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
-                        : off.isEmpty() && cb.hopperScanModule("mamba_scan_bf16_n16_p4_ws4_main") != null
+                        : off.isEmpty() && cb.wgmmaModule() != null
                         ? "mamba_scan_bf16_n16_p4_ws4_main" : "mamba_scan_bf16_n16_p4_ws_main";
                 assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
                 matchCpu(gpu, Precision.BF16, new Random(22));
@@ -191,7 +192,7 @@ class CudaScanGpuTest {
         withProperties(() -> {
             try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
                 String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_dtp_main"
-                        : off.isEmpty() && ((CudaBackend) gpu).hopperScanModule("mamba_scan_bf16_n16_p4_dtp_ws4_main") != null
+                        : off.isEmpty() && ((CudaBackend) gpu).wgmmaModule() != null
                         ? "mamba_scan_bf16_n16_p4_dtp_ws4_main" : "mamba_scan_bf16_n16_p4_dtp_ws_main";
                 assertEquals(want, CudaScan.plan((CudaBackend) gpu, DType.BF16, 4, 1536, 16, 2048, true).main(),
                         "fused main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
