@@ -68,19 +68,35 @@ template <typename Ti, int ROWS, int THREADS>
 DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 kLeft, bool vec, int tid) {
     constexpr int E = 16 / sizeof(Ti);  // elements per chunk
     static_assert(THREADS % 64 == 0, "a thread's rows must step by a multiple of 8 (fixed swizzle)");
-    if (vec && rowsLeft >= ROWS && kLeft >= 8 * E) {
-        // Interior slab (every chunk full): a thread's chunks are rows r0, r0 + THREADS/8, ... at the
-        // same chunk column, so the swizzled destination only moves by whole 8-row groups and the source
-        // by a fixed row step: ~4 instructions per 16-byte copy instead of ~25 with the bounds logic.
-        // (The producer warp of the wgmma kernel issues every copy of a stage; at ~25 instructions each it
-        // needed about as long as the tensor cores take for the stage.)
+    if (vec) {
+        // 16-byte-aligned operand: a thread's chunks are rows r0, r0 + THREADS/8, ... at one chunk column c,
+        // so the swizzled destination only moves by whole 8-row groups, the source by a fixed row step, and
+        // the chunk's byte count (16, part of a K edge, or 0) is the same for all of them: ~4 instructions per
+        // 16-byte copy in the interior, ~6 on an edge, instead of ~25 with per-chunk bounds logic. (The
+        // producer warp of the wgmma kernels issues every copy of a stage; at ~25 instructions each it
+        // needed about as long as the tensor cores take for an interior stage, and edge slabs are the whole
+        // of the skinny GEMMs: x_proj's w has N = 80 of 128 rows, dt_proj's K = 48 of 64 columns.)
         const int r0 = tid >> 3, c = tid & 7;
         unsigned char* dst = tile + swz(r0, c);
         const Ti* src = g + (i64)r0 * ld + c * E;
         const i64 step = (i64)(THREADS / 8) * ld;
+        const i64 kl = kLeft - (i64)c * E;  // elements left in this thread's rows from its chunk on
+        const int bytes = kl >= E ? 16 : (kl <= 0 ? 0 : (int)kl * (int)sizeof(Ti));
+        if (rowsLeft >= ROWS && bytes == 16) {
+#pragma unroll
+            for (int q = 0; q < ROWS * 8 / THREADS; ++q) {
+                cp_async16(dst + q * (THREADS / 8) * 128, src, 16);
+                src += step;
+            }
+            return;
+        }
+        // Edge slab: chunks past the K edge or below the last row are zero-filled (src-size 0: nothing is
+        // read, so the source passed is the slab's own first element, always mapped).
+        const i64 rl = rowsLeft - r0;  // this thread's rows q * THREADS/8 < rl exist
 #pragma unroll
         for (int q = 0; q < ROWS * 8 / THREADS; ++q) {
-            cp_async16(dst + q * (THREADS / 8) * 128, src, 16);
+            const bool in = (i64)q * (THREADS / 8) < rl && bytes != 0;
+            cp_async16(dst + q * (THREADS / 8) * 128, in ? src : g, in ? bytes : 0);
             src += step;
         }
         return;
@@ -90,17 +106,11 @@ DEV void load_slab(unsigned char* tile, const Ti* g, i64 ld, i64 rowsLeft, i64 k
         const int r = i >> 3, c = i & 7;
         unsigned char* dst = tile + swz(r, c);
         const i64 kl = kLeft - (i64)c * E;  // elements left in this row from this chunk on
-        if (vec) {
-            int bytes = (r >= rowsLeft || kl <= 0) ? 0 : (kl >= E ? 16 : (int)kl * (int)sizeof(Ti));
-            const Ti* src = bytes ? g + (i64)r * ld + c * E : g;
-            cp_async16(dst, src, bytes);
-        } else {
-            __align__(16) Ti v[E];
+        __align__(16) Ti v[E];  // unaligned operand: element loads, zero past the edges
 #pragma unroll
-            for (int e = 0; e < E; ++e)
-                v[e] = (r < rowsLeft && e < kl) ? g[(i64)r * ld + c * E + e] : from_f32<Ti>(0.f);
-            *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(v);
-        }
+        for (int e = 0; e < E; ++e)
+            v[e] = (r < rowsLeft && e < kl) ? g[(i64)r * ld + c * E + e] : from_f32<Ti>(0.f);
+        *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(v);
     }
 }
 

@@ -102,6 +102,9 @@ int main() {
     // k-loops longer than the ring with several tiles per CTA (the ring wraps within and across tiles)
     gemm_case(2, 300, 272, 640, 0, 0, true, false, true, 2);     // n128: 10 k-tiles x 3 tiles per CTA, bias, bf16 out
     gemm_case(2, 260, 80, 1536, 0, 0, false, false, true, 2);    // x_proj-like: 24 k-tiles, 3 tiles on 2 CTAs
+    // aligned rows whose K ends inside a 16-byte chunk (the copy's partial source size; padding is NaN)
+    gemm_case(2, 200, 80, 108, 0, 4, false, false, true, 2);     // bf16 n128: second k-tile ends 4 into chunk 5
+    gemm_case(4, 130, 96, 70, 0, 2, true, false, false, 1);      // tf32 n128: the last k-tile ends 2 into chunk 1
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }
