@@ -10,14 +10,27 @@ cd "$D"
 [ -d jre ] || tar xf jre.tar.xz
 OPENS="--add-modules=jdk.incubator.vector --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED"
 J="$D/jre/bin/java $OPENS -Xmx48g -Dlog4j2.configurationFile=$D/log4j2.properties"
-CP="$D/lib/*:$D/spark-a/*:$D/spark-b/*:$D/spark-c/*:$D/spark-d/*"
+# every jar but slf4j-simple (pack.sh adds it for the runs without Spark; here it would take over from
+# Spark's log4j2 binding, and the log configuration below would be ignored)
+CP=$(ls "$D"/lib/*.jar "$D"/spark-[a-d]/*.jar | grep -v slf4j-simple | tr '\n' ':')
 BASES=${BASES:-40000000}
+# 1020 records in the bench's 8 splits: 127 or 128 per split, at most two rounds of 64 lanes. (1024 put split
+# boundaries on record starts, so byte rounding gave one split 129 records and a third round with one lane
+# busy: run 42, that task took 58.6 s against 44-47 s, and the job ended 13 s after the others' last task.)
+RECORDS=${RECORDS:-1020}
+TL=/tmp/log4j2-timeline.properties  # the job's log config plus Spark's task starts and ends
+sed 's/%d{HH:mm:ss}/%d{HH:mm:ss.SSS}/' "$D/log4j2.properties" > "$TL"
+printf 'logger.tsm.name = org.apache.spark.scheduler.TaskSetManager\nlogger.tsm.level = info\n' >> "$TL"
+printf 'logger.dag.name = org.apache.spark.scheduler.DAGScheduler\nlogger.dag.level = info\n' >> "$TL"
 for p in ${PRECISIONS:-bf16}; do
   echo "== forward alone, $p 64x2048"
   timeout 120 $J -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda $p 64 2048 3 "$OUT/spark-bench.jsonl" 2>&1 | grep -E "tokens_per_s|Exception"
   echo "== embed job, local[4], $p, lanes 64, batch tokens 131072"
-  timeout 400 $J -cp "$CP" dev.mamba.jobs.cli.Main bench pipeline --shape 130m --backends cuda --precision $p \
-    --lanes 64 --batch-tokens 131072 --chunk-length 2048 --bases $BASES --records 1024 --master 'local[4]' \
-    --work /tmp/mamba-bench --out "$OUT/spark-bench.jsonl" 2>&1 | grep -vE "WARN|^\s+at " | tail -8
+  # the whole log (Spark's task starts and ends included, timestamped) goes to $OUT: where the job's time
+  # beyond the forward goes
+  timeout 400 $J -Dlog4j2.configurationFile=$TL -cp "$CP" dev.mamba.jobs.cli.Main bench pipeline --shape 130m --backends cuda --precision $p \
+    --lanes 64 --batch-tokens 131072 --chunk-length 2048 --bases $BASES --records $RECORDS --master 'local[4]' \
+    --work /tmp/mamba-bench --out "$OUT/spark-bench.jsonl" > "$OUT/spark-job-$p.log" 2>&1
+  grep -vE "^\s+at " "$OUT/spark-job-$p.log" | grep -E "INFO|steps|Exception|rror" | cut -c1-200 | tail -40
 done
 cat "$OUT/spark-bench.jsonl"

@@ -73,7 +73,8 @@ public final class PipelineBench {
             s.batchTokens = batchTokens;
             s.precision = precision;
             s.chunkLength = chunkLength;
-            s.splitBytes = Math.max(1 << 20, Files.size(input) / 8);
+            // 8 splits (rounded up: a ninth, tiny split would run alone at the end of local[4]'s two waves)
+            s.splitBytes = Math.max(1 << 20, (Files.size(input) + 7) / 8);
             SparkSession spark = SparkSessions.get("mamba-bench", master);
             try {
                 Path out = work.resolve("out-" + b);

@@ -1,0 +1,71 @@
+package dev.mamba.jobs.spark;
+
+import dev.mamba.jobs.bench.PipelineBench;
+import dev.mamba.pipeline.checkpoint.RandomCheckpoint;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The local-mode prewarm: it loads what the tasks then use, and closeAll leaves nothing behind it. */
+class ExecutorRuntimeTest {
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void clean() {
+        assertEquals(List.of(), ExecutorRuntime.closeAll(), "memory left after the runtime closed");
+    }
+
+    private JobSettings settings(Path model) {
+        JobSettings s = new JobSettings();
+        s.model = model.toString();
+        s.backend = "cpu";
+        s.lanes = 2;
+        s.chunkLength = 64;
+        s.batchTokens = 128;
+        return s;
+    }
+
+    @Test
+    void prewarmLoadsTheModelTheTasksBorrow() throws Exception {
+        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
+        JobSettings s = settings(model);
+        assertFalse(ExecutorRuntime.loaded(s, 0));
+        ExecutorRuntime.prewarm(s).join();
+        assertTrue(ExecutorRuntime.loaded(s, 0), "the prewarm loaded backend 0 and the model on it");
+        try (ExecutorRuntime.Lease a = ExecutorRuntime.acquire(s); ExecutorRuntime.Lease b = ExecutorRuntime.acquire(s)) {
+            assertSame(a.model, b.model, "one model per backend");
+            assertNotSame(a.runner, b.runner, "each task its own runner");
+        }
+        assertEquals(List.of(), ExecutorRuntime.closeAll());
+        assertFalse(ExecutorRuntime.loaded(s, 0), "closeAll forgets what it closed");
+    }
+
+    @Test
+    void closeAllWaitsForARunningPrewarm() throws Exception {
+        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
+        JobSettings s = settings(model);
+        Thread t = ExecutorRuntime.prewarm(s);
+        assertEquals(List.of(), ExecutorRuntime.closeAll());  // joins t, then closes what it opened
+        assertFalse(t.isAlive());
+        assertFalse(ExecutorRuntime.loaded(s, 0));
+    }
+
+    @Test
+    void aFailedPrewarmIsLeftToTheTasksToReport() throws Exception {
+        JobSettings s = settings(tmp.resolve("no-such-model"));
+        ExecutorRuntime.prewarm(s).join();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ExecutorRuntime.acquire(s));
+        assertTrue(e.getMessage().contains("cannot load model " + s.model), e.getMessage());
+    }
+}
