@@ -16,7 +16,7 @@ CP=$(ls "$D"/lib/*.jar "$D"/spark-[a-d]/*.jar | grep -v slf4j-simple | tr '\n' '
 BASES=${BASES:-40000000}
 # 1020 records in the bench's 8 splits: 127 or 128 per split, at most two rounds of 64 lanes. (1024 put split
 # boundaries on record starts, so byte rounding gave one split 129 records and a third round with one lane
-# busy: run 42, that task took 58.6 s against 44-47 s, and the job ended 13 s after the others' last task.)
+# busy: run 42, that task took 58.6 s against 44-47 s.)
 RECORDS=${RECORDS:-1020}
 TL=/tmp/log4j2-timeline.properties  # the job's log config plus Spark's task starts and ends
 sed 's/%d{HH:mm:ss}/%d{HH:mm:ss.SSS}/' "$D/log4j2.properties" > "$TL"
