@@ -355,6 +355,10 @@ int main(int argc, char** argv) {
         std::vector<GemmKernel> ks = {{"wgmma_ws128", mamba_wgmma_ws_bf16_n128, 128, 128, 384, wsg::Cfg<128>::SMEM, true}};
         gemm_shape<bf16>("x_proj", 131072, 80, 1536, true, ks);
     }
+    if (what == "inproj") {  // in_proj of the 64 x 2048 forward alone, ws256 (for Nsight Compute)
+        std::vector<GemmKernel> ks = {{"wgmma_ws256", mamba_wgmma_ws_bf16_n256, 128, 256, 384, wsg::Cfg<256>::SMEM, true}};
+        gemm_shape<bf16>("in_proj", 131072, 3072, 768, true, ks);
+    }
     if (what == "all" || what == "gemm") {
         const int ws256 = wsg::Cfg<256>::SMEM, ws128 = wsg::Cfg<128>::SMEM;
         std::vector<GemmKernel> ks = {

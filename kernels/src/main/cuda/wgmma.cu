@@ -146,9 +146,10 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
 
 // Tile, ring depth and shared memory of one instance. A stage holds BM + BN rows of 128 bytes (a k-tile
 // of 64 bf16 or 32 fp32): 48 KB for BN = 256 (4 stages), 32 KB for BN = 128 (6 stages); both ~193 KB,
-// one CTA per SM. LAG: the producer signals a stage LAG k-tiles after issuing its copies (it waits for
-// its own copies with cp.async.wait_group, so LAG + 1 stages stay in flight per producer thread). (LAG 4
-// with BN = 128, for the copy-bound x_proj, measured no faster in the H200's per-shape tuning, run 35.)
+// one CTA per SM. LAG: the producer signals a stage at the start of the iteration LAG k-tiles after the
+// one that issued its copies (it waits for its own copies with cp.async.wait_group, so up to LAG stages
+// stay in flight per producer thread). (Run 35, when the signal came after each iteration's copies: LAG 4
+// with BN = 128, for the copy-bound x_proj, measured no faster in the H200's per-shape tuning.)
 template <int BN_>
 struct Cfg {
     static constexpr int BM = 128, BN = BN_;
@@ -160,8 +161,9 @@ struct Cfg {
     static constexpr int SMEM = EPI_OFF + 8 * EPI_WARP_BYTES + 1024;  // + slack to align the base to 1024
     static constexpr int THREADS = 384;
     // the producer's wait for stage it - STAGES needs the consumers past k-tile it - STAGES + 1 (they release a
-    // stage after the next one's wgmma), which it signals in iteration it - STAGES + 1 + LAG: before this one
-    static_assert(LAG <= STAGES - 2, "the producer must signal a stage before it waits for its reuse");
+    // stage after the next one's wgmma), which it signals at the start of iteration it - STAGES + 1 + LAG: this
+    // one at the latest
+    static_assert(LAG >= 1 && LAG <= STAGES - 1, "the producer must signal a stage before it waits for its reuse");
     static_assert(2 * STAGES * 8 <= 128, "the barriers fit below EPI_OFF");
     static_assert(SMEM <= 227 * 1024, "one CTA per SM");
 };
@@ -238,16 +240,20 @@ DEV void gemm_ws(const gemm::P& p) {
             const T* gw = cptr<T>(p.w) + n0 * p.ldw;
             for (int kt = 0; kt < KT; ++kt, ++it) {
                 const int s = it % STAGES;
+                // Signal the stage LAG k-tiles back before waiting for a free one and issuing this one's
+                // copies: signalled after them (until run 44), the full barrier waited for the consumers to
+                // free a stage and for ~100 copy instructions, and the consumers spent ~40 % of their
+                // samples waiting for it (in_proj, Nsight, run 44).
+                if (it >= LAG) {
+                    cp_async_wait<LAG - 1>();  // groups up to it - LAG have landed
+                    finish(it - LAG);
+                }
                 if (it >= STAGES) wg::bar_wait(empty(s), ((it / STAGES) & 1) ^ 1);
                 unsigned char* st = smem + s * C::STAGE_BYTES;
                 const i64 k0 = (i64)kt * BK;
                 gemm::load_slab<T, BM, 128>(st, gx + k0, p.ldx, M - m0, K - k0, vecX, tid);
                 gemm::load_slab<T, BN, 128>(st + BM * 128, gw + k0, p.ldw, N - n0, K - k0, vecW, tid);
                 cp_async_commit();
-                if (it >= LAG) {
-                    cp_async_wait<LAG>();
-                    finish(it - LAG);
-                }
             }
         }
         cp_async_wait<0>();

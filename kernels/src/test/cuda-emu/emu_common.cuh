@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <vector>
 #include <cmath>
 #include <cstdlib>
 #include <barrier>
@@ -66,9 +67,29 @@ template <> DEV bf16 from_f32<bf16>(float v) { return bf16{f2bf(v)}; }
 template <typename T> DEV float ldf(const T* p) { return to_f32(*p); }
 template <typename T> DEV const T* cptr(i64 a) { return reinterpret_cast<const T*>(a); }
 template <typename T> DEV T* mptr(i64 a) { return reinterpret_cast<T*>(a); }
-DEV void cp_async16(void* smem, const void* g, int bytes) { memcpy(smem, g, bytes); memset((char*)smem + bytes, 0, 16 - bytes); }
-DEV void cp_async_commit() {}
-template <int N> DEV void cp_async_wait() {}
+// cp.async as the PTX ISA orders it: the source is read at issue, but shared memory is written only when a
+// cp.async.wait_group retires the copy's committed group. A stage used (or signalled to other warps) before
+// its group was waited for then holds stale data (0xCD / NaN fill) and fails the case.
+struct EmuCopy { void* dst; unsigned char data[16]; };
+inline thread_local std::vector<std::vector<EmuCopy>> emu_cp_groups;  // committed, oldest first
+inline thread_local std::vector<EmuCopy> emu_cp_open;                 // issued since the last commit
+DEV void cp_async16(void* smem, const void* g, int bytes) {
+    EmuCopy c;
+    c.dst = smem;
+    memcpy(c.data, g, bytes);
+    memset(c.data + bytes, 0, 16 - bytes);
+    emu_cp_open.push_back(c);
+}
+DEV void cp_async_commit() {
+    emu_cp_groups.push_back(std::move(emu_cp_open));
+    emu_cp_open.clear();
+}
+template <int N> DEV void cp_async_wait() {
+    while ((int)emu_cp_groups.size() > N) {
+        for (const EmuCopy& c : emu_cp_groups.front()) memcpy(c.dst, c.data, 16);
+        emu_cp_groups.erase(emu_cp_groups.begin());
+    }
+}
 DEV float ex2_approx(float x) { float y = exp2f(x); return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y; }
 DEV float tanh_approx(float x) { return tanhf(x); }
 // cvt.rna.tf32.f32 on finite values (ties away from zero); Inf/NaN kept
