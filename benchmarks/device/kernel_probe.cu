@@ -25,6 +25,14 @@ extern "C" __global__ void __launch_bounds__(256, 4) mamba_scan_bf16_n16_p4_ws_r
 #endif
 }
 
+// The wgmma GEMMs with the signal order before run 45 (a stage signalled after the producer's empty wait and
+// copies), for the A/B against the production kernels (gemm mode).
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n256_late(const gemm::P p) {
+    wsg::gemm_ws<bf16, 256, true>(p);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n128_late(const gemm::P p) {
+    wsg::gemm_ws<bf16, 128, true>(p);
+}
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -364,6 +372,8 @@ int main(int argc, char** argv) {
         std::vector<GemmKernel> ks = {
             {"wgmma_ws256", mamba_wgmma_ws_bf16_n256, 128, 256, 384, ws256, true},
             {"wgmma_ws128", mamba_wgmma_ws_bf16_n128, 128, 128, 384, ws128, true},
+            {"ws256_late", probe_wgmma_ws_bf16_n256_late, 128, 256, 384, ws256, true},
+            {"ws128_late", probe_wgmma_ws_bf16_n128_late, 128, 128, 384, ws128, true},
             {"mma_big", mamba_mma_bf16_big, 128, 256, 256, 4 * (128 + 256) * 128, false},
             {"mma_small", mamba_mma_bf16_small, 128, 128, 128, 3 * (128 + 128) * 128, false}};
         if (g_once) ks.resize(1);
