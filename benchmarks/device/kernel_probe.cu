@@ -33,6 +33,19 @@ extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n256_la
 extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n128_late(const gemm::P p) {
     wsg::gemm_ws<bf16, 128, true>(p);
 }
+// other producer lags (production: 2 for both rings)
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n256_lag1(const gemm::P p) {
+    wsg::gemm_ws<bf16, 256, false, 1>(p);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n256_lag3(const gemm::P p) {
+    wsg::gemm_ws<bf16, 256, false, 3>(p);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n128_lag3(const gemm::P p) {
+    wsg::gemm_ws<bf16, 128, false, 3>(p);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n128_lag4(const gemm::P p) {
+    wsg::gemm_ws<bf16, 128, false, 4>(p);
+}
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -374,6 +387,10 @@ int main(int argc, char** argv) {
             {"wgmma_ws128", mamba_wgmma_ws_bf16_n128, 128, 128, 384, ws128, true},
             {"ws256_late", probe_wgmma_ws_bf16_n256_late, 128, 256, 384, ws256, true},
             {"ws128_late", probe_wgmma_ws_bf16_n128_late, 128, 128, 384, ws128, true},
+            {"ws256_lag1", probe_wgmma_ws_bf16_n256_lag1, 128, 256, 384, ws256, true},
+            {"ws256_lag3", probe_wgmma_ws_bf16_n256_lag3, 128, 256, 384, ws256, true},
+            {"ws128_lag3", probe_wgmma_ws_bf16_n128_lag3, 128, 128, 384, ws128, true},
+            {"ws128_lag4", probe_wgmma_ws_bf16_n128_lag4, 128, 128, 384, ws128, true},
             {"mma_big", mamba_mma_bf16_big, 128, 256, 256, 4 * (128 + 256) * 128, false},
             {"mma_small", mamba_mma_bf16_small, 128, 128, 128, 3 * (128 + 128) * 128, false}};
         if (g_once) ks.resize(1);

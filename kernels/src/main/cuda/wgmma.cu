@@ -172,12 +172,14 @@ struct Cfg {
 // accumulators. 128 x 56 + 256 x 224 <= 65536.
 constexpr int PRODUCER_REGS = 56, CONSUMER_REGS = 224;
 
-// LATE: the signal order before run 45 (a stage signalled after the iteration's empty wait and copies),
-// kept for the probe's A/B (benchmarks/device/kernel_probe.cu); production kernels use the default.
-template <typename T, int BN_, bool LATE = false>
+// LATE: the signal order before run 45 (a stage signalled after the iteration's empty wait and copies);
+// LAG_ > 0 overrides Cfg::LAG. Both for the probe's A/B (benchmarks/device/kernel_probe.cu); production
+// kernels use the defaults.
+template <typename T, int BN_, bool LATE = false, int LAG_ = 0>
 DEV void gemm_ws(const gemm::P& p) {
     using C = Cfg<BN_>;
-    constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = C::LAG;
+    constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = LAG_ > 0 ? LAG_ : C::LAG;
+    static_assert(LAG <= STAGES - 1, "the producer must signal a stage before it waits for its reuse");
     constexpr int BK = 128 / (int)sizeof(T);  // elements per 128-byte row
     constexpr bool TF32 = sizeof(T) == 4;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
