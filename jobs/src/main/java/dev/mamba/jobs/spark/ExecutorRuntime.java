@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * What an executor JVM keeps between tasks: one backend per device, each model's weights uploaded
@@ -117,7 +118,7 @@ public final class ExecutorRuntime {
         });
     }
 
-    private static volatile Thread prewarm;
+    private static final List<Thread> PREWARMS = new CopyOnWriteArrayList<>();  // joined by closeAll
 
     /**
      * Local mode only (this JVM is the executor): opens the backend of every device the tasks will pick and
@@ -138,7 +139,7 @@ public final class ExecutorRuntime {
             }
         }, "mamba-prewarm");
         t.setDaemon(true);
-        prewarm = t;
+        PREWARMS.add(t);
         t.start();
         return t;
     }
@@ -211,15 +212,14 @@ public final class ExecutorRuntime {
      * Returns the leak descriptions (empty when clean). Used by tests and at JVM exit.
      */
     public static synchronized List<String> closeAll() {
-        Thread t = prewarm;
-        if (t != null) {
+        for (Thread t : PREWARMS) {  // every job's, not only the last: what they open must be closed below
             try {
-                t.join();  // what it opens must be closed below, not after
+                t.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            prewarm = null;
         }
+        PREWARMS.clear();
         List<String> leaks = new ArrayList<>();
         RUNNERS.values().forEach(q -> q.forEach(Runner::close));
         RUNNERS.clear();

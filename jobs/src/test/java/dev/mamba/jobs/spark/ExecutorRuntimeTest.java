@@ -52,13 +52,16 @@ class ExecutorRuntimeTest {
     }
 
     @Test
-    void closeAllWaitsForARunningPrewarm() throws Exception {
-        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
-        JobSettings s = settings(model);
-        Thread t = ExecutorRuntime.prewarm(s);
-        assertEquals(List.of(), ExecutorRuntime.closeAll());  // joins t, then closes what it opened
-        assertFalse(t.isAlive());
-        assertFalse(ExecutorRuntime.loaded(s, 0));
+    void closeAllWaitsForEveryRunningPrewarm() throws Exception {
+        // two jobs' prewarms (the first job may have failed before its tasks ran): both are joined
+        JobSettings a = settings(RandomCheckpoint.writeRandom(tmp.resolve("a"), PipelineBench.tinyDna(), 3, true, "F32"));
+        JobSettings b = settings(RandomCheckpoint.writeRandom(tmp.resolve("b"), PipelineBench.tinyDna(), 4, true, "F32"));
+        Thread ta = ExecutorRuntime.prewarm(a), tb = ExecutorRuntime.prewarm(b);
+        assertEquals(List.of(), ExecutorRuntime.closeAll());  // joins both, then closes what they opened
+        assertFalse(ta.isAlive());
+        assertFalse(tb.isAlive());
+        assertFalse(ExecutorRuntime.loaded(a, 0));
+        assertFalse(ExecutorRuntime.loaded(b, 0));
     }
 
     @Test
