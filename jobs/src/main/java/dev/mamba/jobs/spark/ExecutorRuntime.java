@@ -37,6 +37,7 @@ public final class ExecutorRuntime {
     private static final Map<String, Vocab> VOCABS = new ConcurrentHashMap<>();
     private static final Map<String, ConcurrentLinkedDeque<Runner>> RUNNERS = new ConcurrentHashMap<>();
     private static volatile RootAllocator allocator;
+    private static final List<Thread> PREWARMS = new CopyOnWriteArrayList<>();  // local-mode loads; closeAll joins them
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorRuntime::closeAll, "mamba-runtime-close"));
@@ -117,8 +118,6 @@ public final class ExecutorRuntime {
             return b;
         });
     }
-
-    private static final List<Thread> PREWARMS = new CopyOnWriteArrayList<>();  // joined by closeAll
 
     /**
      * Local mode only (this JVM is the executor): opens the backend of every device the tasks will pick and
