@@ -16,8 +16,10 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The shape every sequence job shares: read chunks with a data source, run each partition's chunks
@@ -69,9 +71,7 @@ public abstract class SequenceJob implements Serializable {
                     long tw = System.nanoTime();
                     writeParts(rows, out);
                     long tc = System.nanoTime();
-                    for (Row r : rows.groupBy("kind").count().collectAsList()) {
-                        summary.rows.put(r.getString(0), r.getLong(1));
-                    }
+                    summary.rows.putAll(new java.util.TreeMap<>(countKinds(rows)));  // kinds in a stable order
                     // where a run's time goes beyond the model: planning, the parts (the model runs here), the counts
                     LOG.info("{}: planned in {} ms, parts written in {} ms, rows counted in {} ms", name(),
                             (tw - t0) / 1_000_000, (tc - tw) / 1_000_000, (System.nanoTime() - tc) / 1_000_000);
@@ -108,6 +108,24 @@ public abstract class SequenceJob implements Serializable {
             out.commit();
         }
         return summary;
+    }
+
+    /**
+     * Rows per kind, exact: one stage over the persisted rows, each partition's counts merged on the driver.
+     * groupBy("kind").count() took 1.4-1.5 s of the README's 20 s demo job on the dev machine (0.8 s of a
+     * 95 s GPU run, H200 run 43); this takes 0.35 s there. An accumulator would be cheaper still, but
+     * counts twice when Spark recomputes a partition.
+     */
+    static Map<String, Long> countKinds(Dataset<Row> rows) {
+        return rows.select("kind").toJavaRDD().aggregate(new HashMap<String, Long>(),
+                (m, r) -> {
+                    m.merge(r.getString(0), 1L, Long::sum);
+                    return m;
+                },
+                (a, b) -> {
+                    b.forEach((k, v) -> a.merge(k, v, Long::sum));
+                    return a;
+                });
     }
 
     /** The input as a DataFrame of chunks: a chunk data source, or time series turned into chunks. */
