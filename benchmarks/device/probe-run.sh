@@ -19,7 +19,7 @@ if [ "${PROBE_GEMM:-1}" = 1 ]; then
 fi
 NCU=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
 if [ -n "$NCU" ]; then
-  timeout 150 "$NCU" --clock-control none --kernel-name regex:'scan_bf16_n16_p4_(ws_(r48_)?)?main' --launch-count 4 \
+  timeout 150 "$NCU" --clock-control none --kernel-name regex:'scan_bf16_n16_p4_(ws4?_(r48_)?)?main' --launch-count 4 \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
     --section InstructionStats --section Occupancy \
     --metrics sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,smsp__inst_executed.sum,sm__cycles_elapsed.avg.per_second \
@@ -34,6 +34,7 @@ OBJ=$(command -v cuobjdump || ls /usr/local/cuda*/bin/cuobjdump 2>/dev/null | he
 if [ -n "$OBJ" ]; then
   "$OBJ" -sass -fun mamba_scan_bf16_n16_p4_main "$P" > "$OUT/sass-scan-bf16.txt" 2>&1
   "$OBJ" -sass -fun mamba_scan_bf16_n16_p4_ws_main "$P" > "$OUT/sass-scan-bf16-ws.txt" 2>&1
+  "$OBJ" -sass -fun mamba_scan_bf16_n16_p4_ws4_main "$P" > "$OUT/sass-scan-bf16-ws4.txt" 2>&1
 fi
 echo "== probe"
 grep -E "^(copy|scan|gemm|conv|exit)" "$OUT/probe.txt"

@@ -179,7 +179,8 @@ template <typename T, int BN_, bool LATE = false, int LAG_ = 0>
 DEV void gemm_ws(const gemm::P& p) {
     using C = Cfg<BN_>;
     constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = LAG_ > 0 ? LAG_ : C::LAG;
-    static_assert(LAG <= STAGES - 1, "the producer must signal a stage before it waits for its reuse");
+    // (Cfg's bound for the default; signalled late, a stage needs one more ring slot)
+    static_assert(LAG >= 1 && LAG <= STAGES - (LATE ? 2 : 1), "the producer must signal a stage before it waits for its reuse");
     constexpr int BK = 128 / (int)sizeof(T);  // elements per 128-byte row
     constexpr bool TF32 = sizeof(T) == 4;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -259,7 +260,6 @@ DEV void gemm_ws(const gemm::P& p) {
                 gemm::load_slab<T, BN, 128>(st + BM * 128, gw + k0, p.ldw, N - n0, K - k0, vecW, tid);
                 cp_async_commit();
                 if (LATE && it >= LAG) {
-                    static_assert(!LATE || LAG <= STAGES - 2, "signalled late, a stage needs one more ring slot");
                     cp_async_wait<LAG>();
                     finish(it - LAG);
                 }

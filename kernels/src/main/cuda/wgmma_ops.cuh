@@ -58,7 +58,6 @@ DEV void bar_wait(uint32_t bar, unsigned parity) {
     }
 }
 
-
 }  // namespace wg
 
 #include "wgmma_mma.cuh"

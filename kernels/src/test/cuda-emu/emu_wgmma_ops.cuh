@@ -136,7 +136,6 @@ DEV void bar_wait(uint32_t bar, unsigned parity) {
     }
 }
 
-
 #define EMU_MMA(NAME, N, TF)                                                  \
     DEV void NAME(float (&d)[N / 2], uint64_t da, uint64_t db, int scaleD) { \
         emu_groups.open.push_back(EmuMma{d, N, TF, da, db, scaleD});         \

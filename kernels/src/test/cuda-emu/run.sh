@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the real scan.cuh / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
-# __syncthreads a std::barrier, cp.async a memcpy with zero-fill, ex2.approx exp2f, ldmatrix and mma.sync
+# __syncthreads a std::barrier, cp.async a zero-filled copy that lands in shared memory only when
+# cp.async.wait_group retires its group, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh), mbarriers and descriptor-reading wgmma
 # (emu_wgmma_ops.cuh). Checks the kernels' indexing, tiling,
 # swizzles, time segments and carries against scalar references on a GPU-less machine.

@@ -72,11 +72,12 @@ final class CudaScan {
     }
 
     /**
-     * The launch plan: main pass (kernel, threads, shared memory, and whether it is in the sm_90a module),
-     * fix-up of split lanes (kernel, threads, shared memory), states per thread, segments, steps per segment.
+     * The launch plan: main pass (kernel, threads, shared memory, and the module holding it: the portable one
+     * or the sm_90a one), fix-up of split lanes (kernel, threads, shared memory; always the portable module),
+     * states per thread, segments, steps per segment.
      */
-    record Plan(String main, int mainThreads, int mainSmem, boolean mainSm90a, String fix, int fixThreads, int fixSmem,
-                int npt, int segments, int segLen) {
+    record Plan(String main, int mainThreads, int mainSmem, CudaModule mainModule, String fix, int fixThreads,
+                int fixSmem, int npt, int segments, int segLen) {
         /** Kernel and split, as the profile shows it. */
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
@@ -145,11 +146,9 @@ final class CudaScan {
                 steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0,
                 fdt ? dtW.address() : 0, fdt ? dtW.ld : 0, fdt ? dtW.cols : 0};
         long dTiles = (d + DT - 1) / DT;
-        CudaModule m = be.module();
-        (plan.mainSm90a ? be.hopperScanModule(plan.main) : m).launch(plan.main, dTiles, plan.segments, lanes,
-                plan.mainThreads, plan.mainSmem, p);
+        plan.mainModule.launch(plan.main, dTiles, plan.segments, lanes, plan.mainThreads, plan.mainSmem, p);
         if (plan.segments > 1) {
-            m.launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.fixThreads, plan.fixSmem, p);
+            be.module().launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.fixThreads, plan.fixSmem, p);
         }
         return plan;
     }
@@ -197,7 +196,6 @@ final class CudaScan {
                     mm = h;
                 }
             }
-            final boolean sm90a = mm != be.module();
             int mainThreads = ws ? threads + WS_HELP : threads;
             int mainSmem = ws ? wsSmem(eb, nt, npt, fdt) : smem;
             int occ = Math.max(1, mm.occupancy(main, mainThreads, mainSmem));
@@ -220,7 +218,7 @@ final class CudaScan {
                 }
                 if (cost < bestCost * 0.98) {
                     bestCost = cost;
-                    best = new Plan(main, mainThreads, mainSmem, sm90a, stem + "_fix" + suffix, threads, smem, npt, s,
+                    best = new Plan(main, mainThreads, mainSmem, mm, stem + "_fix" + suffix, threads, smem, npt, s,
                             s == 1 ? steps : segLen);
                 }
             }
