@@ -25,6 +25,25 @@ extern "C" __global__ void __launch_bounds__(256, 4) mamba_scan_bf16_n16_p4_ws_r
 #endif
 }
 
+// the bf16 channel-per-thread pass (production: 8-step tiles, 3 slots, 5 blocks per SM) at 6 blocks per SM (80
+// registers), with A·log2 e in shared memory at 6 (2 slots) or 5 blocks per SM
+extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_r80_main(const scan::P p) {
+    scan::scan_chan_kernel<bf16, 8, 3>(p);
+}
+extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_a2s_main(const scan::P p) {
+    scan::scan_chan_kernel<bf16, 8, 2, true>(p);
+}
+extern "C" __global__ void __launch_bounds__(128, 5) mamba_scan_bf16_n16_chan_a2s5_main(const scan::P p) {
+    scan::scan_chan_kernel<bf16, 8, 3, true>(p);
+}
+// ... at 6 blocks per SM with the 8-step tiles unrolled by 4 or 2
+extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_u4_main(const scan::P p) {
+    scan::scan_chan_kernel<bf16, 8, 3, false, 4>(p);
+}
+extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_u2_main(const scan::P p) {
+    scan::scan_chan_kernel<bf16, 8, 3, false, 2>(p);
+}
+
 // The wgmma GEMMs with the signal order before run 45 (a stage signalled after the producer's empty wait and
 // copies), for the A/B against the production kernels (gemm mode).
 extern "C" __global__ void __launch_bounds__(384, 1) probe_wgmma_ws_bf16_n256_late(const gemm::P p) {
@@ -105,7 +124,8 @@ template <typename T> static T* upload(const std::vector<float>& v) {
 }
 
 typedef void (*ScanK)(const scan::P);
-struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; int help = 0; };  // help: helper threads of a warp-specialised main pass
+// help: helper threads of a warp-specialised main pass; chan: a channel-per-thread pass (scan_chan.cuh)
+struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; int help = 0; bool chan = false; int tile = 8, slots = 3; bool a2s = false; };
 
 // A/B builds: benchmarks/device/scan-variants.py writes scan_variants.cu (git-ignored) from other versions
 // of scan.cu (a git revision, a patched copy), each in its own namespace, registered as extra variants.
@@ -190,11 +210,12 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
         for (int S : segs) {
             int G = N / v.npt, threads = v.dt * G;
             int smem = 2 * (3 * 32 * v.dt + 2 * 32 * N) * (int)sizeof(T) + (2 * 32 * v.dt + 2 * 32 * N + 32 * v.dt * G) * 4;
-            const int mThreads = threads + v.help;
-            const int mSmem = v.help ? (N == 16 ? scan::ws_smem_bytes<T, 16, 4>() : -1) : smem;
+            if (v.chan && S != 1) continue;
+            const int mThreads = v.chan ? 32 * scan::CH_WARPS : threads + v.help;
+            const int mSmem = v.chan ? scan::CH_WARPS * (v.slots * scan::ch_slot_elems(v.tile) * (int)sizeof(T) + (sizeof(T) == 2 ? v.tile * 128 : 0) + (v.a2s ? 32 * scan::CH_APITCH * 4 : 0)) : v.help ? (N == 16 ? scan::ws_smem_bytes<T, 16, 4>() : -1) : smem;
             if (mSmem < 0) { printf("ws variant: N=16 only\n"); continue; }
             CK(cudaFuncSetAttribute(v.main, cudaFuncAttributeMaxDynamicSharedMemorySize, mSmem));
-            CK(cudaFuncSetAttribute(v.fix, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+            if (v.fix) CK(cudaFuncSetAttribute(v.fix, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
             int occ = 0; CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, v.main, mThreads, mSmem));
             long segLen = L;
             int nseg = S;
@@ -205,7 +226,7 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
             p.ldu = D; p.lddt = D; p.lda = N; p.ldb = bcLd; p.ldc = bcLd; p.ldz = D; p.ldstate = (i64)D * N; p.ldlens = 1; p.ldy = D;
             p.T = L; p.D = D; p.Nreal = N; p.nseg = nseg; p.segLen = segLen;
             p.wsH = (i64)ws; p.wsS = (i64)(ws + (size_t)B * nseg * D * N); p.vecX = 1; p.vecBC = 1;
-            dim3 grid((D + v.dt - 1) / v.dt, nseg, B);
+            dim3 grid = v.chan ? dim3((D / 32 + scan::CH_WARPS - 1) / scan::CH_WARPS, 1, B) : dim3((D + v.dt - 1) / v.dt, nseg, B);
             auto launch = [&] {
                 v.main<<<grid, mThreads, mSmem>>>(p);
                 if (nseg > 1) v.fix<<<dim3(grid.x, nseg - 1, B), threads, smem>>>(p);
@@ -356,6 +377,31 @@ int main(int argc, char** argv) {
         if (!g_once && what != "scan8") {
             scan_shape<float>(1, 1536, 262144, 16, f32, {8, 11, 16});
             scan_shape<bf16>(1, 1536, 262144, 16, b16, {8, 11, 16});
+        }
+    }
+    if (what == "chan") {  // the channel-per-thread pass against the production bf16 passes, by lane count
+        std::vector<ScanVariant> b16 = {
+            {"ws4 r40/88", mamba_scan_bf16_n16_p4_ws4_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP},
+            {"chan", mamba_scan_bf16_n16_chan_main, nullptr, 16, 32, 0, true, 8, 3},
+            {"chan r80", mamba_scan_bf16_n16_chan_r80_main, nullptr, 16, 32, 0, true, 8, 3},
+            {"chan a2s", mamba_scan_bf16_n16_chan_a2s_main, nullptr, 16, 32, 0, true, 8, 2, true},
+            {"chan a2s5", mamba_scan_bf16_n16_chan_a2s5_main, nullptr, 16, 32, 0, true, 8, 3, true},
+            {"chan u4", mamba_scan_bf16_n16_chan_u4_main, nullptr, 16, 32, 0, true, 8, 3},
+            {"chan u2", mamba_scan_bf16_n16_chan_u2_main, nullptr, 16, 32, 0, true, 8, 3}};
+        std::vector<ScanVariant> f32 = {
+            {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_fix, 4, 32},
+            {"chan", mamba_scan_f32_n16_chan_main, nullptr, 16, 32, 0, true, 8, 2}};
+        if (g_once) {
+            scan_shape<bf16>(64, 1536, 2048, 16, {b16[1], b16[6]}, {1});
+        } else {
+            scan_shape<bf16>(64, 1536, 2048, 16, b16, {1});
+            scan_shape<bf16>(55, 1536, 2048, 16, b16, {1});  // 2640 warps: one full wave at 5 blocks per SM
+            scan_shape<bf16>(9, 1536, 2048, 16, b16, {1});   // what 64 lanes leave for a second wave
+            scan_shape<bf16>(32, 1536, 2048, 16, b16, {1});
+            scan_shape<bf16>(16, 1536, 2048, 16, b16, {1});
+            scan_shape<bf16>(8, 1536, 4096, 16, b16, {1});
+            scan_shape<bf16>(128, 1536, 1024, 16, b16, {1});
+            scan_shape<float>(64, 1536, 2048, 16, f32, {1});
         }
     }
     if (what == "layout") {

@@ -67,3 +67,15 @@ extern "C" __global__ void __launch_bounds__(32 * 4 + scan::WS_HELP, SCAN_WS_MIN
     mamba_scan_bf16_n16_p4_dtp_ws_main(const scan::P p) {
     scan::scan_ws_kernel<bf16, 16, 4, scan::WS_HELP, 0, 0, true>(p);
 }
+// Channel-per-thread main pass for many lanes (scan_chan.cuh): blocks of 4 independent warps, 8-step tiles.
+// bf16: 3 ring slots, 5 blocks per SM (96 registers); at 6 blocks the 80-register cap cost more than the 20 %
+// more warps gained (H200 run 50-51, (64, 1536, 2048, 16): 1.140 ms at 5 blocks, 1.260-1.292 at 6 with 80
+// registers, 1.259 with A in shared memory). f32: 2 slots, 6 blocks (80 registers, no spill): 1.462 ms
+// against 1.494 at 5 blocks.
+#include "scan_chan.cuh"
+#define SCAN_CHAN(TN, T, SLOTS, MINB)                                                                           \
+    extern "C" __global__ void __launch_bounds__(32 * scan::CH_WARPS, MINB) mamba_scan_##TN##_n16_chan_main(const scan::P p) { \
+        scan::scan_chan_kernel<T, 8, SLOTS>(p);                                                                 \
+    }
+SCAN_CHAN(bf16, bf16, 3, 5)
+SCAN_CHAN(f32, float, 2, 6)

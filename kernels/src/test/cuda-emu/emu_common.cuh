@@ -138,6 +138,8 @@ template <typename T> DEV T __shfl_xor_sync(unsigned, T v, int o) {
     w.bar->arrive_and_wait();
     return r;
 }
+// __syncwarp: the warp's 32 threads meet (the scan's channel-per-thread pass syncs its own ring with it)
+#define __syncwarp() emu_shfl[threadIdx.x / 32].bar->arrive_and_wait()
 DEV float warp_sum(float v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
 DEV double warp_sum(double v) { for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o); return v; }
 DEV float warp_max(float v) { for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o)); return v; }

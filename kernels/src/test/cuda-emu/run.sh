@@ -18,6 +18,10 @@ sed -e 's/    extern __shared__ __align__(16) unsigned char smem\[\];/    unsign
     -e 's/__host__ __device__ constexpr/constexpr/' \
     -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/#include "mma_ops.cuh"/#include "emu_mma_ops.cuh"/' \
     "$cuda/scan.cuh" > "$work/scan.cuh"
+sed -e 's/    extern __shared__ __align__(16) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \
+    -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
+    -e 's/__host__ __device__ constexpr/constexpr/' "$cuda/scan_chan.cuh" > "$work/scan_chan.cuh"
+grep -q "emu_smem" "$work/scan_chan.cuh" || { echo "scan_chan.cuh no longer matches the emulation's patterns"; exit 3; }
 cp "$cuda/scan.cu" "$work/scan.cu"
 sed -e 's/__launch_bounds__(128) //' -e 's/#include "common.cuh"/#include "emu_common.cuh"/' "$cuda/conv1d.cu" > "$work/conv1d.cu"
 grep -q "emu_smem" "$work/scan.cuh" || { echo "scan.cuh no longer matches the emulation's patterns"; exit 3; }

@@ -77,7 +77,7 @@ static float g_dtbLo = -5, g_dtbHi = -1.5f;
 
 template <typename T>
 void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32,
-               bool fdt = false, bool wsK = false) {
+               bool fdt = false, bool wsK = false, bool chanK = false) {
     const int rows = lanes * steps, W = R + 2 * N;
     // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
     std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
@@ -170,6 +170,13 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
         else if (bf) { PICKW(bf16, 8) PICKW(bf16, 16) PICKW(bf16, 32) } else { PICKW(f32, 8) PICKW(f32, 16) PICKW(f32, 32) }
         mainThreads = 32 * (NT / 4) + scan::WS_HELP;
     }
+    if (chanK) {  // channel-per-thread main pass (16 states, D a multiple of 32, one segment, aligned views)
+        if (NT != 16 || N != 16 || D % 32 || nseg != 1 || !p.vecX || !p.vecBC) { printf("no chan kernel\n"); exit(1); }
+        if constexpr (sizeof(T) == 2) mainK = mamba_scan_bf16_n16_chan_main; else mainK = mamba_scan_f32_n16_chan_main;
+        mainThreads = 32 * scan::CH_WARPS;
+        mainSmem = scan::ch_smem_bytes<T, 8, sizeof(T) == 2 ? 3 : 2, false>();
+        dT = (D / 32 + scan::CH_WARPS - 1) / scan::CH_WARPS;
+    }
     launch(mainK, dT, nseg, lanes, mainThreads, mainSmem, p);
     if (nseg > 1) launch(fixK, dT, nseg - 1, lanes, threads, smem, p);
     // compare valid rows and state
@@ -180,7 +187,7 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     double tol = bf ? 2e-2 : 1e-5;
     bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
     printf("%s scan %s%s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
-           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), wsK ? " ws" : "", lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), wsK ? " ws" : chanK ? " chan" : "", lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
     if (!ok) fails++;
 }
 
@@ -305,6 +312,14 @@ int main() {
     scan_case<bf16>(1, 70, 40, 16, 16, 4, 40, true, {70}, 1, false, 32, true, true);  // R = 40: a k16 step half past R
     scan_case<bf16>(2, 50, 40, 16, 16, 4, 5, true, {50, 49}, 1, false, 32, true, true);
     scan_case<bf16>(2, 45, 33, 16, 16, 4, 48, false, {45, 0}, 1, false, 32, true, true);
+    // channel-per-thread main pass (8-step tiles, a warp's own cp.async ring): partial last tiles (T = 33, 45,
+    // 100), ragged and empty lanes, lanes of 1 and 9 steps, a block with idle warps (D = 64: 2 of 4; D = 160:
+    // 1 of 4 in the second block), no z, f32 activations (B and C read in place)
+    scan_case<bf16>(3, 33, 64, 16, 16, 4, 16, true, {33, 9, 1}, 1, false, 32, false, false, true);
+    scan_case<bf16>(2, 100, 160, 16, 16, 4, 48, false, {100, 0}, 1, false, 32, false, false, true);
+    scan_case<bf16>(2, 16, 32, 16, 16, 4, 16, true, {16, 8}, 1, false, 32, false, false, true);
+    scan_case<float>(2, 45, 32, 16, 16, 4, 4, true, {45, 17}, 1, false, 32, false, false, true);
+    scan_case<float>(1, 70, 96, 16, 16, 4, 16, false, {70}, 1, false, 32, false, false, true);
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

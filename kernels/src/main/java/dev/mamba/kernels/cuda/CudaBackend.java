@@ -46,6 +46,11 @@ public final class CudaBackend implements Backend {
     private final int ccMajor, ccMinor, smCount, driverVersion, archCode;
     private final boolean sm90a;
     private final boolean exactScanExp;
+    /** -Dmamba.cuda.scanChan: when the scan takes its channel-per-thread main pass (CudaScan.plan). */
+    private final ChanScan chanScan;
+
+    /** auto: where it fills the GPU (many lanes); off: never; force: wherever it applies (tests). */
+    enum ChanScan { AUTO, OFF, FORCE }
     /**
      * bf16: dt_proj inside the scan kernel with -Dmamba.cuda.fusedDtProj=true (it then needs no [rows, D] dt
      * tensor). Off by default, slower on the H200: with 16 states the warp-specialised pass's helper warps run
@@ -86,6 +91,13 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("mamba.cuda.scanExp=" + scanExp + ": expected exact or fast");
         }
         this.exactScanExp = scanExp.equals("exact");
+        String chan = System.getProperty("mamba.cuda.scanChan", "auto");
+        this.chanScan = switch (chan) {
+            case "auto", "true" -> ChanScan.AUTO;
+            case "false" -> ChanScan.OFF;
+            case "force" -> ChanScan.FORCE;
+            default -> throw new IllegalArgumentException("mamba.cuda.scanChan=" + chan + ": expected auto, false or force");
+        };
         CudaDriver.check(JCudaDriver.cuDeviceGet(device, deviceIndex), "cuDeviceGet(" + deviceIndex + ")");
         CudaDriver.check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         CudaModule m = null;
@@ -944,6 +956,10 @@ public final class CudaBackend implements Backend {
             }
         });
         return present ? wgmma : null;
+    }
+
+    ChanScan chanScan() {
+        return chanScan;
     }
 
     boolean exactScanExp() {

@@ -18,6 +18,21 @@ final class CudaScan {
     static final int RMAX = 64;
     /** Shared-memory row pitch (bf16) of the fused kernels' dtIn and dt_proj tiles (scan.cuh RPITCH). */
     static final int RPITCH = 72;
+    /** Channel-per-thread main pass (scan_chan.cuh): warps per block, steps per tile. */
+    static final int CH_WARPS = 4, CH_T = 8;
+    /**
+     * The plan takes the channel-per-thread pass from this many of its warps per SM on (lanes x D / 32 of them).
+     * H200 probe (run 51, bf16, D = 1536, 2048 steps): 0.612 vs 0.671 ms for the warp-specialised pass at 32
+     * lanes (11.6 warps per SM), 1.140 vs 1.307 at 64, but 0.420 vs 0.350 at 16 lanes (5.8 per SM).
+     */
+    static final int CHAN_WARPS_PER_SM = 10;
+
+    /** Dynamic shared memory of the channel-per-thread pass; scan_chan.cuh {@code ch_smem_bytes} computes the same. */
+    static int chanSmem(int elemBytes) {
+        int slots = elemBytes == 2 ? 3 : 2;  // the instances of scan.cu (SCAN_CHAN)
+        return CH_WARPS * (slots * CH_T * (3 * 32 + 2 * 16) * elemBytes + (elemBytes == 2 ? CH_T * 32 * 4 : 0));
+    }
+
     /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
     static final int FIX_STEPS = 1024;
 
@@ -77,7 +92,7 @@ final class CudaScan {
      * states per thread, segments, steps per segment.
      */
     record Plan(String main, int mainThreads, int mainSmem, CudaModule mainModule, String fix, int fixThreads,
-                int fixSmem, int npt, int segments, int segLen) {
+                int fixSmem, int npt, int segments, int segLen, int channelsPerBlock) {
         /** Kernel and split, as the profile shows it. */
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
@@ -129,9 +144,12 @@ final class CudaScan {
         if (steps == 0 || d == 0 || n == 0) {
             return null;
         }
-        Plan plan = plan(be, t, lanes, d, n, steps, fdt);
         long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
         long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
+        // the channel-per-thread pass copies with cp.async only and keeps 32-bit element offsets
+        long ldMax = Math.max(Math.max(Math.max(u.ld, dt.ld), Math.max(z == null ? 0 : z.ld, y.ld)), Math.max(b.ld, c.ld));
+        boolean chanOk = vecX == 1 && vecBC == 1 && (long) u.rows * ldMax + d < (1L << 31);
+        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOk);
         long wsH = 0, wsS = 0;
         if (plan.segments > 1) {
             long h = 4L * lanes * plan.segments * d * n;
@@ -145,7 +163,7 @@ final class CudaScan {
                 u.ld, dt.ld, a.ld, b.ld, c.ld, z == null ? 0 : z.ld, state.ld, lens.ld, y.ld,
                 steps, d, n, plan.segments, plan.segLen, wsH, wsS, vecX, vecBC, roundY ? 1 : 0,
                 fdt ? dtW.address() : 0, fdt ? dtW.ld : 0, fdt ? dtW.cols : 0};
-        long dTiles = (d + DT - 1) / DT;
+        long dTiles = (d + plan.channelsPerBlock - 1) / plan.channelsPerBlock;
         plan.mainModule.launch(plan.main, dTiles, plan.segments, lanes, plan.mainThreads, plan.mainSmem, p);
         if (plan.segments > 1) {
             be.module().launch(plan.fix, dTiles, plan.segments - 1, lanes, plan.fixThreads, plan.fixSmem, p);
@@ -172,6 +190,33 @@ final class CudaScan {
      * H200 run 33: 1.313 vs 1.385 ms at (64, 1536, 2048, 16)) unless -Dmamba.cuda.scanWs4=false.
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
+        return plan(be, t, lanes, d, n, steps, fdt, true);
+    }
+
+    /**
+     * As above; chanOk: the operands allow the channel-per-thread pass (16-byte aligned views, offsets below
+     * 2^31). That pass (scan_chan.cuh: thread = channel with its 16 states, no partial sums or barriers) is taken
+     * for 16 states, D a multiple of 32, unsplit lanes and the fast exp, when its warps (lanes x D / 32) number at
+     * least {@link #CHAN_WARPS_PER_SM} per SM; -Dmamba.cuda.scanChan=false never takes it, =force wherever it
+     * applies (tests).
+     */
+    static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt, boolean chanOk) {
+        Plan best = fourStatePlan(be, t, lanes, d, n, steps, fdt);
+        CudaBackend.ChanScan mode = be.chanScan();
+        boolean applies = chanOk && mode != CudaBackend.ChanScan.OFF && n == 16 && d % 32 == 0 && !fdt
+                && !(be.exactScanExp() && t == DType.F32);
+        boolean wanted = mode == CudaBackend.ChanScan.FORCE
+                || (best.segments == 1 && (long) lanes * (d / 32) >= (long) CHAN_WARPS_PER_SM * be.smCount());
+        if (applies && wanted) {
+            String tn = t == DType.BF16 ? "bf16" : "f32";
+            return new Plan("mamba_scan_" + tn + "_n16_chan_main", 32 * CH_WARPS, chanSmem(t.bytes()), be.module(), null,
+                    0, 0, 16, 1, steps, 32 * CH_WARPS);
+        }
+        return best;
+    }
+
+    /** The plan among the kernels of 4 (or 2) states per thread, time segments included (see {@link #plan}). */
+    private static Plan fourStatePlan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt) {
         final int nt = templateN(n);
         final String tn = t == DType.BF16 ? "bf16" : "f32";
         final int eb = t.bytes();
@@ -219,7 +264,7 @@ final class CudaScan {
                 if (cost < bestCost * 0.98) {
                     bestCost = cost;
                     best = new Plan(main, mainThreads, mainSmem, mm, stem + "_fix" + suffix, threads, smem, npt, s,
-                            s == 1 ? steps : segLen);
+                            s == 1 ? steps : segLen, DT);
                 }
             }
         }

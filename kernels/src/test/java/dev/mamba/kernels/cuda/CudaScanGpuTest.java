@@ -145,10 +145,50 @@ class CudaScanGpuTest {
         }, off.isEmpty() ? null : "mamba.cuda." + off, "false");
     }
 
+    /**
+     * The channel-per-thread main pass (scan_chan.cuh) against the CPU, forced (-Dmamba.cuda.scanChan=force) on
+     * its cases: the 130m channel count with ragged and empty lanes, lanes of 1 and 9 steps with idle warps in a
+     * block (D = 64), a long lane (this pass never splits lanes), no z; and that the default planning takes it for
+     * as many lanes of 1536 channels as fill the GPU, and not for 4.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void channelPerThreadPassMatchesCpu(Precision precision) {
+        GpuTest.assumeCuda();
+        int[][] cases = {
+                {4, 300, 1536, 16, 4, 48, 1, 300, 0, 299, 150},
+                {3, 33, 64, 16, 4, 16, 1, 33, 9, 1},
+                {1, 4097, 32, 16, 4, 16, 1, 4097},
+                {2, 70, 96, 16, 4, 16, 0, 70, 64},
+        };
+        String chan = "mamba_scan_" + (precision == Precision.BF16 ? "bf16" : "f32") + "_n16_chan_main";
+        withProperties(() -> {
+            try (Backend gpu = GpuTest.open(precision)) {
+                for (int[] c : cases) {
+                    assertEquals(chan, CudaScan.plan((CudaBackend) gpu, gpu.activationType(), c[0], c[2], c[3], c[1], false)
+                            .main(), "forced plan for " + java.util.Arrays.toString(c));
+                }
+                matchCpu(gpu, precision, new Random(24), cases);
+            }
+        }, "mamba.cuda.scanChan", "force");
+        try (Backend gpu = GpuTest.open(precision)) {
+            CudaBackend cb = (CudaBackend) gpu;
+            int many = (CudaScan.CHAN_WARPS_PER_SM * cb.smCount() + 47) / 48;
+            assertEquals(chan, CudaScan.plan(cb, gpu.activationType(), many, 1536, 16, 2048, false).main(),
+                    many + " lanes of 1536 channels");
+            org.junit.jupiter.api.Assertions.assertNotEquals(chan,
+                    CudaScan.plan(cb, gpu.activationType(), 4, 1536, 16, 2048, false).main(), "4 lanes");
+        }
+    }
+
     /** conv1dSilu and the scan of every case on gpu against a CPU backend; no device memory left after each. */
     private static void matchCpu(Backend gpu, Precision precision, Random r) {
+        matchCpu(gpu, precision, r, CASES);
+    }
+
+    private static void matchCpu(Backend gpu, Precision precision, Random r, int[][] cases) {
         double tol = GpuTest.tol(precision);
-        for (int[] c : CASES) {
+        for (int[] c : cases) {
             Inputs in = new Inputs(r, c);
             String what = precision + " case " + java.util.Arrays.toString(c);
             try (Backend cpu = new CpuBackend(2)) {
