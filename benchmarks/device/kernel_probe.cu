@@ -26,22 +26,9 @@ extern "C" __global__ void __launch_bounds__(256, 4) mamba_scan_bf16_n16_p4_ws_r
 }
 
 // the bf16 channel-per-thread pass (production: 8-step tiles, 3 slots, 5 blocks per SM) at 6 blocks per SM (80
-// registers), with A·log2 e in shared memory at 6 (2 slots) or 5 blocks per SM
+// registers; slower in run 51, as were A·log2 e in shared memory and 8-step tiles unrolled by 2 or 4)
 extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_r80_main(const scan::P p) {
     scan::scan_chan_kernel<bf16, 8, 3>(p);
-}
-extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_a2s_main(const scan::P p) {
-    scan::scan_chan_kernel<bf16, 8, 2, true>(p);
-}
-extern "C" __global__ void __launch_bounds__(128, 5) mamba_scan_bf16_n16_chan_a2s5_main(const scan::P p) {
-    scan::scan_chan_kernel<bf16, 8, 3, true>(p);
-}
-// ... at 6 blocks per SM with the 8-step tiles unrolled by 4 or 2
-extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_u4_main(const scan::P p) {
-    scan::scan_chan_kernel<bf16, 8, 3, false, 4>(p);
-}
-extern "C" __global__ void __launch_bounds__(128, 6) mamba_scan_bf16_n16_chan_u2_main(const scan::P p) {
-    scan::scan_chan_kernel<bf16, 8, 3, false, 2>(p);
 }
 
 // The wgmma GEMMs with the signal order before run 45 (a stage signalled after the producer's empty wait and
@@ -125,7 +112,7 @@ template <typename T> static T* upload(const std::vector<float>& v) {
 
 typedef void (*ScanK)(const scan::P);
 // help: helper threads of a warp-specialised main pass; chan: a channel-per-thread pass (scan_chan.cuh)
-struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; int help = 0; bool chan = false; int tile = 8, slots = 3; bool a2s = false; };
+struct ScanVariant { const char* name; ScanK main, fix; int npt, dt; int help = 0; bool chan = false; int tile = 8, slots = 3; };
 
 // A/B builds: benchmarks/device/scan-variants.py writes scan_variants.cu (git-ignored) from other versions
 // of scan.cu (a git revision, a patched copy), each in its own namespace, registered as extra variants.
@@ -212,7 +199,7 @@ static void scan_shape(int B, int D, int L, int N, const std::vector<ScanVariant
             int smem = 2 * (3 * 32 * v.dt + 2 * 32 * N) * (int)sizeof(T) + (2 * 32 * v.dt + 2 * 32 * N + 32 * v.dt * G) * 4;
             if (v.chan && S != 1) continue;
             const int mThreads = v.chan ? 32 * scan::CH_WARPS : threads + v.help;
-            const int mSmem = v.chan ? scan::CH_WARPS * (v.slots * scan::ch_slot_elems(v.tile) * (int)sizeof(T) + (sizeof(T) == 2 ? v.tile * 128 : 0) + (v.a2s ? 32 * scan::CH_APITCH * 4 : 0)) : v.help ? (N == 16 ? scan::ws_smem_bytes<T, 16, 4>() : -1) : smem;
+            const int mSmem = v.chan ? scan::CH_WARPS * (v.slots * scan::ch_slot_elems(v.tile, false) * (int)sizeof(T) + (sizeof(T) == 2 ? v.tile * 128 : 0)) : v.help ? (N == 16 ? scan::ws_smem_bytes<T, 16, 4>() : -1) : smem;
             if (mSmem < 0) { printf("ws variant: N=16 only\n"); continue; }
             CK(cudaFuncSetAttribute(v.main, cudaFuncAttributeMaxDynamicSharedMemorySize, mSmem));
             if (v.fix) CK(cudaFuncSetAttribute(v.fix, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
@@ -383,16 +370,12 @@ int main(int argc, char** argv) {
         std::vector<ScanVariant> b16 = {
             {"ws4 r40/88", mamba_scan_bf16_n16_p4_ws4_main, mamba_scan_bf16_n16_p4_fix, 4, 32, scan::WS_HELP},
             {"chan", mamba_scan_bf16_n16_chan_main, nullptr, 16, 32, 0, true, 8, 3},
-            {"chan r80", mamba_scan_bf16_n16_chan_r80_main, nullptr, 16, 32, 0, true, 8, 3},
-            {"chan a2s", mamba_scan_bf16_n16_chan_a2s_main, nullptr, 16, 32, 0, true, 8, 2, true},
-            {"chan a2s5", mamba_scan_bf16_n16_chan_a2s5_main, nullptr, 16, 32, 0, true, 8, 3, true},
-            {"chan u4", mamba_scan_bf16_n16_chan_u4_main, nullptr, 16, 32, 0, true, 8, 3},
-            {"chan u2", mamba_scan_bf16_n16_chan_u2_main, nullptr, 16, 32, 0, true, 8, 3}};
+            {"chan r80", mamba_scan_bf16_n16_chan_r80_main, nullptr, 16, 32, 0, true, 8, 3}};
         std::vector<ScanVariant> f32 = {
             {"p4 c32", mamba_scan_f32_n16_p4_main, mamba_scan_f32_n16_p4_fix, 4, 32},
             {"chan", mamba_scan_f32_n16_chan_main, nullptr, 16, 32, 0, true, 8, 2}};
         if (g_once) {
-            scan_shape<bf16>(64, 1536, 2048, 16, {b16[1], b16[6]}, {1});
+            scan_shape<bf16>(64, 1536, 2048, 16, {b16[1]}, {1});
         } else {
             scan_shape<bf16>(64, 1536, 2048, 16, b16, {1});
             scan_shape<bf16>(55, 1536, 2048, 16, b16, {1});  // 2640 warps: one full wave at 5 blocks per SM

@@ -36,9 +36,10 @@ if [ "$step" = all ] || [ "$step" = model ]; then
         >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($p $b)" >> "$OUT/model-bench.txt"
     done
   done
-  # A/B of the bf16 scan's switches: without the channel-per-thread pass (which only 64 lanes take). (Until run
-  # 48 also dt_proj fused into the scan, the portable warp-specialised pass, no warp specialisation: NOTES.md.)
-  for ab in scanChan=false; do
+  # A/B of the bf16 scan's switches: without the channel-per-thread pass (which only 64 lanes take), and with
+  # dt_proj fused into it (opt-in). (Until run 48 also dt_proj fused into the other passes, the portable
+  # warp-specialised pass, no warp specialisation at 8 and 64 lanes: NOTES.md.)
+  for ab in scanChan=false fusedDtProj=true; do
     for b in 64; do
       echo "## bf16 $b x 2048, -Dmamba.cuda.$ab" >> "$OUT/model-bench.txt"
       timeout $(( b > 8 ? 70 : 40 )) $J -Dmamba.cuda.$ab -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 \

@@ -73,9 +73,12 @@ extern "C" __global__ void __launch_bounds__(32 * 4 + scan::WS_HELP, SCAN_WS_MIN
 // registers, 1.259 with A in shared memory). f32: 2 slots, 6 blocks (80 registers, no spill): 1.462 ms
 // against 1.494 at 5 blocks.
 #include "scan_chan.cuh"
-#define SCAN_CHAN(TN, T, SLOTS, MINB)                                                                           \
-    extern "C" __global__ void __launch_bounds__(32 * scan::CH_WARPS, MINB) mamba_scan_##TN##_n16_chan_main(const scan::P p) { \
-        scan::scan_chan_kernel<T, 8, SLOTS>(p);                                                                 \
+#define SCAN_CHAN(NAME, T, SLOTS, MINB, FDT)                                                                    \
+    extern "C" __global__ void __launch_bounds__(32 * scan::CH_WARPS, MINB) NAME(const scan::P p) {             \
+        scan::scan_chan_kernel<T, 8, SLOTS, FDT>(p);                                                            \
     }
-SCAN_CHAN(bf16, bf16, 3, 5)
-SCAN_CHAN(f32, float, 2, 6)
+SCAN_CHAN(mamba_scan_bf16_n16_chan_main, bf16, 3, 5, false)
+SCAN_CHAN(mamba_scan_f32_n16_chan_main, float, 2, 6, false)
+// ... with dt_proj fused in (bf16, rank <= 48; opt-in, measured slower: scan_chan.cuh): 2 slots, so that 5 blocks
+// still fit (42 KB each)
+SCAN_CHAN(mamba_scan_bf16_n16_chan_dtp_main, bf16, 2, 5, true)

@@ -6,58 +6,73 @@
 // kernels of scan.cuh split a channel's states over 4 threads (thread = (channel, 4 states)) because the
 // benchmark shape (8 lanes) has too few channels to fill the GPU otherwise; that split costs per state and
 // step about twice the recurrence's own 5 instructions: the partial y through shared memory, its 4-way sum,
-// and E / Y phases and tile loads shared by 4x fewer states per thread (H200 runs 19-29: ~10 issue slots per
-// state-step in all). With one thread per channel a step is ~7 per state: (δ, δ·u) from dt and u, the 16
-// states' recurrence and y all in the thread, no partial sums, no barrier. What bounds it is the exp unit:
-// 16 ex2 + softplus + silu = 18 MUFU ops per step and warp, 144 cycles of a scheduler's MUFU quarter, against
-// ~115 issue slots. It needs many lanes: B·D/32 warps must fill the GPU in about one wave (64 lanes x 1536
-// channels = 3072 warps; 132 SMs x 24 warps = 3168 slots at 80 registers), and CudaScan.plan only takes it
-// then (and for 16 states, unsplit lanes, D a multiple of 32, 16-byte aligned views).
+// and E / Y phases and tile loads shared by 4x fewer states per thread (~10 issue slots per state-step in
+// all, H200 runs 19-29). Here a step is ~8 per state: δ = softplus(dt + bias), δ·u, the 16 states'
+// recurrence and y, all in the thread, no partial sums, no barrier. What bounds it is the exp unit: 16 ex2 +
+// softplus + silu = 18 MUFU ops per step and warp, 144 cycles of a scheduler's exp unit, against ~130 issue
+// slots (H200 run 51, Nsight: exp unit 79 % busy, issue 69 %). It needs many lanes: CudaScan.plan takes it
+// from 10 warps per SM on (B·D/32 warps), for 16 states, unsplit lanes, D a multiple of 32, 16-byte aligned
+// views. At (64, 1536, 2048, 16) bf16 it took 1.140 ms against 1.307 for the warp-specialised pass; at 16
+// lanes it lost, 0.420 against 0.350 ms (run 51).
 //
 // Warps are independent: each streams its own channels' u, dt, z and its lane's B, C through its own ring of
-// CH_T-step slots with cp.async (a lane's copy: one 16-byte chunk per operand and tile, bf16), synchronised by
-// __syncwarp only. B and C (bf16) are converted to f32 once per tile into a per-warp buffer, so that the
-// recurrence reads them with broadcast LDS.128. y is stored per step (a warp writes 64 contiguous bytes).
+// TILE-step slots with cp.async, synchronised by __syncwarp only. B and C (bf16) are converted to f32 once per
+// tile into a per-warp buffer, so that the recurrence reads them with broadcast LDS.128. y is stored per step
+// (a warp writes 64 contiguous bytes).
+//
+// FDT (bf16, dt rank R <= 48, R a multiple of 8; opt-in, -Dmamba.cuda.fusedDtProj=true): dt = dtIn · W_dtᵀ
+// inside the pass, so the dt_proj GEMM and its [rows, D] dt tensor go away. Per tile the warp multiplies the
+// tile's dtIn [TILE][R] by its 32 channels' W_dt rows (kept in shared memory) on the tensor cores: 4 n8 tiles
+// x 3 k16 steps of mma.m16n8k16 (rows 8-15 of the m16 tile are zero), fragments through ldmatrix, the sums
+// through a [TILE][CH_DPITCH] f32 scratch to the thread of their channel. That adds only ~3 issue slots per
+// step, but it measured slower: 1.618 ms per layer at bf16 64 x 2048 against 1.213 + 0.125 for the pass plus
+// the dt_proj GEMM (H200 run 54; forward 1.395 vs 1.478 M tokens/s). The mma chain sits between two warp syncs
+// at every tile, and its 2-slot ring (3 no longer fit 5 blocks) leaves less copy in flight; neither was
+// measured apart. (The warp-specialised pass's fused variant lost too, run 34.)
 #include "scan.cuh"
 
 namespace scan {
 
-constexpr int CH_WARPS = 4;  // warps per block (they share nothing)
-// Tiles of TILE steps, SLOTS of them in a warp's ring. A slot: u, dt, z [TILE][32], B, C [TILE][16] (activation
-// type); per warp the ring plus (bf16) the current tile's B and C in f32 [TILE][32] (B then C per row), plus
-// (A2S) the warp's A·log2 e [32][CH_APITCH] f32.
-constexpr int CH_APITCH = 20;  // a lane's 16 values, padded: a warp's LDS.128 of them hits 8 distinct bank quads
-__host__ __device__ constexpr int ch_slot_elems(int tile) { return tile * (3 * 32 + 2 * 16); }
-template <typename T, int TILE, int SLOTS, bool A2S> __host__ __device__ constexpr int ch_warp_bytes() {
-    return SLOTS * ch_slot_elems(TILE) * (int)sizeof(T) + (sizeof(T) == 2 ? TILE * 32 * 4 : 0) + (A2S ? 32 * CH_APITCH * 4 : 0);
+constexpr int CH_WARPS = 4;   // warps per block (they share nothing)
+constexpr int CH_RK = 48;     // FDT: dt rank capacity (k16 steps x 16)
+constexpr int CH_RP = 56;     // FDT: pitch (bf16) of dtIn and W_dt rows: 112 bytes, so ldmatrix's 8 rows hit distinct banks
+constexpr int CH_DPITCH = 40; // FDT: pitch (f32) of the dt scratch: the fragment-layout float2 stores are conflict-free
+// Tiles of TILE steps, SLOTS of them in a warp's ring. A slot: u [TILE][32], dt [TILE][32] (FDT: dtIn
+// [TILE][CH_RP]), z [TILE][32], B, C [TILE][16] (activation type). Per warp: the ring; (bf16) the current
+// tile's B and C in f32 [TILE][32] (B then C per row); (FDT) W_dt [32][CH_RP] bf16 and the dt scratch.
+__host__ __device__ constexpr int ch_slot_elems(int tile, bool fdt) { return tile * (3 * 32 + 2 * 16 + (fdt ? CH_RP - 32 : 0)); }
+template <typename T, int TILE, int SLOTS, bool FDT> __host__ __device__ constexpr int ch_warp_bytes() {
+    return SLOTS * ch_slot_elems(TILE, FDT) * (int)sizeof(T) + (sizeof(T) == 2 ? TILE * 32 * 4 : 0) +
+           (FDT ? 32 * CH_RP * 2 + TILE * CH_DPITCH * 4 : 0);
 }
 // Dynamic shared memory of a block; CudaScan.java computes the same number.
-template <typename T, int TILE, int SLOTS, bool A2S> __host__ __device__ constexpr int ch_smem_bytes() {
-    return CH_WARPS * ch_warp_bytes<T, TILE, SLOTS, A2S>();
+template <typename T, int TILE, int SLOTS, bool FDT> __host__ __device__ constexpr int ch_smem_bytes() {
+    return CH_WARPS * ch_warp_bytes<T, TILE, SLOTS, FDT>();
 }
 
-// A2S: the 16 A·log2 e of the thread's channel are read from shared memory each step instead of living in
-// registers (16 registers less, 4 LDS.128 more per step). UNR: steps of a full tile unrolled (probe variants).
-template <typename T, int TILE, int SLOTS, bool A2S = false, int UNR = TILE>
+template <typename T, int TILE, int SLOTS, bool FDT = false>
 DEV void scan_chan_kernel(const P& p) {
     constexpr int N = 16, E = 16 / (int)sizeof(T);
     constexpr int XCPR = 32 / E, XQ = TILE * XCPR / 32;      // 16-byte chunks per u/dt/z row; per lane and tile
     constexpr int BCPR = N / E, BCQ = 2 * TILE * BCPR / 32;  // chunks per B/C row; B and C chunks per lane and tile
     static_assert(XQ >= 1 && BCQ >= 1 && (TILE * XCPR) % 32 == 0 && (2 * TILE * BCPR) % 32 == 0, "whole rounds of chunks");
     static_assert(SLOTS >= 2, "a tile in flight while one runs");
-    constexpr int OFF_DT = TILE * 32, OFF_Z = 2 * TILE * 32, OFF_B = 3 * TILE * 32;  // C at OFF_B + TILE * N
-    constexpr int SLOT = ch_slot_elems(TILE);
+    static_assert(!FDT || (sizeof(T) == 2 && TILE == 8), "fused dt: bf16, 8 steps = the live rows of an m16 tile");
+    constexpr int DTW = FDT ? CH_RP : 32;  // width of the dt (dtIn) tile
+    constexpr int OFF_DT = TILE * 32, OFF_Z = OFF_DT + TILE * DTW, OFF_B = OFF_Z + TILE * 32;  // C at OFF_B + TILE * N
+    constexpr int SLOT = ch_slot_elems(TILE, FDT);
     constexpr bool FAST = sizeof(T) == 2, CVT = sizeof(T) == 2;
     static_assert(!CVT || TILE * 2 * N / 8 == 32 || TILE * 2 * N / 8 == 64, "bf16: 1 or 2 B/C chunks per lane to convert");
     extern __shared__ __align__(16) unsigned char smem[];
     {
         unsigned dyn;
         asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));
-        if (dyn < (unsigned)ch_smem_bytes<T, TILE, SLOTS, A2S>()) __trap();
+        if (dyn < (unsigned)ch_smem_bytes<T, TILE, SLOTS, FDT>()) __trap();
     }
-    const int D = (int)p.D;
-    // what CudaScan.plan guarantees before it picks this kernel (16-byte copies; 32-bit tile strides)
+    const int D = (int)p.D, R = FDT ? (int)p.R : 0;
+    // what CudaScan.plan guarantees before it picks this kernel (16-byte copies, whole warps of channels)
     if (p.Nreal != N || p.nseg != 1 || (D & 31) != 0 || !p.vecX || !p.vecBC) __trap();
+    if (FDT && (R < 8 || R > CH_RK || (R & 7) != 0)) __trap();
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     const int d0 = (blockIdx.x * CH_WARPS + w) * 32;
     if (d0 >= D) return;  // a whole warp past the last channel (no block barrier below)
@@ -71,25 +86,37 @@ DEV void scan_chan_kernel(const P& p) {
         if ((rowBase + p.T) * ldMax + D >= (1LL << 31)) __trap();
     }
 
-    T* const ring = reinterpret_cast<T*>(smem + w * ch_warp_bytes<T, TILE, SLOTS, A2S>());
+    T* const ring = reinterpret_cast<T*>(smem + w * ch_warp_bytes<T, TILE, SLOTS, FDT>());
     float* const sbc = reinterpret_cast<float*>(ring + SLOTS * SLOT);  // bf16: B, C of the tile being run, f32
-    float* const sa2 = sbc + (CVT ? TILE * 32 : 0) + lane * CH_APITCH;  // A2S: this lane's A·log2 e
+    bf16* const sw = reinterpret_cast<bf16*>(sbc + TILE * 32);        // FDT: W_dt rows of the warp's channels
+    float* const sdt = reinterpret_cast<float*>(sw + 32 * CH_RP);     // FDT: the tile's dt [TILE][CH_DPITCH]
 
-    // This lane's chunks: u, dt, z chunk q at row xr(q) and column xc(q) of the warp's channels, B or C chunk q
-    // (bw(q) 0: B, 1: C) at row br(q), column bcol(q). Their element offsets for the next tile to copy are
-    // kept per chunk (32-bit: CudaScan.plan checks that every operand's rows x stride fits) and advanced by a
-    // tile's rows; without z the z chunks copy u again, never read. A tile's copies are then a cp.async and
-    // two adds per chunk (recomputing row x stride products and branching per chunk had cost ~140
-    // instructions per warp and 8-step tile, H200 run 48).
+    // This lane's chunks: u, z (and unfused dt) chunk q at row xr(q) and column xc(q) of the warp's channels,
+    // B or C chunk q (bw(q) 0: B, 1: C) at row br(q), column bcol(q); FDT: dtIn chunk q at row fr(q), column
+    // fc(q) (R / 8 chunks a row). Their element offsets for the next tile to copy are kept per chunk (32-bit:
+    // CudaScan.plan checks that every operand's rows x stride fits) and advanced by a tile's rows; without z
+    // the z chunks copy u again, never read. A tile's copies are then a cp.async and two adds per chunk
+    // (recomputing row x stride products and branching per chunk had cost ~140 instructions per warp and
+    // 8-step tile, H200 run 48).
     auto xr = [&](int q) { return (lane + 32 * q) / XCPR; };
     auto xc = [&](int q) { return ((lane + 32 * q) % XCPR) * E; };
     auto bw = [&](int q) { return (lane + 32 * q) / (TILE * BCPR); };
     auto br = [&](int q) { return ((lane + 32 * q) % (TILE * BCPR)) / BCPR; };
     auto bcol = [&](int q) { return ((lane + 32 * q) % BCPR) * E; };
+    constexpr int FQ = FDT ? (TILE * CH_RK / 8 + 31) / 32 : 1;  // dtIn chunks per lane at most
+    const int rc = FDT ? R / 8 : 1;
+    int frq[FQ], fcq[FQ];  // (a division by the run-time rc: once, not per tile)
+#pragma unroll
+    for (int q = 0; q < FQ; ++q) {
+        frq[q] = (lane + 32 * q) / rc;
+        fcq[q] = ((lane + 32 * q) % rc) * 8;
+    }
+    auto fr = [&](int q) { return frq[q]; };
+    auto fc = [&](int q) { return fcq[q]; };
     const bool hasZ = p.z != 0;
     const T* const zb = cptr<T>(hasZ ? p.z : p.u);
     const int ldz = (int)(hasZ ? p.ldz : p.ldu), rb0 = (int)rowBase;
-    int ou[XQ], odt[XQ], oz[XQ], obc[BCQ];
+    int ou[XQ], odt[XQ], oz[XQ], obc[BCQ], ofd[FQ];
 #pragma unroll
     for (int q = 0; q < XQ; ++q) {
         ou[q] = (rb0 + xr(q)) * (int)p.ldu + d0 + xc(q);
@@ -98,9 +125,11 @@ DEV void scan_chan_kernel(const P& p) {
     }
 #pragma unroll
     for (int q = 0; q < BCQ; ++q) obc[q] = (rb0 + br(q)) * (int)(bw(q) ? p.ldc : p.ldb) + bcol(q);
+#pragma unroll
+    for (int q = 0; q < FQ; ++q) ofd[q] = (rb0 + fr(q)) * (int)p.lddt + fc(q);
 
     // the next tile's copies into slot; rows past the lane's end are not copied (the slot keeps stale values
-    // that no step reads)
+    // that no step reads: a row of the dt product depends on its own dtIn row only)
     int issued = 0;
     auto issue = [&](T* slot) {
         if (issued < ntiles) {
@@ -110,8 +139,8 @@ DEV void scan_chan_kernel(const P& p) {
                 T* o = slot + xr(q) * 32 + xc(q);
                 if (xr(q) < rows) {
                     cp_async16(o, cptr<T>(p.u) + ou[q], 16);
-                    cp_async16(o + OFF_DT, cptr<T>(p.dt) + odt[q], 16);
-                    cp_async16(o + OFF_Z, zb + oz[q], 16);
+                    if (!FDT) cp_async16(slot + OFF_DT + xr(q) * 32 + xc(q), cptr<T>(p.dt) + odt[q], 16);
+                    cp_async16(slot + OFF_Z + xr(q) * 32 + xc(q), zb + oz[q], 16);
                 }
                 ou[q] += TILE * (int)p.ldu;
                 odt[q] += TILE * (int)p.lddt;
@@ -123,18 +152,39 @@ DEV void scan_chan_kernel(const P& p) {
                     cp_async16(slot + OFF_B + bw(q) * TILE * N + br(q) * N + bcol(q), cptr<T>(bw(q) ? p.C : p.B) + obc[q], 16);
                 obc[q] += TILE * (int)(bw(q) ? p.ldc : p.ldb);
             }
+            if constexpr (FDT) {
+#pragma unroll
+                for (int q = 0; q < FQ; ++q) {
+                    if (lane + 32 * q < TILE * rc && fr(q) < rows)
+                        cp_async16(slot + OFF_DT + fr(q) * CH_RP + fc(q), cptr<T>(p.dt) + ofd[q], 16);
+                    ofd[q] += TILE * (int)p.lddt;
+                }
+            }
             ++issued;
         }
         cp_async_commit();  // an empty group past the last tile keeps wait_group's count uniform
     };
 
-    float a2[A2S ? 1 : N], h[N];
+    if constexpr (FDT) {
+        // W_dt rows d0 .. d0 + 31 (columns R .. CH_RK zero, as are those of every dtIn row: the mma's k16 steps
+        // read them), with the first tile's copies; the zeros are plain stores (never copied over)
+        const int wc = 32 * rc;  // 16-byte chunks of the warp's W_dt rows
+        for (int c = lane; c < wc; c += 32)
+            cp_async16(sw + (c / rc) * CH_RP + (c % rc) * 8, cptr<bf16>(p.dtW) + (i64)(d0 + c / rc) * p.lddtw + (c % rc) * 8, 16);
+        for (int i = lane; i < 32 * (CH_RK - R); i += 32)
+            sw[(i / (CH_RK - R)) * CH_RP + R + i % (CH_RK - R)] = from_f32<bf16>(0.f);
+        for (int i = lane; i < SLOTS * TILE * (CH_RK - R); i += 32) {
+            const int sl = i / (TILE * (CH_RK - R)), j = i % (TILE * (CH_RK - R));
+            ring[sl * SLOT + OFF_DT + (j / (CH_RK - R)) * CH_RP + R + j % (CH_RK - R)] = from_f32<bf16>(0.f);
+        }
+    }
+
+    float a2[N], h[N];
     const float* arow = cptr<float>(p.A) + (i64)d * p.lda;
     float* stateRow = mptr<float>(p.state) + (i64)b * p.ldstate + (i64)d * N;
 #pragma unroll
     for (int n = 0; n < N; ++n) {
-        if constexpr (A2S) sa2[n] = arow[n] * LOG2E_F;  // read back by this lane only
-        else a2[n] = arow[n] * LOG2E_F;
+        a2[n] = arow[n] * LOG2E_F;
         h[n] = stateRow[n];
     }
     const float bias = cptr<float>(p.dtBias)[d], dskip = cptr<float>(p.Dskip)[d];
@@ -146,7 +196,7 @@ DEV void scan_chan_kernel(const P& p) {
     int sk = 0;  // slot of tile k
     for (int k = 0; k < ntiles; ++k) {
         cp_async_wait<SLOTS - 2>();  // this lane's copies of tile k landed
-        __syncwarp();                // ... and every lane's; every lane is done with tile k - 1 (its slot, sbc)
+        __syncwarp();                // ... and every lane's; every lane is done with tile k - 1 (its slot, sbc, sdt)
         issue(ring + (sk == 0 ? SLOTS - 1 : sk - 1) * SLOT);  // tile k + SLOTS - 1 into tile k - 1's slot
         const T* st = ring + sk * SLOT;
         const float* pb;
@@ -167,6 +217,29 @@ DEV void scan_chan_kernel(const P& p) {
                 *reinterpret_cast<float4*>(o) = make_float4(lo(v[q].x), hi(v[q].x), lo(v[q].y), hi(v[q].y));
                 *reinterpret_cast<float4*>(o + 4) = make_float4(lo(v[q].z), hi(v[q].z), lo(v[q].w), hi(v[q].w));
             }
+            if constexpr (FDT) {
+                // dt [8 steps][32 channels] = dtIn · W_dtᵀ: A (m16 x k16) rows 0-7 = the steps, 8-15 zero; B (k16 x
+                // n8) = 8 channels' W_dt rows; fragment layouts as in the PTX ISA (lane 4g + t: A rows g, g + 8 at
+                // k 2t, 2t + 1 (+ 8); B k 2t, 2t + 1 (+ 8) of channel g; C rows g, g + 8 at columns 2t, 2t + 1)
+                const int g8 = lane & 7, m = lane >> 3;
+                uint32_t a01[4], a2x[4];  // dtIn rows 0-7 at k chunks 0-3 and 4-5 (the second load repeats 4-5)
+                const uint32_t arow0 = smem_u32(st + OFF_DT + g8 * CH_RP);
+                gemm::ldmatrix_x4(a01, arow0 + m * 16);
+                gemm::ldmatrix_x4(a2x, arow0 + (4 + (m & 1)) * 16);
+                const uint32_t af[3][4] = {{a01[0], 0u, a01[1], 0u}, {a01[2], 0u, a01[3], 0u}, {a2x[0], 0u, a2x[1], 0u}};
+#pragma unroll
+                for (int nt = 0; nt < 4; ++nt) {
+                    uint32_t b01[4], b2x[4];  // channels 8 nt + g8 at k chunks 0-3 and 4-5
+                    const uint32_t wrow = smem_u32(sw + (8 * nt + g8) * CH_RP);
+                    gemm::ldmatrix_x4(b01, wrow + m * 16);
+                    gemm::ldmatrix_x4(b2x, wrow + (4 + (m & 1)) * 16);
+                    float c4[4] = {0.f, 0.f, 0.f, 0.f};
+                    gemm::mma_bf16(c4, af[0], b01[0], b01[1]);
+                    gemm::mma_bf16(c4, af[1], b01[2], b01[3]);
+                    if (R > 32) gemm::mma_bf16(c4, af[2], b2x[0], b2x[1]);
+                    *reinterpret_cast<float2*>(sdt + (lane >> 2) * CH_DPITCH + 8 * nt + 2 * (lane & 3)) = make_float2(c4[0], c4[1]);
+                }
+            }
             __syncwarp();
             pb = sbc;
             bcPitch = 32;  // C at pb + 16
@@ -179,9 +252,10 @@ DEV void scan_chan_kernel(const P& p) {
 
         // one step: dt, u, z of step `next` are read before this step's y store (a global store the
         // compiler cannot tell apart from the shared loads would otherwise hold each step's loads back)
-        float xdt = ldf(st + OFF_DT + lane), xu = ldf(st + lane), xz = hasZ ? ldf(st + OFF_Z + lane) : 0.f;
+        auto ldt = [&](int r) { return FDT ? sdt[r * CH_DPITCH + lane] : ldf(st + OFF_DT + r * 32 + lane); };
+        float xdt = ldt(0), xu = ldf(st + lane), xz = hasZ ? ldf(st + OFF_Z + lane) : 0.f;
         auto step = [&](int r, int next) {
-            const float ndt = ldf(st + OFF_DT + next * 32 + lane), nu = ldf(st + next * 32 + lane);
+            const float ndt = ldt(next), nu = ldf(st + next * 32 + lane);
             const float nz = hasZ ? ldf(st + OFF_Z + next * 32 + lane) : 0.f;
             const float dl = softplus_act<FAST>(xdt + bias), du = dl * xu;
             const float* rb = pb + r * bcPitch;
@@ -191,18 +265,10 @@ DEV void scan_chan_kernel(const P& p) {
                 const float4 bv = *reinterpret_cast<const float4*>(rb + 4 * q);
                 const float4 cv = *reinterpret_cast<const float4*>(rb + cOff + 4 * q);
                 const float bb[4] = {bv.x, bv.y, bv.z, bv.w}, cc[4] = {cv.x, cv.y, cv.z, cv.w};
-                float aq[4];
-                if constexpr (A2S) {
-                    const float4 av = *reinterpret_cast<const float4*>(sa2 + 4 * q);
-                    aq[0] = av.x; aq[1] = av.y; aq[2] = av.z; aq[3] = av.w;
-                } else {
-#pragma unroll
-                    for (int j = 0; j < 4; ++j) aq[j] = a2[4 * q + j];
-                }
 #pragma unroll
                 for (int j = 0; j < 4; ++j) {
                     const int n = 4 * q + j;
-                    const float a = ex2_approx(dl * aq[j]);
+                    const float a = ex2_approx(dl * a2[n]);
                     h[n] = fmaf(a, h[n], du * bb[j]);
                     if (j & 1) y1 = fmaf(h[n], cc[j], y1);
                     else y0 = fmaf(h[n], cc[j], y0);
@@ -216,7 +282,7 @@ DEV void scan_chan_kernel(const P& p) {
             xz = nz;
         };
         if (rows == TILE) {
-#pragma unroll UNR
+#pragma unroll
             for (int r = 0; r < TILE; ++r) step(r, r + 1 < TILE ? r + 1 : r);
         } else {
             for (int r = 0; r < rows; ++r) step(r, r + 1 < TILE ? r + 1 : r);  // the lane's last tile

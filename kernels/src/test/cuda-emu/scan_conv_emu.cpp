@@ -172,9 +172,14 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     }
     if (chanK) {  // channel-per-thread main pass (16 states, D a multiple of 32, one segment, aligned views)
         if (NT != 16 || N != 16 || D % 32 || nseg != 1 || !p.vecX || !p.vecBC) { printf("no chan kernel\n"); exit(1); }
-        if constexpr (sizeof(T) == 2) mainK = mamba_scan_bf16_n16_chan_main; else mainK = mamba_scan_f32_n16_chan_main;
+        if constexpr (sizeof(T) == 2) {
+            mainK = fdt ? mamba_scan_bf16_n16_chan_dtp_main : mamba_scan_bf16_n16_chan_main;
+            mainSmem = fdt ? scan::ch_smem_bytes<T, 8, 2, true>() : scan::ch_smem_bytes<T, 8, 3, false>();
+        } else {
+            mainK = mamba_scan_f32_n16_chan_main;
+            mainSmem = scan::ch_smem_bytes<T, 8, 2, false>();
+        }
         mainThreads = 32 * scan::CH_WARPS;
-        mainSmem = scan::ch_smem_bytes<T, 8, sizeof(T) == 2 ? 3 : 2, false>();
         dT = (D / 32 + scan::CH_WARPS - 1) / scan::CH_WARPS;
     }
     launch(mainK, dT, nseg, lanes, mainThreads, mainSmem, p);
@@ -320,6 +325,12 @@ int main() {
     scan_case<bf16>(2, 16, 32, 16, 16, 4, 16, true, {16, 8}, 1, false, 32, false, false, true);
     scan_case<float>(2, 45, 32, 16, 16, 4, 4, true, {45, 17}, 1, false, 32, false, false, true);
     scan_case<float>(1, 70, 96, 16, 16, 4, 16, false, {70}, 1, false, 32, false, false, true);
+    // ... with dt_proj fused in (mma.sync of each 8-step tile's dtIn and the warp's W_dt rows): rank 48 (130m:
+    // three k16 steps), 40 (the last k16 step half past R: zeroed columns), 16 (one k16 step), ragged, empty
+    // and 1-step lanes, idle warps, no z
+    scan_case<bf16>(3, 33, 64, 16, 16, 4, 48, true, {33, 9, 1}, 1, false, 32, true, false, true);
+    scan_case<bf16>(2, 100, 160, 16, 16, 4, 40, false, {100, 0}, 1, false, 32, true, false, true);
+    scan_case<bf16>(2, 45, 32, 16, 16, 4, 16, true, {45, 17}, 1, false, 32, true, false, true);
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

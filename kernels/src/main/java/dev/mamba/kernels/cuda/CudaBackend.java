@@ -53,10 +53,12 @@ public final class CudaBackend implements Backend {
     enum ChanScan { AUTO, OFF, FORCE }
     /**
      * bf16: dt_proj inside the scan kernel with -Dmamba.cuda.fusedDtProj=true (it then needs no [rows, D] dt
-     * tensor). Off by default, slower on the H200: with 16 states the warp-specialised pass's helper warps run
-     * the mma, 1.714 ms per layer at 64 x 2048 against 1.313 + 0.159 for that pass plus the dt_proj GEMM
-     * (forward 1.319 vs 1.391 M tokens/s, run 34); the phase-by-phase kernel's variant (other state
-     * counts, or -Dmamba.cuda.scanWs=false) took 0.39 ms per layer at 8 x 2048 against 0.26 + 0.07 (run 14).
+     * tensor). Off by default, slower on the H200 with every main pass: with 16 states the warp-specialised
+     * pass's helper warps run the mma, 1.714 ms per layer at 64 x 2048 against 1.313 + 0.159 for that pass plus
+     * the dt_proj GEMM (forward 1.319 vs 1.391 M tokens/s, run 34); the channel-per-thread pass's variant took
+     * 1.618 ms against 1.213 + 0.125 (forward 1.395 vs 1.478 M, run 54); the phase-by-phase kernel's variant
+     * (other state counts, or -Dmamba.cuda.scanWs=false) took 0.39 ms per layer at 8 x 2048 against 0.26 + 0.07
+     * (run 14).
      */
     private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
     /**
@@ -823,7 +825,7 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * bf16 with a dt rank up to 64 and -Dmamba.cuda.fusedDtProj=true: dt is computed inside the scan kernel
+     * bf16 with a dt rank up to 64, where {@link #fusedDtProj} says so: dt is computed inside the scan kernel
      * (no dt tensor); else dt_proj as a GEMM into dtScratch, then the scan.
      */
     @Override
@@ -831,7 +833,7 @@ public final class CudaBackend implements Backend {
                                                     Tensor dtBias, Tensor aNeg, Tensor b, Tensor c, Tensor dSkip,
                                                     Tensor z, Tensor state, Tensor lens, Tensor y) {
         CudaTensor w = t(dtProj, "dt_proj");
-        if (fuseDtProj(u.dtype(), w)) {
+        if (fusedDtProj && CudaScan.fusable(u.dtype(), w)) {
             scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
@@ -931,11 +933,6 @@ public final class CudaBackend implements Backend {
 
     boolean warpSpecialisedScan() {
         return warpSpecialisedScan;
-    }
-
-    /** Whether selectiveScanProjected computes dt inside the scan (see {@link #fusedDtProj}). */
-    boolean fuseDtProj(DType act, CudaTensor w) {
-        return fusedDtProj && CudaScan.fusable(act, w);
     }
 
     /**

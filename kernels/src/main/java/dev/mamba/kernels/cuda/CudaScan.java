@@ -27,10 +27,30 @@ final class CudaScan {
      */
     static final int CHAN_WARPS_PER_SM = 10;
 
-    /** Dynamic shared memory of the channel-per-thread pass; scan_chan.cuh {@code ch_smem_bytes} computes the same. */
-    static int chanSmem(int elemBytes) {
-        int slots = elemBytes == 2 ? 3 : 2;  // the instances of scan.cu (SCAN_CHAN)
-        return CH_WARPS * (slots * CH_T * (3 * 32 + 2 * 16) * elemBytes + (elemBytes == 2 ? CH_T * 32 * 4 : 0));
+    /** Its dt_proj fused in (bf16): largest dt rank, row pitch of dtIn and W_dt (bf16), dt scratch pitch (f32). */
+    static final int CH_RK = 48, CH_RP = 56, CH_DPITCH = 40;
+
+    /**
+     * Dynamic shared memory of the channel-per-thread pass (fdt: dt_proj fused in); scan_chan.cuh
+     * {@code ch_smem_bytes} computes the same for the instances of scan.cu (SCAN_CHAN).
+     */
+    static int chanSmem(int elemBytes, boolean fdt) {
+        int slots = fdt || elemBytes == 4 ? 2 : 3;
+        int slot = CH_T * (3 * 32 + 2 * 16 + (fdt ? CH_RP - 32 : 0)) * elemBytes;
+        return CH_WARPS * (slots * slot + (elemBytes == 2 ? CH_T * 32 * 4 : 0) + (fdt ? 32 * CH_RP * 2 + CH_T * CH_DPITCH * 4 : 0));
+    }
+
+    /**
+     * Whether the operands allow the channel-per-thread pass: it copies with cp.async only (16-byte aligned views),
+     * keeps 32-bit element offsets, and with dt_proj fused in takes bf16 ranks that are multiples of 8 up to
+     * {@link #CH_RK} from an aligned weight.
+     */
+    static boolean chanOperands(CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor b, CudaTensor c, CudaTensor z,
+                                CudaTensor y) {
+        long ldMax = Math.max(Math.max(Math.max(u.ld, dt.ld), Math.max(z == null ? 0 : z.ld, y.ld)), Math.max(b.ld, c.ld));
+        return u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) && b.aligned16() && c.aligned16()
+                && (long) u.rows * ldMax + u.cols < (1L << 31)
+                && (dtW == null || (dtW.cols % 8 == 0 && dtW.cols <= CH_RK && dtW.aligned16() && fusable(u.dtype, dtW)));
     }
 
     /** Steps the plan expects a fix-up to run before the carried state has decayed (a cost estimate only). */
@@ -146,10 +166,7 @@ final class CudaScan {
         }
         long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
         long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
-        // the channel-per-thread pass copies with cp.async only and keeps 32-bit element offsets
-        long ldMax = Math.max(Math.max(Math.max(u.ld, dt.ld), Math.max(z == null ? 0 : z.ld, y.ld)), Math.max(b.ld, c.ld));
-        boolean chanOk = vecX == 1 && vecBC == 1 && (long) u.rows * ldMax + d < (1L << 31);
-        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOk);
+        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOperands(u, dt, dtW, b, c, z, y));
         long wsH = 0, wsS = 0;
         if (plan.segments > 1) {
             long h = 4L * lanes * plan.segments * d * n;
@@ -194,23 +211,23 @@ final class CudaScan {
     }
 
     /**
-     * As above; chanOk: the operands allow the channel-per-thread pass (16-byte aligned views, offsets below
-     * 2^31). That pass (scan_chan.cuh: thread = channel with its 16 states, no partial sums or barriers) is taken
-     * for 16 states, D a multiple of 32, unsplit lanes and the fast exp, when its warps (lanes x D / 32) number at
-     * least {@link #CHAN_WARPS_PER_SM} per SM; -Dmamba.cuda.scanChan=false never takes it, =force wherever it
-     * applies (tests).
+     * As above; chanOk: the operands allow the channel-per-thread pass ({@link #chanOperands}). That pass
+     * (scan_chan.cuh: thread = channel with its 16 states, no partial sums or barriers; dt_proj fused in for
+     * bf16) is taken for 16 states, D a multiple of 32, unsplit lanes and the fast exp, when its warps (lanes x
+     * D / 32) number at least {@link #CHAN_WARPS_PER_SM} per SM; -Dmamba.cuda.scanChan=false never takes it,
+     * =force wherever it applies (tests).
      */
     static Plan plan(CudaBackend be, DType t, int lanes, int d, int n, int steps, boolean fdt, boolean chanOk) {
         Plan best = fourStatePlan(be, t, lanes, d, n, steps, fdt);
         CudaBackend.ChanScan mode = be.chanScan();
-        boolean applies = chanOk && mode != CudaBackend.ChanScan.OFF && n == 16 && d % 32 == 0 && !fdt
-                && !(be.exactScanExp() && t == DType.F32);
+        boolean applies = chanOk && mode != CudaBackend.ChanScan.OFF && n == 16 && d % 32 == 0
+                && (!fdt || t == DType.BF16) && !(be.exactScanExp() && t == DType.F32);
         boolean wanted = mode == CudaBackend.ChanScan.FORCE
                 || (best.segments == 1 && (long) lanes * (d / 32) >= (long) CHAN_WARPS_PER_SM * be.smCount());
         if (applies && wanted) {
             String tn = t == DType.BF16 ? "bf16" : "f32";
-            return new Plan("mamba_scan_" + tn + "_n16_chan_main", 32 * CH_WARPS, chanSmem(t.bytes()), be.module(), null,
-                    0, 0, 16, 1, steps, 32 * CH_WARPS);
+            return new Plan("mamba_scan_" + tn + "_n16_chan" + (fdt ? "_dtp" : "") + "_main", 32 * CH_WARPS,
+                    chanSmem(t.bytes(), fdt), be.module(), null, 0, 0, 16, 1, steps, 32 * CH_WARPS);
         }
         return best;
     }

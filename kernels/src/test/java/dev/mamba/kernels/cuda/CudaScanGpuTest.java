@@ -124,32 +124,40 @@ class CudaScanGpuTest {
     /**
      * bf16's main passes one by one against the CPU on every case: the default (on sm_90a the 16-state
      * warp-specialised pass of the sm_90a module, 4 blocks per SM), the portable warp-specialised pass
-     * (-Dmamba.cuda.scanWs4=false) and the phase-by-phase kernel (-Dmamba.cuda.scanWs=false); and that each
+     * (-Dmamba.cuda.scanWs4=false), the phase-by-phase kernel (-Dmamba.cuda.scanWs=false) and the
+     * channel-per-thread pass (-Dmamba.cuda.scanChan=force: the cases it cannot take fall back); and that each
      * setting plans the kernel it names at the 130m shape (the sm_90a pass wherever the sm_90a module loaded:
      * a module without it fails here instead of falling back quietly).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"", "scanWs4", "scanWs"})
+    @ValueSource(strings = {"", "scanWs4", "scanWs", "scanChan"})
     void bf16MainPassesMatchCpu(String off) {
         GpuTest.assumeCuda();
         withProperties(() -> {
             try (Backend gpu = GpuTest.open(Precision.BF16)) {
                 CudaBackend cb = (CudaBackend) gpu;
                 String main = CudaScan.plan(cb, DType.BF16, 4, 1536, 16, 2048, false).main();
-                String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
+                String want = off.equals("scanChan") ? "mamba_scan_bf16_n16_chan_main"
+                        : off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_main"
                         : off.isEmpty() && cb.wgmmaModule() != null
                         ? "mamba_scan_bf16_n16_p4_ws4_main" : "mamba_scan_bf16_n16_p4_ws_main";
-                assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
+                assertEquals(want, main, "main pass planned with " + (off.isEmpty() ? "the defaults" : switchOf(off)));
                 matchCpu(gpu, Precision.BF16, new Random(22));
             }
-        }, off.isEmpty() ? null : "mamba.cuda." + off, "false");
+        }, off.isEmpty() ? null : "mamba.cuda." + off, off.equals("scanChan") ? "force" : "false");
+    }
+
+    /** The property setting a test variant names: scanChan forces that pass, the others switch theirs off. */
+    private static String switchOf(String off) {
+        return off + (off.equals("scanChan") ? "=force" : "=false");
     }
 
     /**
      * The channel-per-thread main pass (scan_chan.cuh) against the CPU, forced (-Dmamba.cuda.scanChan=force) on
      * its cases: the 130m channel count with ragged and empty lanes, lanes of 1 and 9 steps with idle warps in a
      * block (D = 64), a long lane (this pass never splits lanes), no z; and that the default planning takes it for
-     * as many lanes of 1536 channels as fill the GPU, and not for 4.
+     * as many lanes of 1536 channels as fill the GPU, and not for 4; bf16 also with dt_proj fused in at that many
+     * lanes (-Dmamba.cuda.fusedDtProj=true).
      */
     @ParameterizedTest
     @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
@@ -178,6 +186,48 @@ class CudaScanGpuTest {
                     many + " lanes of 1536 channels");
             org.junit.jupiter.api.Assertions.assertNotEquals(chan,
                     CudaScan.plan(cb, gpu.activationType(), 4, 1536, 16, 2048, false).main(), "4 lanes");
+        }
+        if (precision == Precision.BF16) {
+            // with -Dmamba.cuda.fusedDtProj=true selectiveScanProjected fuses dt_proj into this pass where it runs
+            withProperties(() -> fusedAtManyLanes(), "mamba.cuda.fusedDtProj", "true");
+        }
+    }
+
+    /**
+     * selectiveScanProjected with dt_proj fused in at as many lanes as the default planning gives the
+     * channel-per-thread pass (40 steps, ragged and empty lanes): it matches the CPU and writes no dt.
+     */
+    private static void fusedAtManyLanes() {
+        try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
+            CudaBackend cb = (CudaBackend) gpu;
+            int many = (CudaScan.CHAN_WARPS_PER_SM * cb.smCount() + 47) / 48;
+            assertEquals("mamba_scan_bf16_n16_chan_dtp_main", CudaScan.plan(cb, DType.BF16, many, 1536, 16, 40, true).main());
+            int[] c = new int[7 + many];
+            System.arraycopy(new int[] {many, 40, 1536, 16, 4, 48, 1}, 0, c, 0, 7);
+            for (int i = 0; i < many; i++) {
+                c[7 + i] = i == 1 ? 0 : 40 - i % 7;
+            }
+            Random r = new Random(25);
+            Inputs in = new Inputs(r, c);
+            float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
+            On a = new On(cpu, in), g = new On(gpu, in);
+            Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
+            float[] dtBefore = GpuTest.read(gpu, g.dt);
+            for (On o : new On[] {a, g}) {
+                o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
+                        o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
+            }
+            String what = "fused, " + many + " lanes";
+            GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
+            GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
+                    GpuTest.tol(Precision.BF16), what + " ssm state");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
+                    what + ": the fused pass must not write the dt scratch");
+            for (Tensor t : g.owned()) {
+                gpu.free(t);
+            }
+            gpu.free(wg);
+            assertEquals(0, gpu.bytesAllocated(), "device bytes left after the fused case");
         }
     }
 
@@ -218,7 +268,7 @@ class CudaScanGpuTest {
      * as in {@link #bf16MainPassesMatchCpu} (16 states: the warp-specialised passes fuse it by default).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"", "scanWs4", "scanWs"})
+    @ValueSource(strings = {"", "scanWs4", "scanWs", "scanChan"})
     void fusedDtProjMatchesCpu(String off) {
         GpuTest.assumeCuda();
         int[][] cases = {
@@ -231,11 +281,12 @@ class CudaScanGpuTest {
         Random r = new Random(23);
         withProperties(() -> {
             try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
-                String want = off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_dtp_main"
+                String want = off.equals("scanChan") ? "mamba_scan_bf16_n16_chan_dtp_main"
+                        : off.equals("scanWs") ? "mamba_scan_bf16_n16_p4_dtp_main"
                         : off.isEmpty() && ((CudaBackend) gpu).wgmmaModule() != null
                         ? "mamba_scan_bf16_n16_p4_dtp_ws4_main" : "mamba_scan_bf16_n16_p4_dtp_ws_main";
                 assertEquals(want, CudaScan.plan((CudaBackend) gpu, DType.BF16, 4, 1536, 16, 2048, true).main(),
-                        "fused main pass planned with " + (off.isEmpty() ? "the defaults" : off + "=false"));
+                        "fused main pass planned with " + (off.isEmpty() ? "the defaults" : switchOf(off)));
                 for (int[] c : cases) {
                     Inputs in = new Inputs(r, c);
                     String what = "fused dt_proj case " + java.util.Arrays.toString(c) + " " + off;
@@ -259,7 +310,8 @@ class CudaScanGpuTest {
                     assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
                 }
             }
-        }, "mamba.cuda.fusedDtProj", "true", off.isEmpty() ? null : "mamba.cuda." + off, "false");
+        }, "mamba.cuda.fusedDtProj", "true", off.isEmpty() ? null : "mamba.cuda." + off,
+                off.equals("scanChan") ? "force" : "false");
     }
 
     /** Runs body with system properties set (key, value pairs; a null key is skipped), then restores them. */
