@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the real scan.cuh / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# Runs the real scan.cuh / scan_chan.cuh / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a zero-filled copy that lands in shared memory only when
 # cp.async.wait_group retires its group, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh), mbarriers and descriptor-reading wgmma

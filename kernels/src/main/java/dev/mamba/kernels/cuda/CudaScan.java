@@ -194,7 +194,8 @@ final class CudaScan {
     }
 
     /**
-     * Picks states per thread (4, or 2 when that fills the GPU better) and the number of time segments
+     * Picks the main pass: the channel-per-thread pass where the overload below takes it (many lanes), else
+     * states per thread (4, or 2 when that fills the GPU better) and the number of time segments
      * by a simple model: time ∝ waves x steps per block x cost, where splitting into S segments adds a
      * fix-up pass over S-1 segments (assumed to stop after ~1024 steps, cost 0.8 of the main pass per
      * step: it stops when the carried state has decayed, which takes a few hundred steps at Mamba's δ
