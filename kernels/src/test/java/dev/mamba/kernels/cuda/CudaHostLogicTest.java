@@ -73,6 +73,16 @@ class CudaHostLogicTest {
         // with dt_proj fused in: dtIn [16 x 64] instead of dt [16 x 32] per slot, a raw-dt scratch [16 x 40] f32
         assertEquals(45056 + 4 * 16 * 32 * 2 + 16 * 40 * 4, CudaScan.wsSmem(2, 16, 4, true));
         assertTrue(4 * CudaScan.wsSmem(2, 16, 4, true) <= 227 * 1024);
+        // channel-per-thread pass, 4 warps of their own: per warp a ring of 8-step slots (u, dt, z [8 x 32] + B,
+        // C [8 x 16]), 3 slots bf16 / 2 f32, plus (bf16) B, C of the tile in f32 [8 x 32]; with dt_proj fused in
+        // 2 slots whose dt tile is dtIn [8 x 56], W_dt [32 x 56] bf16 and a dt scratch [8 x 40] f32. The blocks
+        // per SM the instances are launched for (scan.cu SCAN_CHAN: 5, 6, 5) fit with 1 KB reserved per block.
+        assertEquals(4 * (3 * 8 * 128 * 2 + 8 * 32 * 4), CudaScan.chanSmem(2, false));
+        assertEquals(4 * (2 * 8 * 128 * 4), CudaScan.chanSmem(4, false));
+        assertEquals(4 * (2 * 8 * 152 * 2 + 8 * 32 * 4 + 32 * 56 * 2 + 8 * 40 * 4), CudaScan.chanSmem(2, true));
+        assertTrue(5 * (CudaScan.chanSmem(2, false) + 1024) <= 228 * 1024);
+        assertTrue(6 * (CudaScan.chanSmem(4, false) + 1024) <= 228 * 1024);
+        assertTrue(5 * (CudaScan.chanSmem(2, true) + 1024) <= 228 * 1024);
         assertTrue(CudaScan.hasWs(16, false) && CudaScan.hasWs(8, false) && CudaScan.hasWs(32, false)
                 && !CudaScan.hasWs(64, false));
         assertTrue(CudaScan.hasWs(16, true) && !CudaScan.hasWs(8, true) && !CudaScan.hasWs(32, true));
