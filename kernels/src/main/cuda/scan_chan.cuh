@@ -24,7 +24,7 @@
 // inside the pass, so the dt_proj GEMM and its [rows, D] dt tensor go away. Per tile the warp multiplies the
 // tile's dtIn [TILE][R] by its 32 channels' W_dt rows (kept in shared memory) on the tensor cores: 4 n8 tiles
 // x 3 k16 steps of mma.m16n8k16 (rows 8-15 of the m16 tile are zero), fragments through ldmatrix, the sums
-// through a [TILE][CH_DPITCH] f32 scratch to the thread of their channel. That adds only ~3 issue slots per
+// through a [TILE][DPITCH] f32 scratch to the thread of their channel. That adds only ~3 issue slots per
 // step, but it measured slower: 1.618 ms per layer at bf16 64 x 2048 against 1.213 + 0.125 for the pass plus
 // the dt_proj GEMM (H200 run 54; forward 1.395 vs 1.478 M tokens/s). The mma chain sits between two warp syncs
 // at every tile, and its 2-slot ring (3 no longer fit 5 blocks) leaves less copy in flight; neither was
@@ -36,14 +36,13 @@ namespace scan {
 constexpr int CH_WARPS = 4;   // warps per block (they share nothing)
 constexpr int CH_RK = 48;     // FDT: dt rank capacity (k16 steps x 16)
 constexpr int CH_RP = 56;     // FDT: pitch (bf16) of dtIn and W_dt rows: 112 bytes, so ldmatrix's 8 rows hit distinct banks
-constexpr int CH_DPITCH = 40; // FDT: pitch (f32) of the dt scratch: the fragment-layout float2 stores are conflict-free
 // Tiles of TILE steps, SLOTS of them in a warp's ring. A slot: u [TILE][32], dt [TILE][32] (FDT: dtIn
 // [TILE][CH_RP]), z [TILE][32], B, C [TILE][16] (activation type). Per warp: the ring; (bf16) the current
 // tile's B and C in f32 [TILE][32] (B then C per row); (FDT) W_dt [32][CH_RP] bf16 and the dt scratch.
 __host__ __device__ constexpr int ch_slot_elems(int tile, bool fdt) { return tile * (3 * 32 + 2 * 16 + (fdt ? CH_RP - 32 : 0)); }
 template <typename T, int TILE, int SLOTS, bool FDT> __host__ __device__ constexpr int ch_warp_bytes() {
     return SLOTS * ch_slot_elems(TILE, FDT) * (int)sizeof(T) + (sizeof(T) == 2 ? TILE * 32 * 4 : 0) +
-           (FDT ? 32 * CH_RP * 2 + TILE * CH_DPITCH * 4 : 0);
+           (FDT ? 32 * CH_RP * 2 + TILE * DPITCH * 4 : 0);
 }
 // Dynamic shared memory of a block; CudaScan.java computes the same number.
 template <typename T, int TILE, int SLOTS, bool FDT> __host__ __device__ constexpr int ch_smem_bytes() {
@@ -89,11 +88,11 @@ DEV void scan_chan_kernel(const P& p) {
     T* const ring = reinterpret_cast<T*>(smem + w * ch_warp_bytes<T, TILE, SLOTS, FDT>());
     float* const sbc = reinterpret_cast<float*>(ring + SLOTS * SLOT);  // bf16: B, C of the tile being run, f32
     bf16* const sw = reinterpret_cast<bf16*>(sbc + TILE * 32);        // FDT: W_dt rows of the warp's channels
-    float* const sdt = reinterpret_cast<float*>(sw + 32 * CH_RP);     // FDT: the tile's dt [TILE][CH_DPITCH]
+    float* const sdt = reinterpret_cast<float*>(sw + 32 * CH_RP);     // FDT: the tile's dt [TILE][DPITCH]
 
     // This lane's chunks: u, z (and unfused dt) chunk q at row xr(q) and column xc(q) of the warp's channels,
-    // B or C chunk q (bw(q) 0: B, 1: C) at row br(q), column bcol(q); FDT: dtIn chunk q at row fr(q), column
-    // fc(q) (R / 8 chunks a row). Their element offsets for the next tile to copy are kept per chunk (32-bit:
+    // B or C chunk q (bw(q) 0: B, 1: C) at row br(q), column bcol(q); FDT: dtIn chunk q at row frq[q], column
+    // fcq[q] (R / 8 chunks a row). Their element offsets for the next tile to copy are kept per chunk (32-bit:
     // CudaScan.plan checks that every operand's rows x stride fits) and advanced by a tile's rows; without z
     // the z chunks copy u again, never read. A tile's copies are then a cp.async and two adds per chunk
     // (recomputing row x stride products and branching per chunk had cost ~140 instructions per warp and
@@ -111,8 +110,6 @@ DEV void scan_chan_kernel(const P& p) {
         frq[q] = (lane + 32 * q) / rc;
         fcq[q] = ((lane + 32 * q) % rc) * 8;
     }
-    auto fr = [&](int q) { return frq[q]; };
-    auto fc = [&](int q) { return fcq[q]; };
     const bool hasZ = p.z != 0;
     const T* const zb = cptr<T>(hasZ ? p.z : p.u);
     const int ldz = (int)(hasZ ? p.ldz : p.ldu), rb0 = (int)rowBase;
@@ -126,7 +123,7 @@ DEV void scan_chan_kernel(const P& p) {
 #pragma unroll
     for (int q = 0; q < BCQ; ++q) obc[q] = (rb0 + br(q)) * (int)(bw(q) ? p.ldc : p.ldb) + bcol(q);
 #pragma unroll
-    for (int q = 0; q < FQ; ++q) ofd[q] = (rb0 + fr(q)) * (int)p.lddt + fc(q);
+    for (int q = 0; q < FQ; ++q) ofd[q] = (rb0 + frq[q]) * (int)p.lddt + fcq[q];
 
     // the next tile's copies into slot; rows past the lane's end are not copied (the slot keeps stale values
     // that no step reads: a row of the dt product depends on its own dtIn row only)
@@ -155,8 +152,8 @@ DEV void scan_chan_kernel(const P& p) {
             if constexpr (FDT) {
 #pragma unroll
                 for (int q = 0; q < FQ; ++q) {
-                    if (lane + 32 * q < TILE * rc && fr(q) < rows)
-                        cp_async16(slot + OFF_DT + fr(q) * CH_RP + fc(q), cptr<T>(p.dt) + ofd[q], 16);
+                    if (lane + 32 * q < TILE * rc && frq[q] < rows)
+                        cp_async16(slot + OFF_DT + frq[q] * CH_RP + fcq[q], cptr<T>(p.dt) + ofd[q], 16);
                     ofd[q] += TILE * (int)p.lddt;
                 }
             }
@@ -237,7 +234,7 @@ DEV void scan_chan_kernel(const P& p) {
                     gemm::mma_bf16(c4, af[0], b01[0], b01[1]);
                     gemm::mma_bf16(c4, af[1], b01[2], b01[3]);
                     if (R > 32) gemm::mma_bf16(c4, af[2], b2x[0], b2x[1]);
-                    *reinterpret_cast<float2*>(sdt + (lane >> 2) * CH_DPITCH + 8 * nt + 2 * (lane & 3)) = make_float2(c4[0], c4[1]);
+                    *reinterpret_cast<float2*>(sdt + (lane >> 2) * DPITCH + 8 * nt + 2 * (lane & 3)) = make_float2(c4[0], c4[1]);
                 }
             }
             __syncwarp();
@@ -252,7 +249,7 @@ DEV void scan_chan_kernel(const P& p) {
 
         // one step: dt, u, z of step `next` are read before this step's y store (a global store the
         // compiler cannot tell apart from the shared loads would otherwise hold each step's loads back)
-        auto ldt = [&](int r) { return FDT ? sdt[r * CH_DPITCH + lane] : ldf(st + OFF_DT + r * 32 + lane); };
+        auto ldt = [&](int r) { return FDT ? sdt[r * DPITCH + lane] : ldf(st + OFF_DT + r * 32 + lane); };
         float xdt = ldt(0), xu = ldf(st + lane), xz = hasZ ? ldf(st + OFF_Z + lane) : 0.f;
         auto step = [&](int r, int next) {
             const float ndt = ldt(next), nu = ldf(st + next * 32 + lane);

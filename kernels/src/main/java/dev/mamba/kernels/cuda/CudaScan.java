@@ -27,8 +27,8 @@ final class CudaScan {
      */
     static final int CHAN_WARPS_PER_SM = 10;
 
-    /** Its dt_proj fused in (bf16): largest dt rank, row pitch of dtIn and W_dt (bf16), dt scratch pitch (f32). */
-    static final int CH_RK = 48, CH_RP = 56, CH_DPITCH = 40;
+    /** Its dt_proj fused in (bf16): largest dt rank, row pitch of dtIn and W_dt (bf16); dt scratch pitch: DPITCH. */
+    static final int CH_RK = 48, CH_RP = 56;
 
     /**
      * Dynamic shared memory of the channel-per-thread pass (fdt: dt_proj fused in); scan_chan.cuh
@@ -37,19 +37,18 @@ final class CudaScan {
     static int chanSmem(int elemBytes, boolean fdt) {
         int slots = fdt || elemBytes == 4 ? 2 : 3;
         int slot = CH_T * (3 * 32 + 2 * 16 + (fdt ? CH_RP - 32 : 0)) * elemBytes;
-        return CH_WARPS * (slots * slot + (elemBytes == 2 ? CH_T * 32 * 4 : 0) + (fdt ? 32 * CH_RP * 2 + CH_T * CH_DPITCH * 4 : 0));
+        return CH_WARPS * (slots * slot + (elemBytes == 2 ? CH_T * 32 * 4 : 0) + (fdt ? 32 * CH_RP * 2 + CH_T * DPITCH * 4 : 0));
     }
 
     /**
-     * Whether the operands allow the channel-per-thread pass: it copies with cp.async only (16-byte aligned views),
-     * keeps 32-bit element offsets, and with dt_proj fused in takes bf16 ranks that are multiples of 8 up to
-     * {@link #CH_RK} from an aligned weight.
+     * Whether the operands allow the channel-per-thread pass: it copies with cp.async only (vec: u, dt, z, B and C
+     * 16-byte aligned, as the other passes' fast copies need), keeps 32-bit element offsets, and with dt_proj
+     * fused in takes bf16 ranks that are multiples of 8 up to {@link #CH_RK} from an aligned weight.
      */
-    static boolean chanOperands(CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor b, CudaTensor c, CudaTensor z,
-                                CudaTensor y) {
+    static boolean chanOperands(boolean vec, CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor b, CudaTensor c,
+                                CudaTensor z, CudaTensor y) {
         long ldMax = Math.max(Math.max(Math.max(u.ld, dt.ld), Math.max(z == null ? 0 : z.ld, y.ld)), Math.max(b.ld, c.ld));
-        return u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) && b.aligned16() && c.aligned16()
-                && (long) u.rows * ldMax + u.cols < (1L << 31)
+        return vec && (long) u.rows * ldMax + u.cols < (1L << 31)
                 && (dtW == null || (dtW.cols % 8 == 0 && dtW.cols <= CH_RK && dtW.aligned16() && fusable(u.dtype, dtW)));
     }
 
@@ -166,7 +165,7 @@ final class CudaScan {
         }
         long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
         long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
-        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOperands(u, dt, dtW, b, c, z, y));
+        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOperands(vecX == 1 && vecBC == 1, u, dt, dtW, b, c, z, y));
         long wsH = 0, wsS = 0;
         if (plan.segments > 1) {
             long h = 4L * lanes * plan.segments * d * n;

@@ -208,27 +208,33 @@ class CudaScanGpuTest {
                 c[7 + i] = i == 1 ? 0 : 40 - i % 7;
             }
             Random r = new Random(25);
-            Inputs in = new Inputs(r, c);
-            float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
-            On a = new On(cpu, in), g = new On(gpu, in);
-            Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
-            float[] dtBefore = GpuTest.read(gpu, g.dt);
-            for (On o : new On[] {a, g}) {
-                o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
-                        o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
-            }
-            String what = "fused, " + many + " lanes";
-            GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
-            GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
-                    GpuTest.tol(Precision.BF16), what + " ssm state");
-            org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
-                    what + ": the fused pass must not write the dt scratch");
-            for (Tensor t : g.owned()) {
-                gpu.free(t);
-            }
-            gpu.free(wg);
-            assertEquals(0, gpu.bytesAllocated(), "device bytes left after the fused case");
+            fusedCaseMatchesCpu(gpu, cpu, new Inputs(r, c), r, "fused, " + many + " lanes");
         }
+    }
+
+    /**
+     * One case of selectiveScanProjected with dt_proj fused in (a random dt_proj weight of the case's rank): y and
+     * the state match the CPU's GEMM + scan, the dt scratch is not written, no device memory is left.
+     */
+    private static void fusedCaseMatchesCpu(Backend gpu, Backend cpu, Inputs in, Random r, String what) {
+        float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
+        On a = new On(cpu, in), g = new On(gpu, in);
+        Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
+        float[] dtBefore = GpuTest.read(gpu, g.dt);
+        for (On o : new On[] {a, g}) {
+            o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
+                    o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
+        }
+        GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
+        GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
+                GpuTest.tol(Precision.BF16), what + " ssm state");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
+                what + ": the fused kernel must not write the dt scratch");
+        for (Tensor t : g.owned()) {
+            gpu.free(t);
+        }
+        gpu.free(wg);
+        assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
     }
 
     /** conv1dSilu and the scan of every case on gpu against a CPU backend; no device memory left after each. */
@@ -288,26 +294,8 @@ class CudaScanGpuTest {
                 assertEquals(want, CudaScan.plan((CudaBackend) gpu, DType.BF16, 4, 1536, 16, 2048, true).main(),
                         "fused main pass planned with " + (off.isEmpty() ? "the defaults" : switchOf(off)));
                 for (int[] c : cases) {
-                    Inputs in = new Inputs(r, c);
-                    String what = "fused dt_proj case " + java.util.Arrays.toString(c) + " " + off;
-                    float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
-                    On a = new On(cpu, in), g = new On(gpu, in);
-                    Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
-                    float[] dtBefore = GpuTest.read(gpu, g.dt);
-                    for (On o : new On[] {a, g}) {
-                        o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
-                                o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
-                    }
-                    GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
-                    GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
-                            GpuTest.tol(Precision.BF16), what + " ssm state");
-                    org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
-                            what + ": the fused kernel must not write the dt scratch");
-                    for (Tensor t : g.owned()) {
-                        gpu.free(t);
-                    }
-                    gpu.free(wg);
-                    assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
+                    fusedCaseMatchesCpu(gpu, cpu, new Inputs(r, c), r,
+                            "fused dt_proj case " + java.util.Arrays.toString(c) + " " + off);
                 }
             }
         }, "mamba.cuda.fusedDtProj", "true", off.isEmpty() ? null : "mamba.cuda." + off,
