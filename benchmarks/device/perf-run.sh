@@ -36,13 +36,14 @@ if [ "$step" = all ] || [ "$step" = model ]; then
         >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($p $b)" >> "$OUT/model-bench.txt"
     done
   done
-  # A/B of the bf16 scan's switches: without the channel-per-thread pass (which only 64 lanes take), and with
-  # dt_proj fused into it (opt-in). (Until run 48 also dt_proj fused into the other passes, the portable
-  # warp-specialised pass, no warp specialisation at 8 and 64 lanes: NOTES.md.)
-  for ab in scanChan=false fusedDtProj=true; do
-    echo "## bf16 64 x 2048, -Dmamba.cuda.$ab" >> "$OUT/model-bench.txt"
-    timeout 70 $J -Dmamba.cuda.$ab -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 64 2048 3 \
-      >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($ab 64)" >> "$OUT/model-bench.txt"
+  # A/B: with the conv fused into x_proj (opt-in, run 57 on), without the channel-per-thread scan pass (which
+  # only 64 lanes take). (Until run 56 also dt_proj fused into the scan, opt-in and slower; until run 48 the
+  # other scan passes' switches: NOTES.md.)
+  for ab in "fusedConvXProj=true 64" "scanChan=false 64"; do
+    set -- $ab
+    echo "## bf16 $2 x 2048, -Dmamba.cuda.$1" >> "$OUT/model-bench.txt"
+    timeout 70 $J -Dmamba.cuda.$1 -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $2 2048 3 \
+      >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($1 $2)" >> "$OUT/model-bench.txt"
   done
   echo "## bf16 8 x 2048 profile" >> "$OUT/model-bench.txt"
   timeout 40 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 8 2048 3 \

@@ -4,6 +4,7 @@
 #include "conv1d.cu"
 #include "scan.cu"
 #include "gemm.cu"
+#include "conv_xproj.cu"
 
 // Which code the driver picked from the fatbin: __CUDA_ARCH__ (e.g. 900) and whether the arch-specific
 // sm_90a features (wgmma) are compiled in. Read once by CudaBackend to choose kernels.

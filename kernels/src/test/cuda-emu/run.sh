@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the real scan.cuh / scan_chan.cuh / conv1d.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
+# Runs the real scan.cuh / scan_chan.cuh / conv1d.cu / conv_xproj.cu / gemm.cu / wgmma.cu / elementwise.cu kernel code on the CPU: every CUDA thread becomes a std::thread,
 # __syncthreads a std::barrier, cp.async a zero-filled copy that lands in shared memory only when
 # cp.async.wait_group retires its group, ex2.approx exp2f, ldmatrix and mma.sync
 # lane exchanges per the PTX fragment layouts (emu_mma_ops.cuh), mbarriers and descriptor-reading wgmma
@@ -31,6 +31,10 @@ sed -e 's/    extern __shared__ __align__(128) unsigned char smem\[\];/    unsig
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' "$cuda/gemm.cu" > "$work/gemm.cu"
 grep -q "emu_smem" "$work/gemm.cu" || { echo "gemm.cu no longer matches the emulation's patterns"; exit 3; }
 sed -e 's/#include "common.cuh"/#include "emu_common.cuh"/' -e 's/__launch_bounds__(256) //' "$cuda/elementwise.cu" > "$work/elementwise.cu"
+sed -e 's/    extern __shared__ __align__(128) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \
+    -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
+    -e 's/__host__ __device__ constexpr/constexpr/' "$cuda/conv_xproj.cu" > "$work/conv_xproj.cu"
+grep -q "emu_smem" "$work/conv_xproj.cu" || { echo "conv_xproj.cu no longer matches the emulation's patterns"; exit 3; }
 sed -e 's/    extern __shared__ __align__(1024) unsigned char smem_raw\[\];/    unsigned char* smem_raw = emu_smem;/' \
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
     -e 's/#include "wgmma_ops.cuh"/#include "emu_wgmma_ops.cuh"/' "$cuda/wgmma.cu" > "$work/wgmma.cu"

@@ -135,6 +135,18 @@ public interface Backend extends AutoCloseable {
     void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out);
 
     /**
+     * Mamba's conv and x_proj: {@link #conv1dSilu} into xc, then {@code out = xc · wᵀ} ({@link #linear}
+     * without bias). xc [B·T, D] must hold the conv output afterwards (the scan reads it). Rows of a lane past
+     * its length are unspecified in xc and out. A backend may fuse the two (CUDA bf16: one pass over x that
+     * writes xc once and multiplies it on the tensor cores); this default runs them one after the other.
+     */
+    default void conv1dSiluLinear(Tensor x, Tensor convWeight, Tensor convBias, Tensor state, Tensor lens,
+                                  Tensor xc, Tensor w, Tensor out) {
+        conv1dSilu(x, convWeight, convBias, state, lens, xc);
+        linear(xc, w, null, out, false);
+    }
+
+    /**
      * Selective scan from a carried state. u, dtRaw, z, y [B·T, D]; b, c [B·T, N]; dtBias, dSkip [1, D];
      * aNeg [D, N] (= −exp(A_log)); state [B, D·N] with {@code h[d, n]} at {@code state[b, d·N + n]}.
      * For lane b, {@code t < lens[b]}: {@code δ = softplus(dtRaw + dtBias[d])} (PyTorch's softplus,

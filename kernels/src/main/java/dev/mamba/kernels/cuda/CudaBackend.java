@@ -62,6 +62,15 @@ public final class CudaBackend implements Backend {
      */
     private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
     /**
+     * bf16: the conv and x_proj in one kernel (conv_xproj.cu) with -Dmamba.cuda.fusedConvXProj=true, where it
+     * applies. Off by default: on the H200 it measured 0.378-0.389 ms per layer at 64 x 2048 against 0.394 for
+     * the conv kernel plus the x_proj GEMM (within the spread between runs), and slower at 8 x 2048, 0.088-0.091
+     * against 0.069 (runs 57-63, NOTES.md).
+     */
+    private final boolean fusedConvXProj = Boolean.getBoolean("mamba.cuda.fusedConvXProj");
+    /** Warps per block of that kernel: 0 (auto: 8 from 2 blocks per SM on, else 4), or 4 / 8 (measurements). */
+    private final int convXProjWarps = Integer.getInteger("mamba.cuda.convXProjWarps", 0);
+    /**
      * The scan's main pass with recurrence warps and helper warps (scan.cuh scan_ws_kernel); false
      * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
      */
@@ -242,7 +251,8 @@ public final class CudaBackend implements Backend {
                 deviceIndex, deviceName, ccMajor, ccMinor, smCount, archCode / 10, sm90a ? "a" : "",
                 driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
                 exactScanExp ? "exact (fma)" : "fast (ex2.approx)",
-                precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM") : "");
+                precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM")
+                        + (fusedConvXProj ? ", conv fused with x_proj" : ", conv then x_proj") : "");
     }
 
     private String gemmName() {
@@ -777,9 +787,11 @@ public final class CudaBackend implements Backend {
         return x.rows / lanes;
     }
 
-    @Override
-    public synchronized void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out) {
-        enter();
+    /** conv1dSilu's operands, checked: x and out of the activation type, lanes from the state's rows. */
+    private record ConvArgs(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor state, CudaTensor lens,
+                            CudaTensor out, int lanes, int steps, int d, int k) {}
+
+    private ConvArgs convArgs(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out) {
         CudaTensor xi = act(x, "input"), wi = typed(weight, "weight", DType.F32),
                 st = written(typed(state, "conv state", DType.F32)), ln = typed(lens, "lens", DType.I32),
                 o = written(act(out, "output"));
@@ -801,6 +813,15 @@ public final class CudaBackend implements Backend {
             bi = typed(bias, "bias", DType.F32);
             shape(bi, 1, d, "conv1d bias");
         }
+        return new ConvArgs(xi, wi, bi, st, ln, o, lanes, steps, d, k);
+    }
+
+    @Override
+    public synchronized void conv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor state, Tensor lens, Tensor out) {
+        enter();
+        ConvArgs a = convArgs(x, weight, bias, state, lens, out);
+        CudaTensor xi = a.x, o = a.out;
+        final int lanes = a.lanes, steps = a.steps, d = a.d, k = a.k;
         int kt = (k >= 2 && k <= 4) ? k : 0;
         long chunks = (steps + 63) / 64;
         // two adjacent channels per thread where x and out hold them as aligned pairs (conv1d.cu CP = 2)
@@ -811,11 +832,74 @@ public final class CudaBackend implements Backend {
         CUevent pe = pBegin();
         module.launch("mamba_conv1d_" + tn(xi.dtype) + "_k" + kt + (pairs ? "_c2" : ""), (d + 32L * cpt - 1) / (32L * cpt),
                 (chunks + 3) / 4, lanes, 128, 0,
-                xi.address(), wi.address(), bi == null ? 0 : bi.address(), st.address(), ln.address(), o.address(),
-                xi.ld, wi.ld, st.ld, ln.ld, o.ld, steps, d, k);
+                xi.address(), a.w.address(), a.bias == null ? 0 : a.bias.address(), a.state.address(),
+                a.lens.address(), o.address(), xi.ld, a.w.ld, a.state.ld, a.lens.ld, o.ld, steps, d, k);
         if (pe != null) {
             pEnd(pe, "conv1dSilu " + lanes + "x" + steps + "x" + d + " k" + k + " " + tn(xi.dtype) + (pairs ? " [c2]" : ""));
         }
+    }
+
+    /**
+     * With -Dmamba.cuda.fusedConvXProj=true, bf16 with conv width 4, D a multiple of 64, at most 128 outputs and
+     * 16-byte aligned operands: conv_xproj.cu, one pass that writes xc once and multiplies it by w_x on the
+     * tensor cores, then a small kernel for the new conv state. Otherwise conv1dSilu, then linear.
+     */
+    @Override
+    public synchronized void conv1dSiluLinear(Tensor x, Tensor convWeight, Tensor convBias, Tensor state,
+                                              Tensor lens, Tensor xc, Tensor w, Tensor out) {
+        enter();
+        CudaTensor wi = act(w, "x_proj weight"), o = act(out, "x_proj output");
+        if (!fusedConvXProj || wi.dtype != DType.BF16 || o.dtype != DType.BF16) {
+            Backend.super.conv1dSiluLinear(x, convWeight, convBias, state, lens, xc, w, out);
+            return;
+        }
+        ConvArgs a = convArgs(x, convWeight, convBias, state, lens, xc);
+        if (wi.cols != a.d) {
+            throw new IllegalArgumentException("linear " + wi.name + ": input " + a.out.name + " has " + a.d
+                    + " features, weight " + wi.shape() + " expects " + wi.cols);
+        }
+        shape(o, a.x.rows, wi.rows, "linear " + wi.name);
+        final int n = wi.rows;
+        if (a.x.dtype != DType.BF16 || a.k != 4 || a.d % 64 != 0 || n > 128 || n == 0 || a.x.ld >= 1 << 20
+                || !aligned16(a.x) || !aligned16(a.out) || !aligned16(wi) || a.w.ld != 4 || a.w.address() % 16 != 0
+                || (a.bias != null && a.bias.address() % 16 != 0)) {
+            Backend.super.conv1dSiluLinear(x, convWeight, convBias, state, lens, xc, w, out);
+            return;
+        }
+        written(o);
+        final long m = a.x.rows;
+        final int warps = convXProjWarps == 4 || convXProjWarps == 8 ? convXProjWarps
+                : (m + 127) / 128 >= 2L * smCount ? 8 : 4;
+        final int np = (n + 15) / 16 * 16;
+        final boolean vecOut = o.address() % 4 == 0 && o.ld % 2 == 0;
+        CUevent pe = pBegin();
+        module.launch("mamba_conv_xproj_bf16_w" + warps + "_n" + np, (m + 16L * warps - 1) / (16L * warps), 1, 1,
+                32 * warps, convXProjSmem(warps, np),
+                a.x.address(), a.w.address(), a.bias == null ? 0 : a.bias.address(), a.state.address(),
+                a.out.address(), wi.address(), o.address(), a.x.ld, a.state.ld, a.out.ld, wi.ld, o.ld,
+                m, a.steps, a.d, n, vecOut ? 1 : 0);
+        module.launch("mamba_conv_state_bf16", ((long) a.lanes * a.d + 255) / 256, 1, 1, 256, 0,
+                a.x.address(), a.state.address(), a.lens.address(), a.x.ld, a.state.ld, a.lens.ld, a.steps, a.d,
+                a.lanes);
+        if (pe != null) {
+            pEnd(pe, "conv1dSiluLinear " + weightLabel(wi.name) + " " + a.lanes + "x" + a.steps + "x" + a.d + "->" + n
+                    + " [w" + warps + "_n" + np + "]");
+        }
+    }
+
+    /** Whether this backend's module has launched (or looked up) kernel {@code name}: tests check a fast path ran. */
+    boolean launched(String name) {
+        return module.hasFunction(name);
+    }
+
+    /** Base and row stride 16-byte aligned: cp.async and 16-byte stores are legal on every row. */
+    private static boolean aligned16(CudaTensor t) {
+        return t.address() % 16 == 0 && ((long) t.ld * t.dtype.bytes()) % 16 == 0;
+    }
+
+    /** conv_xproj.cu's dynamic shared memory (cxp::smem_bytes): 3 stages of x rows + halo, w_x, taps, bias. */
+    static int convXProjSmem(int warps, int np) {
+        return 3 * ((16 * warps + 3) * 128 + np * 128 + 64 * 16 + 64 * 4) + 16 * warps * 128;
     }
 
     @Override

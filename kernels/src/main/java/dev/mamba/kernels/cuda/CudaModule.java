@@ -81,6 +81,11 @@ final class CudaModule {
         return f;
     }
 
+    /** Whether {@code name}'s handle was looked up (every launch does). */
+    boolean hasFunction(String name) {
+        return functions.containsKey(name);
+    }
+
     /** Launches {@code name} on the backend's stream with one struct parameter made of {@code params}. */
     void launch(String name, long gx, long gy, long gz, int block, int smem, long... params) {
         CUfunction f = function(name);

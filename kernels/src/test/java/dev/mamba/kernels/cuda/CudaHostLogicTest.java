@@ -83,6 +83,13 @@ class CudaHostLogicTest {
         assertTrue(5 * (CudaScan.chanSmem(2, false) + 1024) <= 228 * 1024);
         assertTrue(6 * (CudaScan.chanSmem(4, false) + 1024) <= 228 * 1024);
         assertTrue(5 * (CudaScan.chanSmem(2, true) + 1024) <= 228 * 1024);
+        // conv + x_proj (conv_xproj.cu): 3 stages of x rows with 3 halo rows, w_x [np x 64] bf16, taps [64 x 4]
+        // and bias [64] f32, plus the A tile [rows x 64] bf16; the 130m model's instances (np = 80) fit the blocks
+        // per SM they are compiled for (conv_xproj.cu blocks_per_sm: 8 warps 2, 4 warps 3; np = 128 gets fewer)
+        assertEquals(3 * (131 * 128 + 80 * 128 + 1024 + 256) + 128 * 128, CudaBackend.convXProjSmem(8, 80));
+        assertEquals(3 * (67 * 128 + 32 * 128 + 1024 + 256) + 64 * 128, CudaBackend.convXProjSmem(4, 32));
+        assertTrue(2 * (CudaBackend.convXProjSmem(8, 80) + 1024) <= 228 * 1024);
+        assertTrue(3 * (CudaBackend.convXProjSmem(4, 96) + 1024) <= 228 * 1024);
         assertTrue(CudaScan.hasWs(16, false) && CudaScan.hasWs(8, false) && CudaScan.hasWs(32, false)
                 && !CudaScan.hasWs(64, false));
         assertTrue(CudaScan.hasWs(16, true) && !CudaScan.hasWs(8, true) && !CudaScan.hasWs(32, true));

@@ -302,6 +302,70 @@ class CudaScanGpuTest {
                 off.equals("scanChan") ? "force" : "false");
     }
 
+    /**
+     * bf16 conv + x_proj fused (conv_xproj.cu) against the CPU's conv1dSilu then linear: xc, the x_proj output
+     * and the conv state of the valid rows; xc also against the GPU's own conv kernel (the same taps in the same
+     * order, silu through tanh.approx: within bf16 rounding). Cases: the 130m shape (N = 80), ranks 16 and 96
+     * (N = 48 and 128), N = 21 (padded to 32, odd: unpaired stores), a
+     * lane shorter than the window, an empty lane, 4 and 8 warps per block (the second from 2 blocks per SM
+     * on); and that the fused kernel ran. No device memory left.
+     */
+    @org.junit.jupiter.api.Test
+    void convXProjFusedMatchesCpu() {
+        GpuTest.assumeCuda();
+        withProperties(CudaScanGpuTest::convXProjCases, "mamba.cuda.fusedConvXProj", "true");
+    }
+
+    private static void convXProjCases() {
+        Random r = new Random(26);
+        try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
+            CudaBackend cb = (CudaBackend) gpu;
+            int manyLanes = (2 * cb.smCount() * 128 + 511) / 512 + 1;  // 8-warp blocks: 2 per SM or more
+            int[] many = new int[7 + manyLanes];
+            System.arraycopy(new int[] {manyLanes, 512, 128, 16, 4, 16, 1}, 0, many, 0, 7);
+            for (int i = 0; i < manyLanes; i++) {
+                many[7 + i] = i == 2 ? 1 : 512 - (i * 37) % 200;
+            }
+            int[][] cases = {
+                    {3, 300, 1536, 16, 4, 48, 1, 300, 0, 151},
+                    {2, 33, 128, 16, 4, 16, 1, 33, 2},
+                    {4, 2, 64, 8, 4, 5, 1, 2, 1, 0, 2},
+                    {2, 70, 64, 16, 4, 96, 1, 70, 69},
+                    many,
+            };
+            for (int[] c : cases) {
+                Inputs in = new Inputs(r, c);
+                int n = in.rank + 2 * in.n;
+                String what = "conv+x_proj " + c[0] + " lanes x " + c[1] + " steps, D " + in.d + ", N " + n;
+                float[] w = GpuTest.gauss(r, n * in.d, 0, 1 / Math.sqrt(in.d));
+                On a = new On(cpu, in), g = new On(gpu, in), ref = new On(gpu, in);
+                Tensor wa = cpu.uploadMatrix("x_proj", w, n, in.d), wg = gpu.uploadMatrix("x_proj", w, n, in.d);
+                a.be.conv1dSiluLinear(a.x, a.convW, a.convB, a.convState, a.lens, a.xc, wa, a.dbc);
+                g.be.conv1dSiluLinear(g.x, g.convW, g.convB, g.convState, g.lens, g.xc, wg, g.dbc);
+                ref.conv();
+                String kernel = "mamba_conv_xproj_bf16_w" + (in.lanes * in.steps / 128 >= 2 * cb.smCount() ? 8 : 4)
+                        + "_n" + (n + 15) / 16 * 16;
+                org.junit.jupiter.api.Assertions.assertTrue(cb.launched(kernel), what + ": " + kernel + " did not run");
+                double tol = GpuTest.tol(Precision.BF16);
+                GpuTest.assertClose(valid(gpu, g.xc, in), valid(cpu, a.xc, in), tol, what + " xc");
+                GpuTest.assertClose(valid(gpu, g.xc, in), valid(gpu, ref.xc, in), 2e-3, what + " xc vs the conv kernel");
+                GpuTest.assertClose(valid(gpu, g.dbc, in), valid(cpu, a.dbc, in), tol, what + " x_proj output");
+                // the CPU's x is f32, the GPU's bf16: the state's new entries differ by that rounding
+                GpuTest.assertClose(GpuTest.read(gpu, g.convState), GpuTest.read(cpu, a.convState), tol,
+                        what + " conv state");
+                GpuTest.assertClose(GpuTest.read(gpu, g.convState), GpuTest.read(gpu, ref.convState), 0,
+                        what + " conv state vs the conv kernel");
+                for (On o : new On[] {g, ref}) {
+                    for (Tensor t : o.owned()) {
+                        gpu.free(t);
+                    }
+                }
+                gpu.free(wg);
+                assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
+            }
+        }
+    }
+
     /** Runs body with system properties set (key, value pairs; a null key is skipped), then restores them. */
     private static void withProperties(Runnable body, String... kv) {
         java.util.Map<String, String> was = new java.util.HashMap<>();

@@ -243,8 +243,7 @@ public final class Runner implements AutoCloseable {
                 be.addRmsNorm(mv, hv, lw.norm, cfg.layerNormEpsilon, xnv);
             }
             be.linear(xnv, lw.inProj, lw.inProjBias, xzv, false);
-            be.conv1dSilu(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv);
-            be.linear(xcv, lw.xProj, null, dbcv, false);
+            be.conv1dSiluLinear(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv, lw.xProj, dbcv);
             be.selectiveScanProjected(xcv, dtIn, lw.dtProj, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z,
                     ssmState[l].rows(0, used), lensT, yv);
             be.linear(yv, lw.outProj, lw.outProjBias, mv, false);
