@@ -6,12 +6,8 @@
 # (typical, estimated: kernel bench ~110 s, forwards ~180 s, tests ~60 s; the timeouts cap each step).
 # Usage: benchmarks/device/perf-run.sh [bench|model|tests|all]
 set -uo pipefail
-D=$PWD/.device
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-cd "$D"
-[ -d jre ] || tar xf jre.tar.xz
-J="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
+. "$(dirname "$0")/device-env.sh"
+J=$JAVA_RUN
 CP="$D/lib/*"
 TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 step=${1:-all}
@@ -36,10 +32,10 @@ if [ "$step" = all ] || [ "$step" = model ]; then
         >> "$OUT/model-bench.txt" 2>&1 || echo "## exit $? ($p $b)" >> "$OUT/model-bench.txt"
     done
   done
-  # A/B: with the conv fused into x_proj (opt-in, run 57 on), without the channel-per-thread scan pass (which
-  # only 64 lanes take). (Until run 56 also dt_proj fused into the scan, opt-in and slower; until run 48 the
-  # other scan passes' switches: NOTES.md.)
-  for ab in "fusedConvXProj=true 64" "scanChan=false 64"; do
+  # A/B: without the conv fused into x_proj (auto takes it at 64 lanes since run 67), with δ from dt_proj's
+  # epilogue (opt-in, runs 64-66), without the channel-per-thread scan pass (which only 64 lanes take). (Until
+  # run 56 also dt_proj fused into the scan, opt-in and slower; until run 48 the other scan passes' switches.)
+  for ab in "fusedConvXProj=false 64" "deltaInDtProj=true 64" "scanChan=false 64"; do
     set -- $ab
     echo "## bf16 $2 x 2048, -Dmamba.cuda.$1" >> "$OUT/model-bench.txt"
     timeout 70 $J -Dmamba.cuda.$1 -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $2 2048 3 \

@@ -217,7 +217,7 @@ DEV void conv_xproj(const P& p) {
                 for (int j = 0; j < KW; ++j) s = fmaf(w[e][j], tap[j][e], s);
                 // silu on one exp-unit op (tanh.approx, as the scan's silu(z) in bf16): conv1d.cu's silu_f32 takes
                 // two (ex2, rcp), and 64 per warp and k-tile kept the exp unit ~70 % as busy as the issue slots
-                // (Nsight, run 57). Relative error ~5e-4, below bf16's rounding: xc may differ from the conv
+                // (Nsight, run 60). Relative error ~5e-4, below bf16's rounding: xc may differ from the conv
                 // kernel's by one bf16 step in some elements.
                 y[e] = silu_fast(s);
             }

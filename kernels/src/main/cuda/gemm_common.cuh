@@ -17,6 +17,7 @@ struct P {
     i64 outBf16;              // 14 output element type: 0 = f32, 1 = bf16
     i64 wTf32;                // 15 tf32 kernels: w already holds tf32-rounded values (rounded once at upload)
     i64 xTf32;                // 16 tf32 kernels: x already holds tf32-rounded values (its producer rounded them)
+    i64 act;                  // 17 epilogue after the bias: 0 none, 1 softplus (dt_proj writing the scan's δ)
 };
 
 // ------------------------------------------------------------------ epilogue helpers
@@ -30,6 +31,10 @@ DEV void store_pair(const P& p, To* out, i64 row, int col, float v0, float v1) {
     if (bias) {
         v0 += bias[col];
         if (both) v1 += bias[col + 1];
+    }
+    if (p.act == 1) {  // the scan's own softplus of (dt + bias): fast for bf16 outputs, exact-ish for f32
+        v0 = sizeof(To) == 2 ? softplus_fast(v0) : softplus_f32(v0);
+        v1 = sizeof(To) == 2 ? softplus_fast(v1) : softplus_f32(v1);
     }
     if (both && p.vecOut) {
         if constexpr (sizeof(To) == 4) {

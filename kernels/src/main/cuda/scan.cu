@@ -73,12 +73,14 @@ extern "C" __global__ void __launch_bounds__(32 * 4 + scan::WS_HELP, SCAN_WS_MIN
 // registers, 1.259 with A in shared memory). f32: 2 slots, 6 blocks (80 registers, no spill): 1.462 ms
 // against 1.494 at 5 blocks.
 #include "scan_chan.cuh"
-#define SCAN_CHAN(NAME, T, SLOTS, MINB, FDT)                                                                    \
+#define SCAN_CHAN(NAME, T, SLOTS, MINB, FDT, DELTA)                                                             \
     extern "C" __global__ void __launch_bounds__(32 * scan::CH_WARPS, MINB) NAME(const scan::P p) {             \
-        scan::scan_chan_kernel<T, 8, SLOTS, FDT>(p);                                                            \
+        scan::scan_chan_kernel<T, 8, SLOTS, FDT, DELTA>(p);                                                     \
     }
-SCAN_CHAN(mamba_scan_bf16_n16_chan_main, bf16, 3, 5, false)
-SCAN_CHAN(mamba_scan_f32_n16_chan_main, float, 2, 6, false)
+SCAN_CHAN(mamba_scan_bf16_n16_chan_main, bf16, 3, 5, false, false)
+SCAN_CHAN(mamba_scan_f32_n16_chan_main, float, 2, 6, false, false)
+// ... reading δ that the dt_proj GEMM's epilogue computed (bf16, opt-in: -Dmamba.cuda.deltaInDtProj=true)
+SCAN_CHAN(mamba_scan_bf16_n16_chan_delta_main, bf16, 3, 5, false, true)
 // ... with dt_proj fused in (bf16, rank <= 48; opt-in, measured slower: scan_chan.cuh): 2 slots, so that 5 blocks
 // still fit (42 KB each)
-SCAN_CHAN(mamba_scan_bf16_n16_chan_dtp_main, bf16, 2, 5, true)
+SCAN_CHAN(mamba_scan_bf16_n16_chan_dtp_main, bf16, 2, 5, true, false)

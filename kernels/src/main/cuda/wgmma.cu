@@ -113,9 +113,14 @@ constexpr int EPI_PITCH_BF16 = 144, EPI_PITCH_F32 = 160, EPI_WARP_BYTES = 16 * E
 // warp instruction writes four whole 128-byte lines. Storing the fragment pairs directly wrote 8 half
 // sectors per instruction behind ~15 instructions of bounds and bias logic each; for dt_proj (K = 48,
 // one k-tile) that epilogue was nearly all of the kernel (~35 TFLOP/s, 0.07 ms for a 50 MB output).
-// out: the slab's first element (16-byte aligned, ldout * sizeof(To) a multiple of 16).
+// out: the slab's first element (16-byte aligned, ldout * sizeof(To) a multiple of 16). bias: the slab's
+// first column's bias (or null), then act (gemm::P.act: softplus for dt_proj writing δ) as store_pair applies
+// them; the bias comes through the read-only path (ld.global.nc), which the compiler may move above the
+// previous round's stores (store_pair's plain loads waited behind each store: dt_proj with a bias went from
+// 0.125 to 0.947 ms per layer at 64 x 2048, H200 run 64).
 template <typename To, int BN>
-DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ldout, int lane) {
+DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ldout, int lane,
+                           const float* bias = nullptr, int act = 0) {
     constexpr int CW = 128 / (int)sizeof(To);  // columns per round
     constexpr int PITCH = sizeof(To) == 2 ? EPI_PITCH_BF16 : EPI_PITCH_F32;
     const int g = lane >> 2, tig = lane & 3;
@@ -125,12 +130,21 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
         for (int jj = 0; jj < CW / 8; ++jj) {
             const int j = ch * (CW / 8) + jj;
             unsigned char* r0 = buf + g * PITCH + (jj * 8 + tig * 2) * (int)sizeof(To);
+            float v[4] = {acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]};
+            if (bias) {
+                const float b0 = __ldg(bias + ch * CW + jj * 8 + tig * 2), b1 = __ldg(bias + ch * CW + jj * 8 + tig * 2 + 1);
+                v[0] += b0; v[1] += b1; v[2] += b0; v[3] += b1;
+            }
+            if (act == 1) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) v[e] = sizeof(To) == 2 ? softplus_fast(v[e]) : softplus_f32(v[e]);
+            }
             if constexpr (sizeof(To) == 2) {
-                *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
-                *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+                *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(v[0], v[1]);
+                *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(v[2], v[3]);
             } else {
-                *reinterpret_cast<float2*>(r0) = make_float2(acc[4 * j], acc[4 * j + 1]);
-                *reinterpret_cast<float2*>(r0 + 8 * PITCH) = make_float2(acc[4 * j + 2], acc[4 * j + 3]);
+                *reinterpret_cast<float2*>(r0) = make_float2(v[0], v[1]);
+                *reinterpret_cast<float2*>(r0 + 8 * PITCH) = make_float2(v[2], v[3]);
             }
         }
         wg::warp_sync();
@@ -281,7 +295,9 @@ DEV void gemm_ws(const gemm::P& p) {
     int it = 0;
     const bool accFast = p.accumulate && !p.outBf16 && p.vecOut && !p.bias;
     const int outBytes = p.outBf16 ? 2 : 4;
-    const bool stagedOut = !p.accumulate && !p.bias && ((p.out | p.ldout * outBytes) & 15) == 0;
+    // a bias (and the act after it) goes through the staged store in the 128-wide tiles only (dt_proj): in the
+    // 256-wide ones (in_proj, out_proj; no bias in Mamba) that code raised the consumers' spills 76 -> 100 bytes
+    const bool stagedOut = !p.accumulate && (BN == 128 || !p.bias) && ((p.out | p.ldout * outBytes) & 15) == 0;
     unsigned char* epi = smem + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * EPI_WARP_BYTES;
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
@@ -346,8 +362,10 @@ DEV void gemm_ws(const gemm::P& p) {
             }
         } else if (stagedOut && m0 + BM <= M && n0 + BN <= N) {
             const i64 slab = (m0 + cw * 64 + wq * 16) * p.ldout + n0;
-            if (p.outBf16) store_slab_staged<bf16, BN>(acc, epi, mptr<bf16>(p.out) + slab, p.ldout, lane);
-            else store_slab_staged<float, BN>(acc, epi, mptr<float>(p.out) + slab, p.ldout, lane);
+            const float* bs = BN == 128 && p.bias ? cptr<float>(p.bias) + n0 : nullptr;
+            const int act = BN == 128 ? (int)p.act : 0;
+            if (p.outBf16) store_slab_staged<bf16, BN>(acc, epi, mptr<bf16>(p.out) + slab, p.ldout, lane, bs, act);
+            else store_slab_staged<float, BN>(acc, epi, mptr<float>(p.out) + slab, p.ldout, lane, bs, act);
         } else {
 #pragma unroll
             for (int j = 0; j < BN / 8; ++j) {

@@ -77,7 +77,7 @@ static float g_dtbLo = -5, g_dtbHi = -1.5f;
 
 template <typename T>
 void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool withZ, std::vector<int> lens, int nseg, bool exactK, int CH = 32,
-               bool fdt = false, bool wsK = false, bool chanK = false) {
+               bool fdt = false, bool wsK = false, bool chanK = false, bool delta = false) {
     const int rows = lanes * steps, W = R + 2 * N;
     // xz [rows, 2D] (u = cols 0..D, z = cols D..2D), dbc [rows, W], dt [rows, D]
     std::vector<float> xz(rows * 2 * D), dbc(rows * W), dt(rows * D), dtb(D), A(D * N), Ds(D), st(lanes * D * N);
@@ -104,6 +104,13 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
                 dt[r * D + d] = (float)acc;
             }
     }
+    // delta: the kernel reads δ = softplus(dt + bias) as the dt_proj GEMM's epilogue writes it (rounded to T)
+    if (delta)
+        for (int r = 0; r < rows; ++r)
+            for (int d = 0; d < D; ++d) {
+                dtT[r * D + d] = from_f32<T>(softplus_ref(dt[r * D + d] + dtb[d]));
+                dt[r * D + d] = to_f32(dtT[r * D + d]);
+            }
     std::vector<float> stG = st;
     std::vector<int> lensv = lens;
     // reference (CpuBackend / ScalarScan semantics)
@@ -114,10 +121,10 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
             for (int t = 0; t < lens[b]; ++t) {
                 int r = b * steps + t;
                 float uv = xz[r * 2 * D + d];
-                float delta = softplus_ref(dt[r * D + d] + dtb[d]);
-                float du = delta * uv, acc = 0;
+                float dl = delta ? dt[r * D + d] : softplus_ref(dt[r * D + d] + dtb[d]);
+                float du = dl * uv, acc = 0;
                 for (int n = 0; n < N; ++n) {
-                    h[n] = (float)std::exp((double)(delta * A[d * N + n])) * h[n] + du * dbc[r * W + R + n];
+                    h[n] = (float)std::exp((double)(dl * A[d * N + n])) * h[n] + du * dbc[r * W + R + n];
                     acc += h[n] * dbc[r * W + R + N + n];
                 }
                 float yv = acc + Ds[d] * uv;
@@ -173,9 +180,10 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     if (chanK) {  // channel-per-thread main pass (16 states, D a multiple of 32, one segment, aligned views)
         if (NT != 16 || N != 16 || D % 32 || nseg != 1 || !p.vecX || !p.vecBC) { printf("no chan kernel\n"); exit(1); }
         if constexpr (sizeof(T) == 2) {
-            mainK = fdt ? mamba_scan_bf16_n16_chan_dtp_main : mamba_scan_bf16_n16_chan_main;
+            mainK = fdt ? mamba_scan_bf16_n16_chan_dtp_main : delta ? mamba_scan_bf16_n16_chan_delta_main : mamba_scan_bf16_n16_chan_main;
             mainSmem = fdt ? scan::ch_smem_bytes<T, 8, 2, true>() : scan::ch_smem_bytes<T, 8, 3, false>();
         } else {
+            if (delta) { printf("no f32 delta kernel\n"); exit(1); }
             mainK = mamba_scan_f32_n16_chan_main;
             mainSmem = scan::ch_smem_bytes<T, 8, 2, false>();
         }
@@ -191,8 +199,8 @@ void scan_case(int lanes, int steps, int D, int N, int NT, int NPT, int R, bool 
     double ey = rel(yg, yr), es = rel(stG, stRef);
     double tol = bf ? 2e-2 : 1e-5;
     bool ok = ey <= tol && es <= tol && std::isfinite(ey) && std::isfinite(es);
-    printf("%s scan %s%s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
-           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), wsK ? " ws" : chanK ? " chan" : "", lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
+    printf("%s scan %s%s%s lanes=%d T=%d D=%d N=%d(t%d) npt=%d ch=%d R=%d z=%d nseg=%d segLen=%d vecX=%lld vecBC=%lld: y %.2e state %.2e\n",
+           ok ? "ok  " : "FAIL", fdt ? "bf16+dtp" : bf ? "bf16" : (exactK ? "f32x" : "f32 "), wsK ? " ws" : chanK ? " chan" : "", delta ? " δ" : "", lanes, steps, D, N, NT, NPT, CH, R, withZ, nseg, segLen, p.vecX, p.vecBC, ey, es);
     if (!ok) fails++;
 }
 
@@ -325,6 +333,9 @@ int main() {
     scan_case<bf16>(2, 16, 32, 16, 16, 4, 16, true, {16, 8}, 1, false, 32, false, false, true);
     scan_case<float>(2, 45, 32, 16, 16, 4, 4, true, {45, 17}, 1, false, 32, false, false, true);
     scan_case<float>(1, 70, 96, 16, 16, 4, 16, false, {70}, 1, false, 32, false, false, true);
+    // ... reading δ from the dt_proj GEMM's epilogue instead of dt (DELTA, bf16)
+    scan_case<bf16>(3, 33, 64, 16, 16, 4, 16, true, {33, 9, 1}, 1, false, 32, false, false, true, true);
+    scan_case<bf16>(2, 45, 32, 16, 16, 4, 48, false, {45, 0}, 1, false, 32, false, false, true, true);
     // ... with dt_proj fused in (mma.sync of each 8-step tile's dtIn and the warp's W_dt rows): rank 48 (130m:
     // three k16 steps), 40 (the last k16 step half past R: zeroed columns), 16 (one k16 step), ragged, empty
     // and 1-step lanes, idle warps, no z

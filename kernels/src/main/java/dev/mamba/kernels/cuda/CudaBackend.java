@@ -62,14 +62,26 @@ public final class CudaBackend implements Backend {
      */
     private final boolean fusedDtProj = Boolean.getBoolean("mamba.cuda.fusedDtProj");
     /**
-     * bf16: the conv and x_proj in one kernel (conv_xproj.cu) with -Dmamba.cuda.fusedConvXProj=true, where it
-     * applies. Off by default: on the H200 it measured 0.378-0.389 ms per layer at 64 x 2048 against 0.394 for
-     * the conv kernel plus the x_proj GEMM (within the spread between runs), and slower at 8 x 2048, 0.088-0.091
-     * against 0.069 (runs 57-63, NOTES.md).
+     * bf16 with -Dmamba.cuda.deltaInDtProj=true, where the scan takes the channel-per-thread pass (many lanes):
+     * the dt_proj GEMM's epilogue writes δ = softplus(dt + bias) and the pass reads it, one exp-unit op less
+     * per step and channel in a pass the exp unit bounds. Off by default: on the H200 at 64 x 2048 the scan
+     * gained 0.09 ms per layer (1.100 vs ~1.19) but dt_proj lost 0.157 (0.282 vs 0.125: its epilogue runs on
+     * the 8 consumer warps per SM of the persistent wgmma kernel), forward 1.479 vs 1.481 M tokens/s (run 65).
+     * (bf16 only: the 128-wide wgmma tiles that bf16 dt_proj takes apply a bias in their staged epilogue;
+     * elsewhere a bias goes through the per-pair stores, several times slower on dt_proj's output.)
      */
-    private final boolean fusedConvXProj = Boolean.getBoolean("mamba.cuda.fusedConvXProj");
-    /** Warps per block of that kernel: 0 (auto: 8 from 2 blocks per SM on, else 4), or 4 / 8 (measurements). */
-    private final int convXProjWarps = Integer.getInteger("mamba.cuda.convXProjWarps", 0);
+    private final boolean deltaInDtProj = Boolean.getBoolean("mamba.cuda.deltaInDtProj");
+    /**
+     * bf16: the conv and x_proj in one kernel (conv_xproj.cu), -Dmamba.cuda.fusedConvXProj=auto|true|false.
+     * auto (default) takes it from {@link #CONV_XPROJ_BLOCKS_PER_SM} of its 64-row blocks per SM on: on the H200
+     * it took 0.378-0.389 ms per layer at 64 x 2048 against 0.394-0.408 for the conv kernel plus the x_proj GEMM
+     * (forward +0.7 % and +0.8 % in two A/B runs, 63 and 66), and lost at 8 x 2048 (256 blocks: 0.088 against
+     * 0.069 ms). true: wherever it applies (tests); false: never.
+     */
+    private final String fusedConvXProj = System.getProperty("mamba.cuda.fusedConvXProj", "auto");
+    static final int CONV_XPROJ_BLOCKS_PER_SM = 6;
+    /** Warps per block of that kernel: 4 (64 rows), or 8 with -Dmamba.cuda.convXProjWarps=8 (measured slower). */
+    private final int convXProjWarps = Integer.getInteger("mamba.cuda.convXProjWarps", 4);
     /**
      * The scan's main pass with recurrence warps and helper warps (scan.cuh scan_ws_kernel); false
      * (-Dmamba.cuda.scanWs=false) takes the kernel that runs its phases one after the other.
@@ -252,7 +264,7 @@ public final class CudaBackend implements Backend {
                 driverVersion / 1000, (driverVersion % 1000) / 10, precision.lower(), gemmName(),
                 exactScanExp ? "exact (fma)" : "fast (ex2.approx)",
                 precision == Precision.BF16 ? (fusedDtProj ? ", dt_proj fused into the scan" : ", dt_proj as a GEMM")
-                        + (fusedConvXProj ? ", conv fused with x_proj" : ", conv then x_proj") : "");
+                        + ", conv + x_proj fused: " + fusedConvXProj : "");
     }
 
     private String gemmName() {
@@ -840,16 +852,23 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * With -Dmamba.cuda.fusedConvXProj=true, bf16 with conv width 4, D a multiple of 64, at most 128 outputs and
-     * 16-byte aligned operands: conv_xproj.cu, one pass that writes xc once and multiplies it by w_x on the
-     * tensor cores, then a small kernel for the new conv state. Otherwise conv1dSilu, then linear.
+     * bf16 with conv width 4, D a multiple of 64, at most 128 outputs and 16-byte aligned operands, where
+     * {@link #fusedConvXProj} says so: conv_xproj.cu, one pass that writes xc once and multiplies it by w_x on
+     * the tensor cores, then a small kernel for the new conv state. Otherwise conv1dSilu, then linear.
      */
     @Override
     public synchronized void conv1dSiluLinear(Tensor x, Tensor convWeight, Tensor convBias, Tensor state,
                                               Tensor lens, Tensor xc, Tensor w, Tensor out) {
         enter();
         CudaTensor wi = act(w, "x_proj weight"), o = act(out, "x_proj output");
-        if (!fusedConvXProj || wi.dtype != DType.BF16 || o.dtype != DType.BF16) {
+        final boolean wanted = switch (fusedConvXProj) {
+            case "true" -> true;
+            case "false" -> false;
+            case "auto" -> convXProjAuto(x.rows(), smCount);
+            default -> throw new IllegalArgumentException("mamba.cuda.fusedConvXProj=" + fusedConvXProj
+                    + ": expected auto, true or false");
+        };
+        if (!wanted || wi.dtype != DType.BF16 || o.dtype != DType.BF16) {
             Backend.super.conv1dSiluLinear(x, convWeight, convBias, state, lens, xc, w, out);
             return;
         }
@@ -868,8 +887,7 @@ public final class CudaBackend implements Backend {
         }
         written(o);
         final long m = a.x.rows;
-        final int warps = convXProjWarps == 4 || convXProjWarps == 8 ? convXProjWarps
-                : (m + 127) / 128 >= 2L * smCount ? 8 : 4;
+        final int warps = convXProjWarps == 8 ? 8 : 4;
         final int np = (n + 15) / 16 * 16;
         final boolean vecOut = o.address() % 4 == 0 && o.ld % 2 == 0;
         CUevent pe = pBegin();
@@ -885,6 +903,11 @@ public final class CudaBackend implements Backend {
             pEnd(pe, "conv1dSiluLinear " + weightLabel(wi.name) + " " + a.lanes + "x" + a.steps + "x" + a.d + "->" + n
                     + " [w" + warps + "_n" + np + "]");
         }
+    }
+
+    /** fusedConvXProj=auto: at least {@link #CONV_XPROJ_BLOCKS_PER_SM} blocks of 64 rows per SM. */
+    static boolean convXProjAuto(long rows, int sms) {
+        return (rows + 63) / 64 >= (long) CONV_XPROJ_BLOCKS_PER_SM * sms;
     }
 
     /** Whether this backend's module has launched (or looked up) kernel {@code name}: tests check a fast path ran. */
@@ -905,7 +928,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void selectiveScan(Tensor u, Tensor dtRaw, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
                                            Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
-        scan(u, dtRaw, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
+        scan(u, dtRaw, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y, false);
     }
 
     /**
@@ -918,7 +941,29 @@ public final class CudaBackend implements Backend {
                                                     Tensor z, Tensor state, Tensor lens, Tensor y) {
         CudaTensor w = t(dtProj, "dt_proj");
         if (fusedDtProj && CudaScan.fusable(u.dtype(), w)) {
-            scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y);
+            scan(u, dtIn, w, dtBias, aNeg, b, c, dSkip, z, state, lens, y, false);
+        } else if (deltaInDtProj && u.dtype() == DType.BF16 && aNeg.cols() == 16 && state.rows() > 0
+                && CudaScan.planFor(this, act(u, "u"), act(dtScratch, "dt"), act(b, "B"), act(c, "C"),
+                        z == null ? null : act(z, "z"), act(y, "y"), state.rows()).chan()) {
+            // the channel-per-thread pass is bound by the exp unit: the dt_proj GEMM's epilogue computes
+            // δ = softplus(dt + bias) instead (one exp-unit op and ~12 instructions less per step and channel)
+            enter();
+            CudaTensor xi = act(dtIn, "dt input"), o = written(act(dtScratch, "dt")),
+                    bi = typed(dtBias, "dt bias", DType.F32);
+            if (xi.cols != w.cols) {
+                throw new IllegalArgumentException("linear " + w.name + ": input " + xi.name + " has " + xi.cols
+                        + " features, weight " + w.shape() + " expects " + w.cols);
+            }
+            shape(o, xi.rows, w.rows, "linear " + w.name);
+            shape(bi, 1, w.rows, "linear " + w.name + " bias");
+            CUevent pe = pBegin();
+            gemm.run(xi, w, bi, o, false, CudaGemm.ACT_SOFTPLUS);
+            if (pe != null) {
+                CudaGemm.Kernel k = gemm.last();
+                pEnd(pe, "linear " + weightLabel(w.name) + " " + xi.rows + "x" + xi.cols + "->" + w.rows + " "
+                        + tn(o.dtype) + " +bias, softplus [" + (k == null ? "-" : k.fullName()) + "]");
+            }
+            scan(u, dtScratch, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y, true);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,
                     lens, y);
@@ -926,7 +971,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void scan(Tensor u, Tensor dt, CudaTensor dtW, Tensor dtBias, Tensor aNeg, Tensor b, Tensor c,
-                      Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y) {
+                      Tensor dSkip, Tensor z, Tensor state, Tensor lens, Tensor y, boolean delta) {
         enter();
         CUevent pe = pBegin();
         CudaTensor yo = act(y, "y");
@@ -934,7 +979,7 @@ public final class CudaBackend implements Backend {
                 typed(dtBias, "dt bias", DType.F32),
                 typed(aNeg, "A", DType.F32), act(b, "B"), act(c, "C"), typed(dSkip, "D", DType.F32),
                 z == null ? null : act(z, "z"), written(typed(state, "ssm state", DType.F32)),
-                typed(lens, "lens", DType.I32), yo, roundsTf32(yo));
+                typed(lens, "lens", DType.I32), yo, roundsTf32(yo), delta);
         if (pe != null) {
             pEnd(pe, "selectiveScan " + state.rows() + "x" + (u.rows() / Math.max(1, state.rows())) + "x" + u.cols()
                     + " n" + aNeg.cols() + " " + tn(u.dtype()) + (plan == null ? "" : " [" + plan.describe() + "]"));

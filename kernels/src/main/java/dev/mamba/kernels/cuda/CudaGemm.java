@@ -124,12 +124,15 @@ final class CudaGemm {
         return new long[] {nt, mt};
     }
 
+    /** Epilogue activations after the bias (gemm_common.cuh P.act). */
+    static final int ACT_NONE = 0, ACT_SOFTPLUS = 1;
+
     /** The gemm::P struct (field order of gemm_common.cuh). */
     static long[] params(long x, long w, long bias, long out, long ldx, long ldw, long ldout, long m, long n, long k,
                          boolean accumulate, boolean vecX, boolean vecW, boolean vecOut, boolean outBf16,
-                         boolean wTf32, boolean xTf32) {
+                         boolean wTf32, boolean xTf32, int act) {
         return new long[] {x, w, bias, out, ldx, ldw, ldout, m, n, k, accumulate ? 1 : 0, vecX ? 1 : 0, vecW ? 1 : 0,
-                vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0, xTf32 ? 1 : 0};
+                vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0, xTf32 ? 1 : 0, act};
     }
 
     private record Key(DType weight, DType out, int n, int k, int mClass) {
@@ -180,6 +183,11 @@ final class CudaGemm {
     }
 
     void run(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
+        run(x, w, bias, out, accumulate, ACT_NONE);
+    }
+
+    /** As above, with an activation after the bias ({@link #ACT_SOFTPLUS}: dt_proj writing softplus(dt + bias)). */
+    void run(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
         if (x.rows == 0 || w.rows == 0) {
             return;
         }
@@ -189,7 +197,7 @@ final class CudaGemm {
         }
         Kernel k = choose(x, w, bias, out);
         last = k;
-        launch(k, x, w, bias, out, accumulate);
+        launch(k, x, w, bias, out, accumulate, act);
     }
 
     private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out) {
@@ -242,7 +250,7 @@ final class CudaGemm {
         CudaDriver.check(JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
         try {
             for (Kernel k : cands) {
-                launch(k, xs, w, bias, o, false);
+                launch(k, xs, w, bias, o, false, ACT_NONE);
                 float[] got = sampleRows(o, sample);
                 double err = ref == null ? 0 : RelativeError.of(got, ref);
                 if (ref == null) {
@@ -251,7 +259,7 @@ final class CudaGemm {
                 final int reps = 3;
                 CudaDriver.check(JCudaDriver.cuEventRecord(start, be.stream()), "cuEventRecord");
                 for (int i = 0; i < reps; i++) {
-                    launch(k, xs, w, bias, o, false);
+                    launch(k, xs, w, bias, o, false, ACT_NONE);
                 }
                 CudaDriver.check(JCudaDriver.cuEventRecord(stop, be.stream()), "cuEventRecord");
                 CudaDriver.check(JCudaDriver.cuEventSynchronize(stop), "cuEventSynchronize(gemm tuning)");
@@ -288,7 +296,7 @@ final class CudaGemm {
     }
 
     /** Launches one GEMM kernel; very tall inputs of tiled kernels go in row slices (grid.y ≤ 65535). */
-    void launch(Kernel k, CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
+    void launch(Kernel k, CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
         final int m = x.rows, n = w.rows, kk = x.cols;
         CudaModule module = k.hopper ? be.wgmmaModule() : be.module();
         final boolean vecW = w.aligned16();
@@ -303,7 +311,7 @@ final class CudaGemm {
             long[] g = grid(k, r1 - r0, n, be.smCount());
             module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, params(xs.address(), w.address(), biasAddr,
                     os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk, accumulate, xs.aligned16(), vecW, vecOut, outBf16,
-                    w.alloc.tf32Rounded, xs.alloc.tf32Rounded));
+                    w.alloc.tf32Rounded, xs.alloc.tf32Rounded, act));
         }
     }
 }

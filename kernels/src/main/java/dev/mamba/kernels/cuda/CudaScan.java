@@ -116,15 +116,53 @@ final class CudaScan {
         String describe() {
             return main.replace("mamba_scan_", "") + (segments > 1 ? " x" + segments + " segments" : "");
         }
+
+        /** The channel-per-thread pass (only it has a variant that reads δ instead of dt). */
+        boolean chan() {
+            return main.endsWith("_chan_main");
+        }
+
+        /** This channel-per-thread plan with the pass that reads δ (scan_chan.cuh DELTA). */
+        Plan delta() {
+            if (!chan()) {
+                throw new IllegalStateException("scan: only the channel-per-thread pass reads δ, the plan is " + main);
+            }
+            return new Plan(main.replace("_chan_main", "_chan_delta_main"), mainThreads, mainSmem, mainModule, fix,
+                    fixThreads, fixSmem, npt, segments, segLen, channelsPerBlock);
+        }
+    }
+
+    /**
+     * The plan {@link #run} takes for these operands (dt the raw dt [rows, D]): selectiveScanProjected asks it
+     * whether the dt_proj GEMM may write δ for the channel-per-thread pass.
+     */
+    static Plan planFor(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor b, CudaTensor c, CudaTensor z,
+                        CudaTensor y, int lanes) {
+        return planFor(be, u, dt, null, b, c, z, y, lanes, u.rows / lanes);
+    }
+
+    private static Plan planFor(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor b,
+                                CudaTensor c, CudaTensor z, CudaTensor y, int lanes, int steps) {
+        boolean vec = vecX(u, dt, z) && vecBC(b, c);
+        return plan(be, u.dtype, lanes, u.cols, b.cols, steps, dtW != null, chanOperands(vec, u, dt, dtW, b, c, z, y));
+    }
+
+    private static boolean vecX(CudaTensor u, CudaTensor dt, CudaTensor z) {
+        return u.aligned16() && dt.aligned16() && (z == null || z.aligned16());
+    }
+
+    private static boolean vecBC(CudaTensor b, CudaTensor c) {
+        return b.aligned16() && c.aligned16();
     }
 
     /**
      * Validates and launches; returns the plan used (null when there was nothing to do). dtW null: dt is
      * the raw dt [rows, D]; else (bf16 only) dt is dtIn [rows, R] and the kernel computes dt = dtIn·dtWᵀ.
+     * delta: dt already holds δ = softplus(dt + bias) (the plan must be the channel-per-thread pass).
      */
     static Plan run(CudaBackend be, CudaTensor u, CudaTensor dt, CudaTensor dtW, CudaTensor dtBias, CudaTensor a,
                     CudaTensor b, CudaTensor c, CudaTensor dSkip, CudaTensor z, CudaTensor state, CudaTensor lens,
-                    CudaTensor y, boolean roundY) {
+                    CudaTensor y, boolean roundY, boolean delta) {
         final int lanes = state.rows, d = u.cols, n = a.cols;
         if (lanes == 0 || u.rows % lanes != 0) {
             throw new IllegalArgumentException("scan: " + u.rows + " rows do not split into " + lanes + " lanes");
@@ -163,9 +201,12 @@ final class CudaScan {
         if (steps == 0 || d == 0 || n == 0) {
             return null;
         }
-        long vecX = u.aligned16() && dt.aligned16() && (z == null || z.aligned16()) ? 1 : 0;
-        long vecBC = b.aligned16() && c.aligned16() ? 1 : 0;
-        Plan plan = plan(be, t, lanes, d, n, steps, fdt, chanOperands(vecX == 1 && vecBC == 1, u, dt, dtW, b, c, z, y));
+        long vecX = vecX(u, dt, z) ? 1 : 0;
+        long vecBC = vecBC(b, c) ? 1 : 0;
+        Plan plan = planFor(be, u, dt, dtW, b, c, z, y, lanes, steps);
+        if (delta) {
+            plan = plan.delta();
+        }
         long wsH = 0, wsS = 0;
         if (plan.segments > 1) {
             long h = 4L * lanes * plan.segments * d * n;

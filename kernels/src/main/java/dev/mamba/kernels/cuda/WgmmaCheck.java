@@ -207,7 +207,7 @@ final class WgmmaCheck {
                 long o = upload(held, in[3], outType);
                 long[] params = CudaGemm.params(x, w, p.bias ? b : 0, o, p.k, p.k, p.n, p.m, p.n, p.k, p.acc,
                         (p.k * t.bytes()) % 16 == 0, (p.k * t.bytes()) % 16 == 0, p.n % 2 == 0, p.outBf16,
-                        t == DType.F32, false);  // w is already tf32-rounded here, as uploadMatrix leaves it
+                        t == DType.F32, false, CudaGemm.ACT_NONE);  // w: tf32-rounded here, as uploadMatrix leaves it
                 long[] g = CudaGemm.grid(k, p.m, p.n, 132);
                 if (k.persistent && p.grid > 0) {
                     g[0] = Math.min(g[0], p.grid);

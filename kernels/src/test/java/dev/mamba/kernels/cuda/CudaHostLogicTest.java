@@ -9,6 +9,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Host-side pieces of the CUDA backend that need no GPU: bf16 rounding, size classes, kernel choice. */
@@ -90,6 +91,9 @@ class CudaHostLogicTest {
         assertEquals(3 * (67 * 128 + 32 * 128 + 1024 + 256) + 64 * 128, CudaBackend.convXProjSmem(4, 32));
         assertTrue(2 * (CudaBackend.convXProjSmem(8, 80) + 1024) <= 228 * 1024);
         assertTrue(3 * (CudaBackend.convXProjSmem(4, 96) + 1024) <= 228 * 1024);
+        // auto: the fused kernel at 64 x 2048 on 132 SMs (2048 blocks), not at 8 x 2048 (256 blocks, where it lost)
+        assertTrue(CudaBackend.convXProjAuto(64 * 2048, 132));
+        assertFalse(CudaBackend.convXProjAuto(8 * 2048, 132));
         assertTrue(CudaScan.hasWs(16, false) && CudaScan.hasWs(8, false) && CudaScan.hasWs(32, false)
                 && !CudaScan.hasWs(64, false));
         assertTrue(CudaScan.hasWs(16, true) && !CudaScan.hasWs(8, true) && !CudaScan.hasWs(32, true));
@@ -131,8 +135,9 @@ class CudaHostLogicTest {
         assertEquals(14, CudaGemm.mClass(9000));
         assertEquals(15, CudaGemm.mClass(1 << 20));
         assertEquals(0, CudaGemm.mClass(1));
-        long[] p = CudaGemm.params(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, true, false, true, false, true, true, false);
-        assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0, 1, 0, 1, 1, 0}, p);
+        long[] p = CudaGemm.params(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, true, false, true, false, true, true, false,
+                CudaGemm.ACT_SOFTPLUS);
+        assertArrayEquals(new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 0, 1, 0, 1, 1, 0, 1}, p);
         assertEquals("layers.*.mixer.in_proj.weight", CudaBackend.weightLabel("backbone.layers.13.mixer.in_proj.weight"));
         // tf32 rounding of the wgmma check: nearest, ties away from zero
         assertEquals(1.0f, WgmmaCheck.tf32(1.0f + 0x1p-12f));

@@ -217,6 +217,16 @@ class CudaScanGpuTest {
      * the state match the CPU's GEMM + scan, the dt scratch is not written, no device memory is left.
      */
     private static void fusedCaseMatchesCpu(Backend gpu, Backend cpu, Inputs in, Random r, String what) {
+        projectedCaseMatchesCpu(gpu, cpu, Precision.BF16, in, r, what, true);
+    }
+
+    /**
+     * One case of selectiveScanProjected (a random dt_proj weight of the case's rank): y and the state match the
+     * CPU's GEMM + scan within precision's tolerance; dtUntouched: the dt scratch is not written (dt_proj fused
+     * into the scan); no device memory is left.
+     */
+    private static void projectedCaseMatchesCpu(Backend gpu, Backend cpu, Precision precision, Inputs in, Random r,
+                                                String what, boolean dtUntouched) {
         float[] w = GpuTest.gauss(r, in.d * in.rank, 0, 1 / Math.sqrt(in.rank));
         On a = new On(cpu, in), g = new On(gpu, in);
         Tensor wa = cpu.uploadMatrix("dt_proj", w, in.d, in.rank), wg = gpu.uploadMatrix("dt_proj", w, in.d, in.rank);
@@ -225,11 +235,13 @@ class CudaScanGpuTest {
             o.be.selectiveScanProjected(o.x, o.dbc.columns(0, in.rank), o == a ? wa : wg, o.dt, o.dtBias,
                     o.aNeg, o.bv, o.cv, o.dSkip, o.z, o.ssmState, o.lens, o.y);
         }
-        GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(Precision.BF16), what + " y");
+        GpuTest.assertClose(valid(gpu, g.y, in), valid(cpu, a.y, in), GpuTest.tol(precision), what + " y");
         GpuTest.assertClose(GpuTest.read(gpu, g.ssmState), GpuTest.read(cpu, a.ssmState),
-                GpuTest.tol(Precision.BF16), what + " ssm state");
-        org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
-                what + ": the fused kernel must not write the dt scratch");
+                GpuTest.tol(precision), what + " ssm state");
+        if (dtUntouched) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(dtBefore, GpuTest.read(gpu, g.dt),
+                    what + ": the fused kernel must not write the dt scratch");
+        }
         for (Tensor t : g.owned()) {
             gpu.free(t);
         }
@@ -306,9 +318,9 @@ class CudaScanGpuTest {
      * bf16 conv + x_proj fused (conv_xproj.cu) against the CPU's conv1dSilu then linear: xc, the x_proj output
      * and the conv state of the valid rows; xc also against the GPU's own conv kernel (the same taps in the same
      * order, silu through tanh.approx: within bf16 rounding). Cases: the 130m shape (N = 80), ranks 16 and 96
-     * (N = 48 and 128), N = 21 (padded to 32, odd: unpaired stores), a
-     * lane shorter than the window, an empty lane, 4 and 8 warps per block (the second from 2 blocks per SM
-     * on); and that the fused kernel ran. No device memory left.
+     * (N = 48 and 128), N = 21 (padded to 32, odd: unpaired stores), a lane shorter than the window, an empty
+     * lane, blocks inside lanes (the path without row checks) and several waves of blocks; and that the fused
+     * kernel ran (forced: -Dmamba.cuda.fusedConvXProj=true). No device memory left.
      */
     @org.junit.jupiter.api.Test
     void convXProjFusedMatchesCpu() {
@@ -320,7 +332,7 @@ class CudaScanGpuTest {
         Random r = new Random(26);
         try (Backend gpu = GpuTest.open(Precision.BF16); Backend cpu = new CpuBackend(2)) {
             CudaBackend cb = (CudaBackend) gpu;
-            int manyLanes = (2 * cb.smCount() * 128 + 511) / 512 + 1;  // 8-warp blocks: 2 per SM or more
+            int manyLanes = (2 * cb.smCount() * 128 + 511) / 512 + 1;  // ~8 blocks per SM: the second wave and on
             int[] many = new int[7 + manyLanes];
             System.arraycopy(new int[] {manyLanes, 512, 128, 16, 4, 16, 1}, 0, many, 0, 7);
             for (int i = 0; i < manyLanes; i++) {
@@ -343,8 +355,7 @@ class CudaScanGpuTest {
                 a.be.conv1dSiluLinear(a.x, a.convW, a.convB, a.convState, a.lens, a.xc, wa, a.dbc);
                 g.be.conv1dSiluLinear(g.x, g.convW, g.convB, g.convState, g.lens, g.xc, wg, g.dbc);
                 ref.conv();
-                String kernel = "mamba_conv_xproj_bf16_w" + (in.lanes * in.steps / 128 >= 2 * cb.smCount() ? 8 : 4)
-                        + "_n" + (n + 15) / 16 * 16;
+                String kernel = "mamba_conv_xproj_bf16_w4_n" + (n + 15) / 16 * 16;
                 org.junit.jupiter.api.Assertions.assertTrue(cb.launched(kernel), what + ": " + kernel + " did not run");
                 double tol = GpuTest.tol(Precision.BF16);
                 GpuTest.assertClose(valid(gpu, g.xc, in), valid(cpu, a.xc, in), tol, what + " xc");
@@ -364,6 +375,42 @@ class CudaScanGpuTest {
                 assertEquals(0, gpu.bytesAllocated(), "device bytes left after " + what);
             }
         }
+    }
+
+    /**
+     * bf16: the dt_proj GEMM writing δ = softplus(dt + bias) for the channel-per-thread pass
+     * (-Dmamba.cuda.deltaInDtProj=true; the pass forced on small shapes) against the CPU's GEMM + scan, ranks 48 and
+     * 40, ragged and empty lanes, no z, 16384 rows; and that the δ-reading pass ran. (FP32 / TF32 keep the softplus in the
+     * scan: those cases check that path is still right with the pass forced.)
+     */
+    @ParameterizedTest
+    @EnumSource(Precision.class)
+    void deltaFromDtProjMatchesCpu(Precision precision) {
+        GpuTest.assumeCuda();
+        // the last case has the forward's row count at 8 x 2048 (16384), where the GEMM tuner takes a wgmma tile
+        // on sm_90a: its staged epilogue adds the bias and the softplus
+        int[] big = new int[7 + 64];
+        System.arraycopy(new int[] {64, 256, 1536, 16, 4, 48, 1}, 0, big, 0, 7);
+        for (int i = 0; i < 64; i++) {
+            big[7 + i] = 256 - (i * 13) % 90;
+        }
+        int[][] cases = {
+                {2, 300, 1536, 16, 4, 48, 1, 300, 123},
+                {3, 77, 64, 16, 4, 40, 0, 77, 0, 50},
+                big,
+        };
+        Random r = new Random(27);
+        withProperties(() -> {
+            try (Backend gpu = GpuTest.open(precision); Backend cpu = new CpuBackend(2)) {
+                for (int[] c : cases) {
+                    projectedCaseMatchesCpu(gpu, cpu, precision, new Inputs(r, c), r,
+                            precision + " δ from dt_proj, case " + java.util.Arrays.toString(c), false);
+                }
+                String kernel = precision == Precision.BF16 ? "mamba_scan_bf16_n16_chan_delta_main"
+                        : "mamba_scan_f32_n16_chan_main";
+                org.junit.jupiter.api.Assertions.assertTrue(((CudaBackend) gpu).launched(kernel), kernel + " did not run");
+            }
+        }, "mamba.cuda.scanChan", "force", "mamba.cuda.deltaInDtProj", "true");
     }
 
     /** Runs body with system properties set (key, value pairs; a null key is skipped), then restores them. */
