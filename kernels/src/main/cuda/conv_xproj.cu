@@ -9,9 +9,8 @@
 //   xs: rows m0-3 .. m0+BM-1 of x (the conv window: 3 halo rows; rows outside [0, M) zero-filled),
 //   ws: NP = N rounded up to 16 rows of w_x (128B-swizzled as gemm.cu's tiles; rows past N zero-filled),
 //   cw, cb: the 64 channels' conv taps [64][4] f32 and bias [64] f32.
-// Per k-tile: every thread computes 8 consecutive rows x 4 channels of xc (bias, then taps oldest first, then
-// silu_f32: the conv1d.cu kernel's order and functions, so xc is bit-identical to it), stores them to global
-// xc and into the swizzled A tile; barrier; each warp multiplies its 16 rows by the NP columns (ldmatrix +
+// Per k-tile: every thread computes 8 consecutive rows x 4 channels of xc (bias, then taps oldest first, as
+// conv1d.cu; silu on tanh.approx, see below), stores them to global xc and into the swizzled A tile; barrier; each warp multiplies its 16 rows by the NP columns (ldmatrix +
 // mma.m16n8k16, as gemm.cu). Rows whose step t < 3 take their window's first taps from the carried conv
 // state. Padding steps (t >= len) are computed from whatever x holds and never read downstream.
 // The new conv state is written by mamba_conv_state_bf16 after this kernel: every block here may still read
@@ -52,8 +51,9 @@ __host__ __device__ constexpr int smem_bytes(int warps, int np) {
 }
 
 // Blocks per SM an instance is compiled for (its register cap): 2 of 8 warps or 3 of 4 where the shared
-// memory allows (the 130m model's np = 96 does), fewer for np = 128 (H200: 228 KB per SM, 1 KB per block
-// reserved).
+// memory allows (the 130m model's np = 80 does), fewer for np = 128 (H200: 228 KB per SM, 1 KB per block
+// reserved). Measured (runs 57-67): 4 warps, 64 rows, 0.378-0.389 ms per layer at 64 x 2048; 8 warps lost
+// (0.396-0.577: capped at 128 registers they spill).
 __host__ __device__ constexpr int blocks_per_sm(int warps, int np) {
     return (228 * 1024) / (smem_bytes(warps, np) + 1024) < (warps == 8 ? 2 : 3)
                ? (228 * 1024) / (smem_bytes(warps, np) + 1024)
@@ -300,7 +300,7 @@ DEV void conv_state(const SP& p) {
 
 }  // namespace cxp
 
-// 8 warps (128 rows per block) where there are blocks enough for 2 per SM, else 4 (64 rows); NP: N rounded up
+// 4 warps (64 rows per block; 8 only with -Dmamba.cuda.convXProjWarps=8, for measurements); NP: N rounded up
 // to a multiple of 16 (the 130m model's N = 48 + 2·16 = 80).
 #define CONV_XPROJ_KERNEL(W, NP)                                                                           \
     extern "C" __global__ void __launch_bounds__(32 * W, cxp::blocks_per_sm(W, NP)) mamba_conv_xproj_bf16_w##W##_n##NP(const cxp::P p) { \
