@@ -379,9 +379,9 @@ class CudaScanGpuTest {
 
     /**
      * bf16: the dt_proj GEMM writing δ = softplus(dt + bias) for the channel-per-thread pass
-     * (-Dmamba.cuda.deltaInDtProj=true; the pass forced on small shapes) against the CPU's GEMM + scan, ranks 48 and
-     * 40, ragged and empty lanes, no z, 16384 rows; and that the δ-reading pass ran. (FP32 / TF32 keep the softplus in the
-     * scan: those cases check that path is still right with the pass forced.)
+     * (-Dmamba.cuda.deltaInDtProj=true; the pass forced on small shapes) against the CPU's GEMM + scan, ranks
+     * 48 and 40, ragged and empty lanes, no z, 16384 rows; and that the δ-reading pass ran. (FP32 / TF32 keep
+     * the softplus in the scan: those cases check that path is still right with the pass forced.)
      */
     @ParameterizedTest
     @EnumSource(Precision.class)
