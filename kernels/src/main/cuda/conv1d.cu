@@ -7,6 +7,7 @@
 // the new state (the last K-1 entries of state ++ x[0..len)) after its own loop, so there is no race.
 #include "common.cuh"
 #include "pairs.cuh"
+#include "conv_state.cuh"
 
 namespace conv {
 
@@ -115,21 +116,9 @@ DEV void conv_kernel(const P& p) {
         one(v, op);
     }
     if (chunk == 0 && K > 1) {
-        // new state[j] = W[len + j] with W = old state ++ x; old state values are in st (unchanged so far)
+        // old state values are in st (unchanged so far)
 #pragma unroll
-        for (int c = 0; c < CP; ++c) {
-            float ns[KM];
-#pragma unroll
-            for (int j = 0; j < KM - 1; ++j) {
-                if (j < K - 1) {
-                    int q = len + j;  // index into W
-                    ns[j] = q < K - 1 ? st[c * (K - 1) + q] : ldf(x + (i64)(q - (K - 1)) * p.ldx + c);
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < KM - 1; ++j)
-                if (j < K - 1) st[c * (K - 1) + j] = ns[j];
-        }
+        for (int c = 0; c < CP; ++c) conv_roll_state<T, KM>(st + c * (K - 1), x + c, p.ldx, len, K);
     }
 }
 

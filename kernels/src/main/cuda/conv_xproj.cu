@@ -17,6 +17,8 @@
 // the old one.
 #include <type_traits>
 #include "gemm_common.cuh"
+#include "pairs.cuh"
+#include "conv_state.cuh"
 
 namespace cxp {
 
@@ -26,11 +28,6 @@ DEV void st_global_v2(void* p, uint2 v) {
 #else
     *reinterpret_cast<uint2*>(p) = v;
 #endif
-}
-
-DEV uint32_t pack_bf16x2(float lo, float hi) {
-    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<const uint32_t*>(&h);
 }
 
 constexpr int KW = 4, H = KW - 1;  // conv taps, halo rows
@@ -55,9 +52,8 @@ __host__ __device__ constexpr int smem_bytes(int warps, int np) {
 // reserved). Measured (runs 57-67): 4 warps, 64 rows, 0.378-0.389 ms per layer at 64 x 2048; 8 warps lost
 // (0.396-0.577: capped at 128 registers they spill).
 __host__ __device__ constexpr int blocks_per_sm(int warps, int np) {
-    return (228 * 1024) / (smem_bytes(warps, np) + 1024) < (warps == 8 ? 2 : 3)
-               ? (228 * 1024) / (smem_bytes(warps, np) + 1024)
-               : (warps == 8 ? 2 : 3);
+    const int fit = (228 * 1024) / (smem_bytes(warps, np) + 1024), want = warps == 8 ? 2 : 3;
+    return fit < want ? fit : want;
 }
 
 template <int WARPS, int NP>
@@ -179,10 +175,8 @@ DEV void conv_xproj(const P& p) {
         // sliding window: win[j] = x row r0 + i - H + j (xs row r0 + i + j) while output row i is computed
         float win[KW][4];
         auto load_row = [&](int xsRow, float (&v)[4]) {
-            const uint2 q = *reinterpret_cast<const uint2*>(st + xsRow * 128 + c4 * 8);
-            const float2 f0 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&q.x));
-            const float2 f1 = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&q.y));
-            v[0] = f0.x; v[1] = f0.y; v[2] = f1.x; v[3] = f1.y;
+            const float4 f = unpack4(*reinterpret_cast<const uint2*>(st + xsRow * 128 + c4 * 8));
+            v[0] = f.x; v[1] = f.y; v[2] = f.z; v[3] = f.w;
         };
 #pragma unroll
         for (int j = 0; j < H; ++j) load_row(r0 + j, win[j + 1]);
@@ -221,7 +215,7 @@ DEV void conv_xproj(const P& p) {
                 // kernel's by one bf16 step in some elements.
                 y[e] = silu_fast(s);
             }
-            const uint2 packed = make_uint2(pack_bf16x2(y[0], y[1]), pack_bf16x2(y[2], y[3]));
+            const uint2 packed = pack4(make_float4(y[0], y[1], y[2], y[3]));
             *reinterpret_cast<uint2*>(atile + gemm::swz(r0 + i, c4 >> 1) + (c4 & 1) * 8) = packed;
             if (SAFE || ((rowIn >> i) & 1)) st_global_v2(xcTile + i * ldxc, packed);  // one 8-byte store (a plain
                                                                                      // uint2 store came out as two)
@@ -273,7 +267,7 @@ DEV void conv_xproj(const P& p) {
 }
 
 // The conv state after the fused kernel, per (lane, channel): the last 3 entries of state ++ x[b, 0..len)
-// (conv1d.cu's chunk-0 threads do the same after their loop).
+// (conv_roll_state, as conv1d.cu's chunk-0 threads after their loop).
 struct SP {
     i64 x, state, lens;          // 0..2
     i64 ldx, ldstate, ldlens;    // 3..5
@@ -286,16 +280,8 @@ DEV void conv_state(const SP& p) {
     const i64 b = i / p.D, d = i - b * p.D;
     int len = cptr<int>(p.lens)[b * p.ldlens];
     len = len < 0 ? 0 : (len > (int)p.T ? (int)p.T : len);
-    float* st = mptr<float>(p.state) + b * p.ldstate + d * H;
-    const bf16* x = cptr<bf16>(p.x) + b * p.T * p.ldx + d;
-    float ns[H];
-#pragma unroll
-    for (int j = 0; j < H; ++j) {
-        const int q = len + j;  // index into state ++ x
-        ns[j] = q < H ? st[q] : ldf(x + (i64)(q - H) * p.ldx);
-    }
-#pragma unroll
-    for (int j = 0; j < H; ++j) st[j] = ns[j];
+    conv_roll_state<bf16, KW>(mptr<float>(p.state) + b * p.ldstate + d * H, cptr<bf16>(p.x) + b * p.T * p.ldx + d,
+                              p.ldx, len, KW);
 }
 
 }  // namespace cxp

@@ -1,6 +1,7 @@
 // Memory-bound kernels: fill, copy/convert, add, embedding gather, RMSNorm, lane summary, token NLL.
 // All take strided 2-D operands (row stride in elements) so column views work everywhere.
 #include "common.cuh"
+#include "pairs.cuh"
 
 namespace ew {
 
@@ -143,20 +144,9 @@ DEV void rmsnorm(const PR& p) {
 
 // Four consecutive elements as f32 (aligned: 16 bytes for f32, 8 for bf16).
 DEV float4 ld4(const float* q) { return *reinterpret_cast<const float4*>(q); }
-DEV float4 ld4(const bf16* q) {
-    const uint2 u = *reinterpret_cast<const uint2*>(q);
-    const float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
-    const float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
-    return make_float4(a.x, a.y, b.x, b.y);
-}
+DEV float4 ld4(const bf16* q) { return unpack4(*reinterpret_cast<const uint2*>(q)); }
 DEV void st4(float* q, float4 v) { *reinterpret_cast<float4*>(q) = v; }
-DEV void st4(bf16* q, float4 v) {
-    const __nv_bfloat162 a = __floats2bfloat162_rn(v.x, v.y), b = __floats2bfloat162_rn(v.z, v.w);
-    uint2 u;
-    u.x = *reinterpret_cast<const unsigned*>(&a);
-    u.y = *reinterpret_cast<const unsigned*>(&b);
-    *reinterpret_cast<uint2*>(q) = u;
-}
+DEV void st4(bf16* q, float4 v) { *reinterpret_cast<uint2*>(q) = pack4(v); }
 
 // Field order must match CudaBackend.java (addRmsNorm).
 struct PAR {

@@ -22,6 +22,13 @@ struct P {
 
 // ------------------------------------------------------------------ epilogue helpers
 
+// P.act after the bias: 1 = the scan's own softplus of (dt + bias), fast for bf16 outputs, exact-ish for f32
+// (store_pair here, and the wgmma kernels' staged stores).
+template <typename To>
+DEV float epilogue_act(i64 act, float v) {
+    return act == 1 ? (sizeof(To) == 2 ? softplus_fast(v) : softplus_f32(v)) : v;
+}
+
 template <typename To>
 DEV void store_pair(const P& p, To* out, i64 row, int col, float v0, float v1) {
     if (row >= p.M || col >= p.N) return;
@@ -32,10 +39,8 @@ DEV void store_pair(const P& p, To* out, i64 row, int col, float v0, float v1) {
         v0 += bias[col];
         if (both) v1 += bias[col + 1];
     }
-    if (p.act == 1) {  // the scan's own softplus of (dt + bias): fast for bf16 outputs, exact-ish for f32
-        v0 = sizeof(To) == 2 ? softplus_fast(v0) : softplus_f32(v0);
-        v1 = sizeof(To) == 2 ? softplus_fast(v1) : softplus_f32(v1);
-    }
+    v0 = epilogue_act<To>(p.act, v0);
+    v1 = epilogue_act<To>(p.act, v1);
     if (both && p.vecOut) {
         if constexpr (sizeof(To) == 4) {
             float2* q = reinterpret_cast<float2*>(o);

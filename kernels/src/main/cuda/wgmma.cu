@@ -135,10 +135,8 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
                 const float b0 = __ldg(bias + ch * CW + jj * 8 + tig * 2), b1 = __ldg(bias + ch * CW + jj * 8 + tig * 2 + 1);
                 v[0] += b0; v[1] += b1; v[2] += b0; v[3] += b1;
             }
-            if (act == 1) {
 #pragma unroll
-                for (int e = 0; e < 4; ++e) v[e] = sizeof(To) == 2 ? softplus_fast(v[e]) : softplus_f32(v[e]);
-            }
+            for (int e = 0; e < 4; ++e) v[e] = gemm::epilogue_act<To>(act, v[e]);
             if constexpr (sizeof(To) == 2) {
                 *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(v[0], v[1]);
                 *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(v[2], v[3]);

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cuda=$here/../../main/cuda
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
-cp "$here/emu_common.cuh" "$cuda/exp2_fma.cuh" "$cuda/softplus_fast.cuh" "$cuda/pairs.cuh" "$work/"
+cp "$here/emu_common.cuh" "$cuda/exp2_fma.cuh" "$cuda/softplus_fast.cuh" "$cuda/pairs.cuh" "$cuda/conv_state.cuh" "$work/"
 # the only device-specific lines of the kernels: dynamic shared memory and its size check
 sed -e 's/    extern __shared__ __align__(16) unsigned char smem\[\];/    unsigned char* smem = emu_smem;/' \
     -e 's/        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn));/        dyn = 1u << 30;/' \
