@@ -720,25 +720,36 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void linear(Tensor x, Tensor w, Tensor bias, Tensor out, boolean accumulate) {
+        linear(x, w, bias, out, accumulate, CudaGemm.ACT_NONE);
+    }
+
+    /** {@link #linear} with an activation after the bias ({@link CudaGemm#ACT_SOFTPLUS}: dt_proj writing δ). */
+    private void linear(Tensor x, Tensor w, Tensor bias, Tensor out, boolean accumulate, int act) {
         enter();
         CudaTensor xi = act(x, "input"), wi = act(w, "weight"), o = written(act(out, "output"));
-        if (xi.cols != wi.cols) {
-            throw new IllegalArgumentException("linear " + wi.name + ": input " + xi.name + " has " + xi.cols
-                    + " features, weight " + wi.shape() + " expects " + wi.cols);
-        }
-        shape(o, xi.rows, wi.rows, "linear " + wi.name);
+        checkLinear(xi, wi, o);
         CudaTensor b = null;
         if (bias != null) {
             b = typed(bias, "bias", DType.F32);
             shape(b, 1, wi.rows, "linear " + wi.name + " bias");
         }
         CUevent pe = pBegin();
-        gemm.run(xi, wi, b, o, accumulate);
+        gemm.run(xi, wi, b, o, accumulate, act);
         if (pe != null) {
             CudaGemm.Kernel k = gemm.last();
             pEnd(pe, "linear " + weightLabel(wi.name) + " " + xi.rows + "x" + xi.cols + "->" + wi.rows + " "
-                    + tn(o.dtype) + (accumulate ? " +=" : "") + " [" + (k == null ? "-" : k.fullName()) + "]");
+                    + tn(o.dtype) + (accumulate ? " +=" : "") + (act == CudaGemm.ACT_SOFTPLUS ? " +bias, softplus" : "")
+                    + " [" + (k == null ? "-" : k.fullName()) + "]");
         }
+    }
+
+    /** x [M, K] · w [N, K]ᵀ into out [M, N]: the features agree and out has the shape. */
+    private static void checkLinear(CudaTensor x, CudaTensor w, CudaTensor out) {
+        if (x.cols != w.cols) {
+            throw new IllegalArgumentException("linear " + w.name + ": input " + x.name + " has " + x.cols
+                    + " features, weight " + w.shape() + " expects " + w.cols);
+        }
+        shape(out, x.rows, w.rows, "linear " + w.name);
     }
 
     /** A weight name with its layer number replaced by '*', so the profile sums over layers. */
@@ -873,11 +884,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         ConvArgs a = convArgs(x, convWeight, convBias, state, lens, xc);
-        if (wi.cols != a.d) {
-            throw new IllegalArgumentException("linear " + wi.name + ": input " + a.out.name + " has " + a.d
-                    + " features, weight " + wi.shape() + " expects " + wi.cols);
-        }
-        shape(o, a.x.rows, wi.rows, "linear " + wi.name);
+        checkLinear(a.out, wi, o);
         final int n = wi.rows;
         if (a.x.dtype != DType.BF16 || a.k != 4 || a.d % 64 != 0 || n > 128 || n == 0 || a.x.ld >= 1 << 20
                 || !aligned16(a.x) || !aligned16(a.out) || !aligned16(wi) || a.w.ld != 4 || a.w.address() % 16 != 0
@@ -947,22 +954,7 @@ public final class CudaBackend implements Backend {
                         z == null ? null : act(z, "z"), act(y, "y"), state.rows()).chan()) {
             // the channel-per-thread pass is bound by the exp unit: the dt_proj GEMM's epilogue computes
             // δ = softplus(dt + bias) instead (one exp-unit op and ~12 instructions less per step and channel)
-            enter();
-            CudaTensor xi = act(dtIn, "dt input"), o = written(act(dtScratch, "dt")),
-                    bi = typed(dtBias, "dt bias", DType.F32);
-            if (xi.cols != w.cols) {
-                throw new IllegalArgumentException("linear " + w.name + ": input " + xi.name + " has " + xi.cols
-                        + " features, weight " + w.shape() + " expects " + w.cols);
-            }
-            shape(o, xi.rows, w.rows, "linear " + w.name);
-            shape(bi, 1, w.rows, "linear " + w.name + " bias");
-            CUevent pe = pBegin();
-            gemm.run(xi, w, bi, o, false, CudaGemm.ACT_SOFTPLUS);
-            if (pe != null) {
-                CudaGemm.Kernel k = gemm.last();
-                pEnd(pe, "linear " + weightLabel(w.name) + " " + xi.rows + "x" + xi.cols + "->" + w.rows + " "
-                        + tn(o.dtype) + " +bias, softplus [" + (k == null ? "-" : k.fullName()) + "]");
-            }
+            linear(dtIn, dtProj, dtBias, dtScratch, false, CudaGemm.ACT_SOFTPLUS);
             scan(u, dtScratch, null, dtBias, aNeg, b, c, dSkip, z, state, lens, y, true);
         } else {
             Backend.super.selectiveScanProjected(u, dtIn, dtProj, dtScratch, dtBias, aNeg, b, c, dSkip, z, state,

@@ -182,11 +182,7 @@ final class CudaGemm {
         return c;
     }
 
-    void run(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
-        run(x, w, bias, out, accumulate, ACT_NONE);
-    }
-
-    /** As above, with an activation after the bias ({@link #ACT_SOFTPLUS}: dt_proj writing softplus(dt + bias)). */
+    /** out = (accumulate ? out : 0) + x·wᵀ + bias, then act ({@link #ACT_SOFTPLUS}: dt_proj writing δ). */
     void run(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
         if (x.rows == 0 || w.rows == 0) {
             return;
