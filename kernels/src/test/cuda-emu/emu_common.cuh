@@ -119,7 +119,6 @@ struct __nv_bfloat162 { bf16 x, y; };
 DEV float2 make_float2(float a, float b) { return float2{a, b}; }
 DEV float4 make_float4(float a, float b, float c, float d) { return float4{a, b, c, d}; }
 DEV uint4 make_uint4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return uint4{a, b, c, d}; }
-DEV uint2 make_uint2(uint32_t a, uint32_t b) { return uint2{a, b}; }
 DEV float2 __bfloat1622float2(__nv_bfloat162 v) { return float2{bf2f(v.x.b), bf2f(v.y.b)}; }
 DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat162{bf16{f2bf(a)}, bf16{f2bf(b)}}; }
 template <typename T> DEV T __ldg(const T* p) { return *p; }
