@@ -3,7 +3,7 @@
 "+f" operand). Generated because the operand lists run to 128 registers; rerun after editing SHAPES."""
 import pathlib
 
-SHAPES = [256, 128]  # n of m64nNk16 (bf16) / m64nNk8 (tf32)
+SHAPES = [256, 192, 128]  # n of m64nNk16 (bf16) / m64nNk8 (tf32)
 
 
 def wrapper(kind, n):

@@ -157,28 +157,71 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
 }
 
 // Tile, ring depth and shared memory of one instance. A stage holds BM + BN rows of 128 bytes (a k-tile
-// of 64 bf16 or 32 fp32): 48 KB for BN = 256 (4 stages), 32 KB for BN = 128 (6 stages); both ~193 KB,
-// one CTA per SM. LAG: the producer signals a stage at the start of the iteration LAG k-tiles after the
-// one that issued its copies (it waits for its own copies with cp.async.wait_group, so up to LAG stages
+// of 64 bf16 or 32 fp32): 48 KB for BN = 256 (4 stages), 40 KB for BN = 192 (5), 32 KB for BN = 128 (6);
+// ~193-205 KB, one CTA per SM. LAG: the producer signals a stage at the start of the iteration LAG k-tiles after
+// the one that issued its copies (it waits for its own copies with cp.async.wait_group, so up to LAG stages
 // stay in flight per producer thread). (Run 35, when the signal came after each iteration's copies: LAG 4
 // with BN = 128, for the copy-bound x_proj, measured no faster in the H200's per-shape tuning.)
-template <int BN_>
+// EPI > 0 (bf16 output through bulk copies, store_slab_bulk): each consumer warp's buffer holds 16 rows of
+// BN / EPI columns (a round) with 16 bytes of padding per row (conflict-free fragment writes). Where the
+// 1024-byte alignment slack no longer fits (BN = 256 in 2 rounds), the dynamic shared memory base must already
+// be 1024-aligned (checked: the kernel traps otherwise and WgmmaCheck turns it off). Measured (run 69): the whole
+// 256-wide slab at once, which costs a stage (3 of 48 KB), lost to 2 rounds with 4 stages.
+template <int BN_, int EPI_ = 0>
 struct Cfg {
-    static constexpr int BM = 128, BN = BN_;
+    static constexpr int BM = 128, BN = BN_, EPI = EPI_;
     static constexpr int STAGE_BYTES = (BM + BN) * 128;
-    static constexpr int STAGES = BN >= 256 ? 4 : 6;
+    static constexpr int STAGES = BN >= 256 ? 4 : BN >= 192 ? 5 : 6;
     static constexpr int LAG = 2;
     static constexpr int BAR_OFF = STAGES * STAGE_BYTES;  // full[STAGES], empty[STAGES]
-    static constexpr int EPI_OFF = BAR_OFF + 128;         // 8 consumer warps' output staging buffers
-    static constexpr int SMEM = EPI_OFF + 8 * EPI_WARP_BYTES + 1024;  // + slack to align the base to 1024
+    static constexpr int EPI_OFF = BAR_OFF + (EPI > 0 ? (16 * STAGES + 63) / 64 * 64 : 128);  // 8 consumer warps' buffers
+    static constexpr int EPI_PITCH = EPI > 0 ? BN / (EPI > 0 ? EPI : 1) * 2 + 16 : 0;
+    static constexpr int EPI_WARP = EPI > 0 ? 16 * EPI_PITCH : EPI_WARP_BYTES;
+    static constexpr int CORE = EPI_OFF + 8 * EPI_WARP;
+    static constexpr int SLACK = CORE + 1024 <= 227 * 1024 ? 1024 : 0;  // to align the base to 1024
+    static constexpr int SMEM = CORE + SLACK;
     static constexpr int THREADS = 384;
     // the producer's wait for stage it - STAGES needs the consumers past k-tile it - STAGES + 1 (they release a
     // stage after the next one's wgmma), which it signals at the start of iteration it - STAGES + 1 + LAG: this
     // one at the latest
     static_assert(LAG >= 1 && LAG <= STAGES - 1, "the producer must signal a stage before it waits for its reuse");
-    static_assert(2 * STAGES * 8 <= 128, "the barriers fit below EPI_OFF");
+    static_assert(2 * STAGES * 8 <= EPI_OFF - BAR_OFF, "the barriers fit below EPI_OFF");
+    static_assert(EPI == 0 || (BN % (8 * (EPI > 0 ? EPI : 1)) == 0 && EPI_PITCH % 16 == 0 && (EPI_PITCH / 4) % 32 == 4),
+                  "bulk rounds: whole fragments, 16-byte aligned rows, rows 4 banks apart");
     static_assert(SMEM <= 227 * 1024, "one CTA per SM");
 };
+
+// Stores one consumer warp's 16 x BN slab of an interior tile in bf16 with bulk copies: per round, the lanes
+// write their fragments (BN / EPI columns) into the warp's buffer, fence them for the async proxy, and lanes
+// 0-15 each start one copy of a row to global memory. The warp goes back to its wgmma at once; the TMA unit
+// drains the buffer meanwhile, where the staged stores kept both consumer warpgroups (and so the tensor cores)
+// waiting on the stores. Measured (run 69, 32768 rows): in_proj 0.281 -> 0.272 ms, out_proj 0.130 -> 0.126.
+// A round first waits until this lane's copies of the previous round (or tile) have read the buffer. out: the slab's first element (16-byte aligned, ldout * 2 a multiple
+// of 16).
+template <int BN, int EPI>
+DEV void store_slab_bulk(const float* acc, unsigned char* buf, uint32_t sbuf, bf16* out, i64 ldout, int lane) {
+    constexpr int CR = BN / EPI;  // columns per round
+    constexpr int PITCH = CR * 2 + 16;
+    const int g = lane >> 2, tig = lane & 3;
+#pragma unroll
+    for (int r = 0; r < EPI; ++r) {
+        wg::bulk_wait_read<0>();
+        wg::warp_sync();
+#pragma unroll
+        for (int jj = 0; jj < CR / 8; ++jj) {
+            const int j = r * (CR / 8) + jj;
+            unsigned char* r0 = buf + g * PITCH + (jj * 8 + tig * 2) * 2;
+            *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
+            *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+        }
+        wg::fence_proxy_async();
+        wg::warp_sync();
+        if (lane < 16) {
+            wg::bulk_store(out + lane * ldout + r * CR, sbuf + lane * PITCH, CR * 2);
+            wg::bulk_commit();
+        }
+    }
+}
 
 // Register split (setmaxnreg): the producer needs addresses only, each consumer thread holds BN/2 f32
 // accumulators. 128 x 56 + 256 x 224 <= 65536.
@@ -187,9 +230,10 @@ constexpr int PRODUCER_REGS = 56, CONSUMER_REGS = 224;
 // LATE: the signal order before run 45 (a stage signalled after the iteration's empty wait and copies);
 // LAG_ > 0 overrides Cfg::LAG. Both for the probe's A/B (benchmarks/device/kernel_probe.cu); production
 // kernels use the defaults.
-template <typename T, int BN_, bool LATE = false, int LAG_ = 0>
+template <typename T, int BN_, bool LATE = false, int LAG_ = 0, int EPI = 0>
 DEV void gemm_ws(const gemm::P& p) {
-    using C = Cfg<BN_>;
+    using C = Cfg<BN_, EPI>;
+    static_assert(EPI == 0 || sizeof(T) == 2, "bulk epilogue: bf16 kernels only");
     constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = LAG_ > 0 ? LAG_ : C::LAG;
     // (Cfg's bound for the default; signalled late, a stage needs one more ring slot)
     static_assert(LAG >= 1 && LAG <= STAGES - (LATE ? 2 : 1), "the producer must signal a stage before it waits for its reuse");
@@ -202,6 +246,7 @@ DEV void gemm_ws(const gemm::P& p) {
         if (dyn < (unsigned)C::SMEM) __trap();
     }
     const uint32_t raw = smem_u32(smem_raw);
+    if (C::SLACK == 0 && (raw & 1023u) != 0) __trap();  // no room to align: the base must already be
     const uint32_t base = (raw + 1023u) & ~1023u;
     unsigned char* smem = smem_raw + (base - raw);
     const uint32_t bars = base + C::BAR_OFF;
@@ -291,12 +336,15 @@ DEV void gemm_ws(const gemm::P& p) {
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
     int it = 0;
-    const bool accFast = p.accumulate && !p.outBf16 && p.vecOut && !p.bias;
+    // (the bulk-epilogue kernels keep only the bulk and pair stores: fewer live paths, fewer spills)
+    const bool accFast = EPI == 0 && p.accumulate && !p.outBf16 && p.vecOut && !p.bias;
     const int outBytes = p.outBf16 ? 2 : 4;
     // a bias (and the act after it) goes through the staged store in the 128-wide tiles only (dt_proj): in the
     // 256-wide ones (in_proj, out_proj; no bias in Mamba) that code raised the consumers' spills 76 -> 100 bytes
-    const bool stagedOut = !p.accumulate && (BN == 128 || !p.bias) && ((p.out | p.ldout * outBytes) & 15) == 0;
-    unsigned char* epi = smem + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * EPI_WARP_BYTES;
+    const bool stagedOut = EPI == 0 && !p.accumulate && (BN == 128 || !p.bias) && ((p.out | p.ldout * outBytes) & 15) == 0;
+    unsigned char* epi = smem + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
+    const uint32_t sepi = base + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
+    const bool bulkOut = EPI > 0 && p.outBf16 && !p.accumulate && !p.bias && ((p.out | p.ldout * 2) & 15) == 0;
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
         if (accFast) {
@@ -327,6 +375,7 @@ DEV void gemm_ws(const gemm::P& p) {
                     else wg::mma_tf32_n128(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
                 } else {
                     if constexpr (BN == 256) wg::mma_bf16_n256(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
+                    else if constexpr (BN == 192) wg::mma_bf16_n192(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
                     else wg::mma_bf16_n128(acc, wg::desc(sa + ks * 32), wg::desc(sb + ks * 32), scale);
                 }
             }
@@ -358,6 +407,10 @@ DEV void gemm_ws(const gemm::P& p) {
                     *reinterpret_cast<float2*>(o1 + (jb + j) * 8) = make_float2(b[j].x + acc[q + 2], b[j].y + acc[q + 3]);
                 }
             }
+        } else if (bulkOut && m0 + BM <= M && n0 + BN <= N) {
+            if constexpr (EPI > 0)
+                store_slab_bulk<BN, EPI>(acc, epi, sepi, mptr<bf16>(p.out) + (m0 + cw * 64 + wq * 16) * p.ldout + n0,
+                                         p.ldout, lane);
         } else if (stagedOut && m0 + BM <= M && n0 + BN <= N) {
             const i64 slab = (m0 + cw * 64 + wq * 16) * p.ldout + n0;
             const float* bs = BN == 128 && p.bias ? cptr<float>(p.bias) + n0 : nullptr;
@@ -372,22 +425,31 @@ DEV void gemm_ws(const gemm::P& p) {
                 gemm::store_pair_any(p, row + 8, col, acc[j * 4 + 2], acc[j * 4 + 3]);
             }
         }
+        // the buffers live as long as the CTA: its last tile waits for the copies to have read them (a wait after
+        // the loop instead made ptxas spill 374 more bytes)
+        if constexpr (EPI > 0)
+            if (tile + gridDim.x >= tiles) wg::bulk_wait_read<0>();
     }
 }
 
 }  // namespace wsg
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define WS_BODY(T, BN) wsg::gemm_ws<T, BN>(p);
+#define WS_BODY(T, BN, EPI) wsg::gemm_ws<T, BN, false, 0, EPI>(p);
 #else
-#define WS_BODY(T, BN) __trap();
+#define WS_BODY(T, BN, EPI) __trap();
 #endif
-#define WS_KERNEL(NAME, T, BN) \
-    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const gemm::P p) { WS_BODY(T, BN) }
-WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256)
-WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128)
-WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256)
-WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128)
+#define WS_KERNEL(NAME, T, BN, EPI) \
+    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const gemm::P p) { WS_BODY(T, BN, EPI) }
+WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256, 0)
+WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128, 0)
+WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256, 0)
+WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128, 0)
+// bf16 output through bulk copies (store_slab_bulk) in 2 or 3 rounds of 128 or 64 columns; 192-wide tiles (run 70:
+// the 4-stage ring of the 256-wide ones starves the consumers, which find a stage not yet full 92 % of the time)
+WS_KERNEL(mamba_wgmma_ws_bf16_n256e2, bf16, 256, 2)
+WS_KERNEL(mamba_wgmma_ws_bf16_n192, bf16, 192, 0)
+WS_KERNEL(mamba_wgmma_ws_bf16_n192e3, bf16, 192, 3)
 
 // Which code the driver picked from this module (same contract as mamba_arch_probe in all.cu).
 extern "C" __global__ void mamba_wgmma_probe(int* out) {

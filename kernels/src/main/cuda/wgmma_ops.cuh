@@ -23,6 +23,19 @@ template <int N> DEV void wait() { asm volatile("wgmma.wait_group.sync.aligned %
 // proxy that wgmma reads through; issued by the writer before it signals the stage.
 DEV void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
+// ------------------------------------------------------------------ bulk copies (shared -> global)
+
+// One contiguous shared -> global copy by the TMA unit (no tensor map: 16-byte aligned ends, a multiple of 16
+// bytes), in this thread's bulk async-group. It reads shared memory through the async proxy: the writers fence
+// (fence_proxy_async) before the issuing thread starts it.
+DEV void bulk_store(void* gdst, uint32_t ssrc, unsigned bytes) {
+    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(gdst), "r"(ssrc), "r"(bytes)
+                 : "memory");
+}
+DEV void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+// Waits until at most N of this thread's bulk groups still read their shared-memory source.
+template <int N> DEV void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(N) : "memory"); }
+
 // ------------------------------------------------------------------ mbarriers (CTA scope)
 
 // Asks L2 to fetch the 128-byte line holding p (no register result, nothing to wait for).

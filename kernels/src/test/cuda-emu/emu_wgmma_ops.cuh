@@ -106,6 +106,36 @@ template <int N> DEV void wait() {
 }
 DEV void fence_proxy_async() {}
 
+// Bulk shared -> global copies: each reads its source when wait_group.read retires its group (the latest
+// moment the PTX allows), so a buffer rewritten before that wait shows in the output.
+struct EmuBulk {
+    void* dst;
+    uint32_t src;
+    unsigned bytes;
+};
+struct EmuBulkGroups {
+    std::vector<EmuBulk> open;
+    std::deque<std::vector<EmuBulk>> committed;
+};
+extern thread_local EmuBulkGroups emu_bulk;
+DEV void bulk_store(void* gdst, uint32_t ssrc, unsigned bytes) {
+    if ((ssrc & 15u) || ((uintptr_t)gdst & 15u) || (bytes & 15u)) {
+        fprintf(stderr, "emu: bulk copy of %u bytes from %u to %p is not 16-byte aligned\n", bytes, ssrc, gdst);
+        abort();
+    }
+    emu_bulk.open.push_back(EmuBulk{gdst, ssrc, bytes});
+}
+DEV void bulk_commit() {
+    emu_bulk.committed.push_back(std::move(emu_bulk.open));
+    emu_bulk.open.clear();
+}
+template <int N> DEV void bulk_wait_read() {
+    while ((int)emu_bulk.committed.size() > N) {
+        for (const EmuBulk& c : emu_bulk.committed.front()) memcpy(c.dst, emu_smem + c.src, c.bytes);
+        emu_bulk.committed.pop_front();
+    }
+}
+
 DEV void warp_sync() { emu_warps[threadIdx.x / 32].bar->arrive_and_wait(); }
 DEV void prefetch_l2(const void*) {}
 
@@ -141,6 +171,7 @@ DEV void bar_wait(uint32_t bar, unsigned parity) {
         emu_groups.open.push_back(EmuMma{d, N, TF, da, db, scaleD});         \
     }
 EMU_MMA(mma_bf16_n256, 256, false)
+EMU_MMA(mma_bf16_n192, 192, false)
 EMU_MMA(mma_bf16_n128, 128, false)
 EMU_MMA(mma_tf32_n256, 256, true)
 EMU_MMA(mma_tf32_n128, 128, true)

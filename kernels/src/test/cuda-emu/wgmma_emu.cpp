@@ -19,7 +19,7 @@ thread_local unsigned char* emu_smem;
 std::barrier<>* emu_bar;
 EmuWarp* emu_warps;
 EmuMbars emu_mbars;
-namespace wg { thread_local EmuGroups emu_groups; }
+namespace wg { thread_local EmuGroups emu_groups; thread_local EmuBulkGroups emu_bulk; }
 
 static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threads, size_t smem, const gemm::P& p) {
     std::vector<unsigned char> sm(smem + 2048);
@@ -41,9 +41,15 @@ static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threa
                     gridDim = {gx, gy, 1};
                     emu_smem = sm.data();
                     wg::emu_groups = wg::EmuGroups{};
+                    wg::emu_bulk = wg::EmuBulkGroups{};
                     k(p);
                     if (!wg::emu_groups.committed.empty() || !wg::emu_groups.open.empty()) {
                         fprintf(stderr, "emu: thread %d left wgmma groups unretired\n", t);
+                        abort();
+                    }
+                    // the block's shared memory ends with it: a copy still reading it would read garbage
+                    if (!wg::emu_bulk.committed.empty() || !wg::emu_bulk.open.empty()) {
+                        fprintf(stderr, "emu: thread %d exited with bulk copies still reading shared memory\n", t);
                         abort();
                     }
                 });
@@ -56,12 +62,12 @@ static float gauss() { std::normal_distribution<float> d(0, 1); return d(rng); }
 static int fails = 0;
 
 // kind: 0 old wgmma bf16 (128x256 tiles, grid N/256 x M/128), 1 ws bf16 n256, 2 ws bf16 n128, 3 ws tf32 n256,
-// 4 ws tf32 n128. ctas: grid of the persistent kernels (0: one per tile).
+// 4 ws tf32 n128, 5 ws bf16 n256 with the bulk-copy epilogue (2 rounds), 6 / 7 ws bf16 n192 without / with it (3 rounds). ctas: grid of the persistent kernels (0: one per tile).
 static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16, int ctas,
                       bool wPre = false, bool xPre = false) {
-    GemmProblem pr(kind <= 2 ? GemmIn::BF16 : GemmIn::TF32, M, N, K, xoff, pad, bias, acc, outBf16, gauss, wPre, xPre);
+    GemmProblem pr(kind <= 2 || kind >= 5 ? GemmIn::BF16 : GemmIn::TF32, M, N, K, xoff, pad, bias, acc, outBf16, gauss, wPre, xPre);
     const gemm::P& p = pr.p;
-    const int bn = (kind == 2 || kind == 4) ? 128 : 256;
+    const int bn = (kind == 2 || kind == 4) ? 128 : kind >= 6 ? 192 : 256;
     const unsigned tiles = (unsigned)(((M + 127) / 128) * ((N + bn - 1) / bn));
     const unsigned grid = ctas > 0 && (unsigned)ctas < tiles ? (unsigned)ctas : tiles;
     const char* name = "";
@@ -71,6 +77,9 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
         case 2: name = "ws bf16 128"; launch(mamba_wgmma_ws_bf16_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, p); break;
         case 3: name = "ws tf32 256"; launch(mamba_wgmma_ws_tf32_n256, grid, 1, 384, wsg::Cfg<256>::SMEM, p); break;
         case 4: name = "ws tf32 128"; launch(mamba_wgmma_ws_tf32_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, p); break;
+        case 5: name = "ws bf16 256e2"; launch(mamba_wgmma_ws_bf16_n256e2, grid, 1, 384, wsg::Cfg<256, 2>::SMEM, p); break;
+        case 6: name = "ws bf16 192"; launch(mamba_wgmma_ws_bf16_n192, grid, 1, 384, wsg::Cfg<192>::SMEM, p); break;
+        case 7: name = "ws bf16 192e3"; launch(mamba_wgmma_ws_bf16_n192e3, grid, 1, 384, wsg::Cfg<192, 3>::SMEM, p); break;
     }
     const double err = pr.relError();
     const double tol = outBf16 ? 5e-3 : 1e-6;
@@ -105,6 +114,16 @@ int main() {
     // aligned rows whose K ends inside a 16-byte chunk (the copy's partial source size; padding is NaN)
     gemm_case(2, 200, 80, 108, 0, 4, false, false, true, 2);     // bf16 n128: second k-tile ends 4 into chunk 5
     gemm_case(4, 130, 96, 70, 0, 2, true, false, false, 1);      // tf32 n128: the last k-tile ends 2 into chunk 1
+    // bulk-copy epilogue: interior tiles through the warp buffers and the TMA unit, edge tiles through the pair
+    // stores; 2-3 CTAs walk several tiles, so each round and tile reuses a buffer its copies read before
+    for (int kind : {5, 6, 7}) {
+        gemm_case(kind, 300, 544, 200, 0, 0, false, false, true, 3);  // 2 interior + 4 edge tiles, 4 k-tiles, ring wraps
+        gemm_case(kind, 512, 512, 64, 0, 0, false, false, true, 2);   // 8 interior tiles on 2 CTAs, one k-tile
+        gemm_case(kind, 260, 520, 96, 0, 0, true, false, true, 2);    // bias: pair stores only
+        gemm_case(kind, 200, 300, 130, 0, 0, false, true, false, 2);  // f32 +=: pair stores
+    }
+    gemm_case(6, 300, 400, 200, 0, 0, false, true, false, 2);   // n192: f32 += (batched old-value loads), N tail
+    gemm_case(6, 272, 384, 640, 0, 0, true, false, false, 2);   // n192: 10 k-tiles x 6 tiles, ring of 5 wraps, bias
     printf(fails ? "%d FAILED\n" : "all passed\n", fails);
     return fails != 0;
 }

@@ -43,8 +43,20 @@ final class CudaGemm {
 
     /** Dynamic shared memory of the warp-specialised wgmma kernels (wgmma.cu wsg::Cfg). */
     static int wsSmem(int bn) {
-        int stages = bn >= 256 ? 4 : 6;
-        return stages * (128 + bn) * 128 + 128 + 8 * 16 * 160 + 1024;  // stages, barriers, output staging, slack
+        return wsSmem(bn, 0);
+    }
+
+    /**
+     * Same with the bulk-copy epilogue in {@code epi} rounds (0: none), as wsg::Cfg computes it: stages of
+     * (128 + bn) rows of 128 bytes, the mbarriers, 8 consumer warps' output buffers, and 1024 bytes of slack to
+     * align the base where that still fits.
+     */
+    static int wsSmem(int bn, int epi) {
+        int stages = bn >= 256 ? 4 : bn >= 192 ? 5 : 6;
+        int bars = epi > 0 ? (16 * stages + 63) / 64 * 64 : 128;
+        int epiWarp = epi > 0 ? 16 * (bn / epi * 2 + 16) : 16 * 160;
+        int core = stages * (128 + bn) * 128 + bars + 8 * epiWarp;
+        return core + (core + 1024 <= 227 * 1024 ? 1024 : 0);
     }
 
     /** One GEMM kernel: label, function, module, input type, tile, threads, shared memory, persistence. */
@@ -57,6 +69,9 @@ final class CudaGemm {
         WGMMA_BF16("wgmma", "mamba_wgmma_bf16", true, DType.BF16, 128, 256, 256, mmaSmem(4, 128, 256) + 1024, false),
         WS_BF16_256("wgmma_ws256", "mamba_wgmma_ws_bf16_n256", true, DType.BF16, 128, 256, 384, wsSmem(256), true),
         WS_BF16_128("wgmma_ws128", "mamba_wgmma_ws_bf16_n128", true, DType.BF16, 128, 128, 384, wsSmem(128), true),
+        WS_BF16_256_E2("wgmma_ws256e2", "mamba_wgmma_ws_bf16_n256e2", true, DType.BF16, 128, 256, 384, wsSmem(256, 2), true),
+        WS_BF16_192("wgmma_ws192", "mamba_wgmma_ws_bf16_n192", true, DType.BF16, 128, 192, 384, wsSmem(192, 0), true),
+        WS_BF16_192_E3("wgmma_ws192e3", "mamba_wgmma_ws_bf16_n192e3", true, DType.BF16, 128, 192, 384, wsSmem(192, 3), true),
         WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256), true),
         WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128), true);
 
@@ -86,7 +101,9 @@ final class CudaGemm {
 
     /** The wgmma kernels of a weight type, best first (the static default is the first one verified). */
     static List<Kernel> hopperKernels(DType weight) {
-        return weight == DType.BF16 ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16)
+        return weight == DType.BF16
+                ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16, Kernel.WS_BF16_256_E2,
+                        Kernel.WS_BF16_192, Kernel.WS_BF16_192_E3)
                 : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
     }
 

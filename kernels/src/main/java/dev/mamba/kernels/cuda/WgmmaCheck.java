@@ -41,6 +41,9 @@ final class WgmmaCheck {
             new Problem(257, 80, 1536, false, false, false, 2),
             new Problem(257, 80, 1536, false, false, true, 2),
             new Problem(129, 300, 48, true, true, false, 3),
+            // bf16 out without bias: the 256-wide kernels' interior tiles go through the bulk-copy epilogue (4 of the
+            // 9 tiles; 2 CTAs, so each reuses its buffers)
+            new Problem(300, 520, 200, false, false, true, 2),
     };
 
     /** Verdicts for {@code kernels} on this device, computed once per JVM. */

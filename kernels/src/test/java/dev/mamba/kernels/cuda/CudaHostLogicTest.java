@@ -120,6 +120,11 @@ class CudaHostLogicTest {
         // wsg::Cfg: stages, 128 bytes of mbarriers, 8 consumer warps x 16 rows x 160 bytes of output staging, slack
         assertEquals(4 * 384 * 128 + 128 + 8 * 16 * 160 + 1024, CudaGemm.Kernel.WS_BF16_256.smem);
         assertEquals(6 * 256 * 128 + 128 + 8 * 16 * 160 + 1024, CudaGemm.Kernel.WS_TF32_128.smem);
+        // bulk epilogue in 2 rounds: 4 stages + 64 bytes of mbarriers + 8 warps x 16 rows x (256 + 16) bytes, no slack
+        assertEquals(4 * 384 * 128 + 64 + 8 * 16 * 272, CudaGemm.Kernel.WS_BF16_256_E2.smem);
+        // 192-wide tiles: 5 stages of 40 KB; bulk in 3 rounds of 64 columns (rows of 128 + 16 bytes)
+        assertEquals(5 * 320 * 128 + 128 + 8 * 16 * 160 + 1024, CudaGemm.Kernel.WS_BF16_192.smem);
+        assertEquals(5 * 320 * 128 + 128 + 8 * 16 * 144 + 1024, CudaGemm.Kernel.WS_BF16_192_E3.smem);
         assertTrue(CudaGemm.smallTiles(16384, 80, 132));
         assertTrue(!CudaGemm.smallTiles(16384, 3072, 132));
     }

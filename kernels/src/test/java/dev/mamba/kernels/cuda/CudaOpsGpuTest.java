@@ -81,6 +81,59 @@ class CudaOpsGpuTest {
         }
     }
 
+    /** bf16 shapes for the forced kernels: in_proj and out_proj-like with row tails, dt_proj on a view, N tail. */
+    private static final int[][] FORCED = {
+            {513, 3072, 768, -1, 0, 0},
+            {300, 768, 1536, -1, 0, 0},
+            {300, 768, 1536, -1, 1, 1},
+            {384, 1536, 48, 0, 0, 0},
+            {257, 520, 200, -1, 0, 0},
+    };
+
+    /**
+     * Each bf16 wgmma kernel, forced ({@code -Dmamba.cuda.gemm}), against the CPU: the tuner picks one per shape, so
+     * the others would otherwise go unchecked beyond WgmmaCheck's small problems. On an sm_90a device every one of
+     * them must pass WgmmaCheck (a kernel it turns off is reported here, not silently dropped).
+     */
+    @Test
+    void everyWgmmaKernelMatchesCpu() {
+        GpuTest.assumeCuda();
+        Random r = new Random(12);
+        for (CudaGemm.Kernel k : CudaGemm.hopperKernels(DType.BF16)) {
+            System.setProperty("mamba.cuda.gemm", k.label);
+            try (Backend cpu = new CpuBackend(2); Backend gpu = GpuTest.open(Precision.BF16)) {
+                CudaBackend cb = (CudaBackend) gpu;
+                org.junit.jupiter.api.Assumptions.assumeTrue(cb.wgmmaModule() != null, "no wgmma kernels: " + cb.describe());
+                assertTrue(cb.describe().contains(" " + k.label + " ok"), k.label + " did not pass the wgmma check: " + cb.describe());
+                for (int[] c : FORCED) {
+                    int m = c[0], n = c[1], kk = c[2], off = c[3];
+                    boolean bias = c[4] != 0, acc = c[5] != 0;
+                    for (DType outType : java.util.EnumSet.of(DType.F32, DType.BF16)) {
+                        String what = k.label + " M=" + m + " N=" + n + " K=" + kk + " bias=" + bias + " acc=" + acc + " out=" + outType;
+                        int width = off < 0 ? kk : kk + 32 + off;
+                        Tensor[] x = GpuTest.both(cpu, gpu, "x", GpuTest.gauss(r, m * width, 0, 1), m, width, DType.BF16);
+                        Tensor[] w = GpuTest.both(cpu, gpu, "w", GpuTest.gauss(r, n * kk, 0, 1 / Math.sqrt(kk)), n, kk, DType.BF16);
+                        Tensor[] b = GpuTest.both(cpu, gpu, "b", GpuTest.gauss(r, n, 0, 1), 1, n, DType.F32);
+                        Tensor[] o = GpuTest.both(cpu, gpu, "o", GpuTest.gauss(r, m * n, 0, 1), m, n, outType);
+                        Tensor xc = off < 0 ? x[0] : x[0].columns(off, off + kk);
+                        Tensor xg = off < 0 ? x[1] : x[1].columns(off, off + kk);
+                        cpu.linear(xc, w[0], bias ? b[0] : null, o[0], acc);
+                        gpu.linear(xg, w[1], bias ? b[1] : null, o[1], acc);
+                        assertEquals(k.fullName(), cb.lastGemmKernel(), what + ": the forced kernel ran");
+                        GpuTest.assertClose(GpuTest.read(gpu, o[1]), GpuTest.read(cpu, o[0]), GpuTest.tol(Precision.BF16), what);
+                        for (Tensor[] t : new Tensor[][] {x, w, b, o}) {
+                            cpu.free(t[0]);
+                            gpu.free(t[1]);
+                        }
+                    }
+                }
+                assertEquals(0, gpu.bytesAllocated());
+            } finally {
+                System.clearProperty("mamba.cuda.gemm");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
     void normsGathersAndReductionsMatchCpu(Precision precision) {
