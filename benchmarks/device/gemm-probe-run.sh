@@ -2,7 +2,8 @@
 # GEMM probes of session 10 on the GPU machine (repository root, .device/ packed by pack.sh). Output under $OUT.
 #  NCU=1: Nsight on layer 1's in_proj, dt_proj and out_proj (every GEMM forced to $NCU_GEMM, default wgmma_ws256);
 #  LABELS="a b": forwards with every GEMM forced to each label (-Dmamba.cuda.gemm);
-#  FWD="64 8": profiled and plain bf16 forwards at these lanes x 2048 (default tuning);
+#  FWD="64 8": profiled and plain bf16 forwards at these lanes x 2048 (default tuning), and with the JVM flags
+#  in ABP if set (an A/B: fwd-B-*.txt, prof-B-*.txt);
 #  TESTS=1: the GEMM GPU tests (every wgmma kernel forced, linear in every precision), TESTS_ALL=1 every GPU test.
 set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
@@ -10,9 +11,9 @@ J=$JAVA_RUN
 CP="$D/lib/*"
 TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 if [ -n "${TESTS:-}" ]; then
-  timeout 300 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" \
-    ${TESTS_ALL:+--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest} \
-    ${TESTS_ALL:---select-method dev.mamba.kernels.cuda.CudaOpsGpuTest#everyWgmmaKernelMatchesCpu --select-class dev.mamba.kernels.cuda.CudaOpsGpuTest} \
+  SEL="--select-class dev.mamba.kernels.cuda.CudaOpsGpuTest"
+  [ -n "${TESTS_ALL:-}" ] && SEL="--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest"
+  timeout 400 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" $SEL \
     --details=tree --disable-banner > "$OUT/tests.txt" 2>&1
   echo "tests exit $?"; grep -E "✘|tests (successful|failed|skipped)" "$OUT/tests.txt" | head -20
 fi
@@ -21,6 +22,13 @@ for b in ${FWD-}; do
   timeout 90 $J -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-$b.txt" 2>&1
   echo "== $b x 2048: $(grep -E '^tokens_per_s ' $OUT/fwd-$b.txt) (profiled run: $(grep -E '^tokens_per_s ' $OUT/prof-$b.txt))"
   grep -E "wgmma check|^cuda: gemm bf16 N=(1536 K=48|3072|768) M=(131072|16384)|^linear" "$OUT/prof-$b.txt" | grep -v INFO | cut -c1-230
+  if [ -n "${ABP:-}" ]; then
+    timeout 90 $J $ABP -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 2 > "$OUT/prof-B-$b.txt" 2>&1
+    timeout 90 $J $ABP -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-B-$b.txt" 2>&1
+    echo "== $b x 2048 with $ABP: $(grep -E '^tokens_per_s ' $OUT/fwd-B-$b.txt)"
+  fi
+  sed -n '/== per-operator/,/^sum of/p' "$OUT/prof-$b.txt" | cut -c1-60,85-130
+  [ -n "${ABP:-}" ] && sed -n '/== per-operator/,/^sum of/p' "$OUT/prof-B-$b.txt" | cut -c1-60,85-130
 done
 for l in ${LABELS-}; do
   timeout 90 $J -Dmamba.cuda.gemm=$l -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 64 2048 2 > "$OUT/prof-64-$l.txt" 2>&1

@@ -191,33 +191,44 @@ struct Cfg {
     static_assert(SMEM <= 227 * 1024, "one CTA per SM");
 };
 
-// Stores one consumer warp's 16 x BN slab of an interior tile in bf16 with bulk copies: per round, the lanes
-// write their fragments (BN / EPI columns) into the warp's buffer, fence them for the async proxy, and lanes
-// 0-15 each start one copy of a row to global memory. The warp goes back to its wgmma at once; the TMA unit
-// drains the buffer meanwhile, where the staged stores kept both consumer warpgroups (and so the tensor cores)
-// waiting on the stores. Measured (run 69, 32768 rows): in_proj 0.281 -> 0.272 ms, out_proj 0.130 -> 0.126.
-// A round first waits until this lane's copies of the previous round (or tile) have read the buffer. out: the slab's first element (16-byte aligned, ldout * 2 a multiple
-// of 16).
-template <int BN, int EPI>
-DEV void store_slab_bulk(const float* acc, unsigned char* buf, uint32_t sbuf, bf16* out, i64 ldout, int lane) {
-    constexpr int CR = BN / EPI;  // columns per round
-    constexpr int PITCH = CR * 2 + 16;
+// Stores one consumer warp's 16 x BN slab of an interior tile with bulk copies: bf16 (ADD false) or f32 added
+// into the output (ADD true: out_proj's residual add, the L2 applies the adds). Per round, the lanes write their
+// fragments (a round's columns) into the warp's buffer, fence them for the async proxy, and lanes 0-15 each
+// start one copy of a row to global memory. The warp goes back to its wgmma at once; the TMA unit drains the
+// buffer meanwhile, where the staged stores kept both consumer warpgroups (and so the tensor cores) waiting on
+// the stores, and the f32 += path on its loads of the old values. Measured (run 69, 32768 rows): in_proj 0.281
+// -> 0.272 ms, out_proj 0.130 -> 0.126. A round first waits until this lane's copies of the previous round (or
+// tile) have read the buffer. out: the slab's first element (16-byte aligned, ldout * sizeof(To) a multiple of
+// 16). A round's row is BN * 2 / EPI bytes (the buffer's row less its padding): BN / EPI bf16 or half as many f32
+// columns (f32 rows 4 banks apart: 2-way conflicts on the 8-byte fragment writes).
+template <typename To, int BN, int EPI, bool ADD>
+DEV void store_slab_bulk(const float* acc, unsigned char* buf, uint32_t sbuf, To* out, i64 ldout, int lane) {
+    static_assert(!ADD || sizeof(To) == 4, "bulk adds: f32");
+    constexpr int RB = BN * 2 / EPI;          // bytes per row and round
+    constexpr int CR = RB / (int)sizeof(To);  // columns per round
+    constexpr int PITCH = RB + 16;
     const int g = lane >> 2, tig = lane & 3;
 #pragma unroll
-    for (int r = 0; r < EPI; ++r) {
+    for (int r = 0; r < BN / CR; ++r) {
         wg::bulk_wait_read<0>();
         wg::warp_sync();
 #pragma unroll
         for (int jj = 0; jj < CR / 8; ++jj) {
             const int j = r * (CR / 8) + jj;
-            unsigned char* r0 = buf + g * PITCH + (jj * 8 + tig * 2) * 2;
-            *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
-            *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+            unsigned char* r0 = buf + g * PITCH + (jj * 8 + tig * 2) * (int)sizeof(To);
+            if constexpr (sizeof(To) == 2) {
+                *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
+                *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+            } else {
+                *reinterpret_cast<float2*>(r0) = make_float2(acc[4 * j], acc[4 * j + 1]);
+                *reinterpret_cast<float2*>(r0 + 8 * PITCH) = make_float2(acc[4 * j + 2], acc[4 * j + 3]);
+            }
         }
         wg::fence_proxy_async();
         wg::warp_sync();
         if (lane < 16) {
-            wg::bulk_store(out + lane * ldout + r * CR, sbuf + lane * PITCH, CR * 2);
+            if constexpr (ADD) wg::bulk_add_f32(out + lane * ldout + r * CR, sbuf + lane * PITCH, RB);
+            else wg::bulk_store(out + lane * ldout + r * CR, sbuf + lane * PITCH, RB);
             wg::bulk_commit();
         }
     }
@@ -345,6 +356,7 @@ DEV void gemm_ws(const gemm::P& p) {
     unsigned char* epi = smem + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
     const uint32_t sepi = base + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
     const bool bulkOut = EPI > 0 && p.outBf16 && !p.accumulate && !p.bias && ((p.out | p.ldout * 2) & 15) == 0;
+    const bool bulkAdd = EPI > 0 && !p.outBf16 && p.accumulate && !p.bias && ((p.out | p.ldout * 4) & 15) == 0;
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
         if (accFast) {
@@ -407,10 +419,12 @@ DEV void gemm_ws(const gemm::P& p) {
                     *reinterpret_cast<float2*>(o1 + (jb + j) * 8) = make_float2(b[j].x + acc[q + 2], b[j].y + acc[q + 3]);
                 }
             }
-        } else if (bulkOut && m0 + BM <= M && n0 + BN <= N) {
-            if constexpr (EPI > 0)
-                store_slab_bulk<BN, EPI>(acc, epi, sepi, mptr<bf16>(p.out) + (m0 + cw * 64 + wq * 16) * p.ldout + n0,
-                                         p.ldout, lane);
+        } else if ((bulkOut || bulkAdd) && m0 + BM <= M && n0 + BN <= N) {
+            if constexpr (EPI > 0) {
+                const i64 slab = (m0 + cw * 64 + wq * 16) * p.ldout + n0;
+                if (bulkOut) store_slab_bulk<bf16, BN, EPI, false>(acc, epi, sepi, mptr<bf16>(p.out) + slab, p.ldout, lane);
+                else store_slab_bulk<float, BN, EPI, true>(acc, epi, sepi, mptr<float>(p.out) + slab, p.ldout, lane);
+            }
         } else if (stagedOut && m0 + BM <= M && n0 + BN <= N) {
             const i64 slab = (m0 + cw * 64 + wq * 16) * p.ldout + n0;
             const float* bs = BN == 128 && p.bias ? cptr<float>(p.bias) + n0 : nullptr;

@@ -112,26 +112,41 @@ struct EmuBulk {
     void* dst;
     uint32_t src;
     unsigned bytes;
+    bool add;  // f32 reduce-add instead of a copy
 };
 struct EmuBulkGroups {
     std::vector<EmuBulk> open;
     std::deque<std::vector<EmuBulk>> committed;
 };
 extern thread_local EmuBulkGroups emu_bulk;
-DEV void bulk_store(void* gdst, uint32_t ssrc, unsigned bytes) {
+inline void emu_bulk_issue(void* gdst, uint32_t ssrc, unsigned bytes, bool add) {
     if ((ssrc & 15u) || ((uintptr_t)gdst & 15u) || (bytes & 15u)) {
         fprintf(stderr, "emu: bulk copy of %u bytes from %u to %p is not 16-byte aligned\n", bytes, ssrc, gdst);
         abort();
     }
-    emu_bulk.open.push_back(EmuBulk{gdst, ssrc, bytes});
+    emu_bulk.open.push_back(EmuBulk{gdst, ssrc, bytes, add});
 }
+DEV void bulk_store(void* gdst, uint32_t ssrc, unsigned bytes) { emu_bulk_issue(gdst, ssrc, bytes, false); }
+DEV void bulk_add_f32(void* gdst, uint32_t ssrc, unsigned bytes) { emu_bulk_issue(gdst, ssrc, bytes, true); }
 DEV void bulk_commit() {
     emu_bulk.committed.push_back(std::move(emu_bulk.open));
     emu_bulk.open.clear();
 }
 template <int N> DEV void bulk_wait_read() {
     while ((int)emu_bulk.committed.size() > N) {
-        for (const EmuBulk& c : emu_bulk.committed.front()) memcpy(c.dst, emu_smem + c.src, c.bytes);
+        for (const EmuBulk& c : emu_bulk.committed.front()) {
+            if (!c.add) {
+                memcpy(c.dst, emu_smem + c.src, c.bytes);
+                continue;
+            }
+            for (unsigned i = 0; i < c.bytes / 4; ++i) {
+                float a, b;
+                memcpy(&a, (unsigned char*)c.dst + 4 * i, 4);
+                memcpy(&b, emu_smem + c.src + 4 * i, 4);
+                a += b;
+                memcpy((unsigned char*)c.dst + 4 * i, &a, 4);
+            }
+        }
         emu_bulk.committed.pop_front();
     }
 }

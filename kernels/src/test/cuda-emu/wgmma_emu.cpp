@@ -114,13 +114,14 @@ int main() {
     // aligned rows whose K ends inside a 16-byte chunk (the copy's partial source size; padding is NaN)
     gemm_case(2, 200, 80, 108, 0, 4, false, false, true, 2);     // bf16 n128: second k-tile ends 4 into chunk 5
     gemm_case(4, 130, 96, 70, 0, 2, true, false, false, 1);      // tf32 n128: the last k-tile ends 2 into chunk 1
-    // bulk-copy epilogue: interior tiles through the warp buffers and the TMA unit, edge tiles through the pair
+    // bulk-copy epilogue (bf16 stores, f32 adds): interior tiles through the warp buffers and the TMA unit, edge tiles through the pair
     // stores; 2-3 CTAs walk several tiles, so each round and tile reuses a buffer its copies read before
     for (int kind : {5, 6, 7}) {
         gemm_case(kind, 300, 544, 200, 0, 0, false, false, true, 3);  // 2 interior + 4 edge tiles, 4 k-tiles, ring wraps
         gemm_case(kind, 512, 512, 64, 0, 0, false, false, true, 2);   // 8 interior tiles on 2 CTAs, one k-tile
         gemm_case(kind, 260, 520, 96, 0, 0, true, false, true, 2);    // bias: pair stores only
-        gemm_case(kind, 200, 300, 130, 0, 0, false, true, false, 2);  // f32 +=: pair stores
+        gemm_case(kind, 200, 300, 130, 0, 0, false, true, false, 2);  // f32 +=: bulk adds (interior), pair stores
+        gemm_case(kind, 384, 520, 96, 0, 0, false, true, false, 2);   // f32 += through bulk adds on 2 CTAs, N tail
     }
     gemm_case(6, 300, 400, 200, 0, 0, false, true, false, 2);   // n192: f32 += (batched old-value loads), N tail
     gemm_case(6, 272, 384, 640, 0, 0, true, false, false, 2);   // n192: 10 k-tiles x 6 tiles, ring of 5 wraps, bias

@@ -115,6 +115,17 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Whether, for a residual stream of {@code rows x hidden}, a block's output projection should add into the
+     * F32 residual itself ({@link #linear} with accumulate) and the next norm be a plain {@link #rmsNorm},
+     * rather than writing the output for {@link #addRmsNorm}. The two orders give the same sum; this is where a
+     * backend's accumulating linear is cheaper than the norm's extra pass (CUDA bf16 on Hopper, large batches:
+     * the adds go out through the TMA unit).
+     */
+    default boolean residualInLinear(int rows, int hidden) {
+        return false;
+    }
+
+    /**
      * {@code residual += delta}, then {@code out = rmsNorm(residual)}: a block's output joining the residual
      * stream and the next norm in one pass (a backend may fuse them; the result equals {@link #add} then
      * {@link #rmsNorm}). residual is F32 [M, H]; delta and out [M, H] of any activation type.

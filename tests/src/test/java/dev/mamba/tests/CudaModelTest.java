@@ -109,11 +109,24 @@ class CudaModelTest {
         return s;
     }
 
+    /** BF16_RESIDUAL: bf16 with out_proj adding into the residual (the order the backend takes for large batches). */
     @ParameterizedTest
-    @ValueSource(strings = {"FP32", "TF32", "BF16"})
+    @ValueSource(strings = {"FP32", "TF32", "BF16", "BF16_RESIDUAL"})
     void cudaMatchesCpuOnRandomModels(String precision) {
         requireCuda();
-        Precision p = Precision.valueOf(precision);
+        boolean residual = precision.equals("BF16_RESIDUAL");
+        Precision p = residual ? Precision.BF16 : Precision.valueOf(precision);
+        if (residual) {
+            System.setProperty("mamba.cuda.residualInLinear", "true");
+        }
+        try {
+            cudaMatchesCpu(p);
+        } finally {
+            System.clearProperty("mamba.cuda.residualInLinear");
+        }
+    }
+
+    private void cudaMatchesCpu(Precision p) {
         MambaConfig[] cfgs = {
                 new MambaConfig(ModelFamily.TOKENS, 40, 2, 37, 8, 3, 120, 5, true, true, 1e-5f, true, false, 0, 0),
                 new MambaConfig(ModelFamily.TOKENS, 128, 3, 300, 16, 4, 256, 8, true, false, 1e-5f, true, true, 0, 0)};

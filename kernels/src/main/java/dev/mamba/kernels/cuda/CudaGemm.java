@@ -23,8 +23,8 @@ import java.util.Set;
  * FFMA (FP32 mode), tf32 or bf16 tensor cores with mma.sync (any sm_80+), and on sm_90a the wgmma kernels
  * that passed {@link WgmmaCheck}. Among several candidates the first call of each shape class (N, K,
  * types, M rounded up to a power of two, at most 2^15) times them on the real operands into a scratch
- * output, checks their results against the mma.sync kernel, and keeps the fastest (one log line per
- * shape). {@code -Dmamba.cuda.gemm=LABEL} forces a kernel where it applies; {@code
+ * output, checks their results against the mma.sync kernel, and keeps the fastest, or on a near tie ({@link
+ * #TIE}) the earlier candidate (one log line per shape). {@code -Dmamba.cuda.gemm=LABEL} forces a kernel where it applies; {@code
  * -Dmamba.cuda.gemmTune=false} takes the static default instead of timing. Parameter struct:
  * gemm_common.cuh {@code gemm::P}.
  */
@@ -33,6 +33,13 @@ final class CudaGemm {
 
     /** Pipeline depth of the big (128x256) and small (128x128) mma.sync kernels (gemm.cu MMA_KERNEL). */
     static final int BIG_STAGES = 4, SMALL_STAGES = 3;
+    /**
+     * A later candidate must be this much faster to displace an earlier one: the timings on TUNE_ROWS rows rank
+     * kernels within ~2 % of each other in either order from run to run, and in the forward at 64 x 2048 the
+     * earlier-listed bulk-epilogue kernel was the faster of such pairs (out_proj +=: 0.585 ms for ws256e2 against
+     * 0.630 for ws192e3, which had won the tuning 0.166 to 0.167 ms; H200 runs 73-74).
+     */
+    static final double TIE = 0.02;
     /** Rows of the tuning problem at most (the scratch output is TUNE_ROWS x N). */
     static final int TUNE_ROWS = 32768;
 
@@ -99,10 +106,13 @@ final class CudaGemm {
         }
     }
 
-    /** The wgmma kernels of a weight type, best first (the static default is the first one verified). */
+    /**
+     * The wgmma kernels of a weight type in tuning order: on a near tie ({@link #TIE}) the earlier one stays. The
+     * static default (no tuning) is wgmma_ws256 / wgmma_ws128.
+     */
     static List<Kernel> hopperKernels(DType weight) {
         return weight == DType.BF16
-                ? List.of(Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16, Kernel.WS_BF16_256_E2,
+                ? List.of(Kernel.WS_BF16_256_E2, Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16,
                         Kernel.WS_BF16_192, Kernel.WS_BF16_192_E3)
                 : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
     }
@@ -152,7 +162,8 @@ final class CudaGemm {
                 vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0, xTf32 ? 1 : 0, act};
     }
 
-    private record Key(DType weight, DType out, int n, int k, int mClass) {
+    /** A tuning class: accumulating calls (out_proj adding into the residual) are tuned apart, accumulating. */
+    private record Key(DType weight, DType out, int n, int k, int mClass, boolean accumulate) {
     }
 
     private final CudaBackend be;
@@ -169,6 +180,11 @@ final class CudaGemm {
         this.verified = verified.isEmpty() ? EnumSet.noneOf(Kernel.class) : EnumSet.copyOf(verified);
         this.tune = !"false".equals(System.getProperty("mamba.cuda.gemmTune"));
         this.forced = System.getProperty("mamba.cuda.gemm");
+    }
+
+    /** Whether a kernel that adds f32 outputs through bulk copies passed the check (wgmma.cu store_slab_bulk). */
+    boolean bulkAdds() {
+        return verified.contains(Kernel.WS_BF16_256_E2) || verified.contains(Kernel.WS_BF16_192_E3);
     }
 
     /** The kernel of the last linear call (null before the first). */
@@ -208,12 +224,12 @@ final class CudaGemm {
         if (x.dtype != inType) {
             x = be.converted(x, inType);
         }
-        Kernel k = choose(x, w, bias, out);
+        Kernel k = choose(x, w, bias, out, accumulate);
         last = k;
         launch(k, x, w, bias, out, accumulate, act);
     }
 
-    private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out) {
+    private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
         List<Kernel> c = candidates(w.dtype, x.rows, w.rows);
         if (forced != null) {
             for (Kernel k : c) {
@@ -226,14 +242,15 @@ final class CudaGemm {
             return c.get(0);
         }
         if (!tune) {
+            // the cooperative wgmma kernels with the staged epilogue: right for every output type
             for (Kernel k : c) {
-                if (k.hopper && (k.bn <= 128) == (w.rows <= 128)) {
+                if (k.hopper && k.persistent && k.label.equals(w.rows <= 128 ? "wgmma_ws128" : "wgmma_ws256")) {
                     return k;
                 }
             }
-            return c.size() > 2 ? c.get(2) : c.get(0);
+            return c.get(0);
         }
-        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows));
+        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate);
         Kernel k = tuned.get(key);
         if (k == null) {
             k = tune(key, c, x, w, bias, out.dtype);
@@ -244,7 +261,9 @@ final class CudaGemm {
 
     /**
      * Times every candidate on the first min(M, TUNE_ROWS) rows of the real operands into a scratch
-     * output and keeps the fastest whose rows agree with the reference (the first candidate).
+     * output and keeps the fastest whose rows agree with the reference (the first candidate). Accumulating
+     * classes run accumulating (their epilogues differ): each candidate's checked launch adds into a zeroed
+     * scratch, its timed ones into whatever is there.
      */
     private Kernel tune(Key key, List<Kernel> cands, CudaTensor x, CudaTensor w, CudaTensor bias, DType outType) {
         final int m = Math.min(x.rows, TUNE_ROWS), n = w.rows;
@@ -256,14 +275,17 @@ final class CudaGemm {
         float[] ref = null;
         Kernel best = cands.get(0);
         double bestMs = Double.MAX_VALUE;
-        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "cuda: gemm %s N=%d K=%d M=%d (tuned on %d rows):",
-                cands.get(0).fullName().split(" ")[0], n, x.cols, x.rows, m));
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "cuda: gemm %s N=%d K=%d M=%d%s (tuned on %d rows):",
+                cands.get(0).fullName().split(" ")[0], n, x.cols, x.rows, key.accumulate ? " +=" : "", m));
         CUevent start = new CUevent(), stop = new CUevent();
         CudaDriver.check(JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
         CudaDriver.check(JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
         try {
             for (Kernel k : cands) {
-                launch(k, xs, w, bias, o, false, ACT_NONE);
+                if (key.accumulate) {
+                    be.fill(o, 0f);
+                }
+                launch(k, xs, w, bias, o, key.accumulate, ACT_NONE);
                 float[] got = sampleRows(o, sample);
                 double err = ref == null ? 0 : RelativeError.of(got, ref);
                 if (ref == null) {
@@ -272,7 +294,7 @@ final class CudaGemm {
                 final int reps = 3;
                 CudaDriver.check(JCudaDriver.cuEventRecord(start, be.stream()), "cuEventRecord");
                 for (int i = 0; i < reps; i++) {
-                    launch(k, xs, w, bias, o, false, ACT_NONE);
+                    launch(k, xs, w, bias, o, key.accumulate, ACT_NONE);
                 }
                 CudaDriver.check(JCudaDriver.cuEventRecord(stop, be.stream()), "cuEventRecord");
                 CudaDriver.check(JCudaDriver.cuEventSynchronize(stop), "cuEventSynchronize(gemm tuning)");
@@ -285,7 +307,7 @@ final class CudaGemm {
                 if (!ok) {
                     LOG.warn("cuda: gemm kernel {} disagrees with {} on N={} K={} (relative difference {}); not used",
                             k.fullName(), cands.get(0).fullName(), n, x.cols, err);
-                } else if (ms < bestMs) {
+                } else if (ms < bestMs * (1 - TIE)) {
                     bestMs = ms;
                     best = k;
                 }

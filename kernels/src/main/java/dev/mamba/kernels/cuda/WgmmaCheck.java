@@ -44,6 +44,8 @@ final class WgmmaCheck {
             // bf16 out without bias: the 256-wide kernels' interior tiles go through the bulk-copy epilogue (4 of the
             // 9 tiles; 2 CTAs, so each reuses its buffers)
             new Problem(300, 520, 200, false, false, true, 2),
+            // f32 += without bias: the same tiles through the bulk adds (out_proj adding into the residual)
+            new Problem(300, 520, 200, false, true, false, 2),
     };
 
     /** Verdicts for {@code kernels} on this device, computed once per JVM. */

@@ -233,11 +233,13 @@ public final class Runner implements AutoCloseable {
         }
         Tensor x = xzv.columns(0, d), z = xzv.columns(d, 2 * d);
         Tensor dtIn = dbcv.columns(0, r), bm = dbcv.columns(r, r + n), cm = dbcv.columns(r + n, r + 2 * n);
+        // The previous block's output joins the residual (as HF adds it before the next block) inside the next
+        // norm, so out_proj writes its result instead of reading h back in its epilogue; or, where the backend
+        // says its accumulating out_proj is the cheaper of the two, in out_proj, and the norm just reads h.
+        final boolean residInLinear = be.residualInLinear(rows, hs);
         for (int l = 0; l < cfg.numLayers; l++) {
             LayerWeights lw = model.layers[l];
-            // The previous block's output joins the residual inside this norm (as HF adds it before the
-            // next block), so out_proj writes its result instead of reading h back in its epilogue.
-            if (l == 0) {
+            if (l == 0 || residInLinear) {
                 be.rmsNorm(hv, lw.norm, cfg.layerNormEpsilon, xnv);
             } else {
                 be.addRmsNorm(mv, hv, lw.norm, cfg.layerNormEpsilon, xnv);
@@ -246,9 +248,13 @@ public final class Runner implements AutoCloseable {
             be.conv1dSiluLinear(x, lw.convWeight, lw.convBias, convState[l].rows(0, used), lensT, xcv, lw.xProj, dbcv);
             be.selectiveScanProjected(xcv, dtIn, lw.dtProj, dtv, lw.dtBias, lw.aNeg, bm, cm, lw.dSkip, z,
                     ssmState[l].rows(0, used), lensT, yv);
-            be.linear(yv, lw.outProj, lw.outProjBias, mv, false);
+            be.linear(yv, lw.outProj, lw.outProjBias, residInLinear ? hv : mv, residInLinear);
         }
-        be.addRmsNorm(mv, hv, model.normF, cfg.layerNormEpsilon, hfv);
+        if (residInLinear) {
+            be.rmsNorm(hv, model.normF, cfg.layerNormEpsilon, hfv);
+        } else {
+            be.addRmsNorm(mv, hv, model.normF, cfg.layerNormEpsilon, hfv);
+        }
 
         ForwardResult res = new ForwardResult(used, steps, lens.clone());
         if (want.contains(Output.HIDDEN)) {
