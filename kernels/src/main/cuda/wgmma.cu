@@ -4,7 +4,7 @@
 // 128-byte-swizzle layout (16-byte chunk c of row r at chunk c ^ (r % 8), rows 128 bytes apart, 8-row
 // groups 1024 bytes apart) that wgmma reads through shared-memory descriptors (wgmma_ops.cuh).
 //
-// Two kernels:
+// Two kinds of kernel:
 //  * mamba_wgmma_bf16 (the first version, kept as a tuning candidate): 128x256 tile per CTA, all 256
 //    threads load with cp.async and then wait for their 4 wgmma of each k-tile, so the tensor cores
 //    idle during every barrier and load issue.
@@ -16,6 +16,9 @@
 //    next tile's stages while the consumers store the last one, so the epilogue and the pipeline
 //    start are hidden. tf32: the producer rounds its own chunks to tf32 (cvt.rna, as the mma.sync
 //    kernel does) in shared memory before it signals the stage; wgmma would otherwise truncate.
+//    Variants (bf16): _n192 (192-wide tiles, 5 stages) and _n256e2 / _n192e3, whose interior tiles leave
+//    through bulk copies (store_slab_bulk: bf16 stores, or f32 adds for out_proj adding into the residual).
+//    CudaGemm's tuner picks one per shape.
 #include "gemm_common.cuh"
 #include "wgmma_ops.cuh"
 
@@ -162,8 +165,8 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
 // the one that issued its copies (it waits for its own copies with cp.async.wait_group, so up to LAG stages
 // stay in flight per producer thread). (Run 35, when the signal came after each iteration's copies: LAG 4
 // with BN = 128, for the copy-bound x_proj, measured no faster in the H200's per-shape tuning.)
-// EPI > 0 (bf16 output through bulk copies, store_slab_bulk): each consumer warp's buffer holds 16 rows of
-// BN / EPI columns (a round) with 16 bytes of padding per row (conflict-free fragment writes). Where the
+// EPI > 0 (interior tiles through bulk copies, store_slab_bulk): each consumer warp's buffer holds 16 rows of
+// BN / EPI bf16 columns (a round) with 16 bytes of padding per row (conflict-free bf16 fragment writes). Where the
 // 1024-byte alignment slack no longer fits (BN = 256 in 2 rounds), the dynamic shared memory base must already
 // be 1024-aligned (checked: the kernel traps otherwise and WgmmaCheck turns it off). Measured (run 69): the whole
 // 256-wide slab at once, which costs a stage (3 of 48 KB), lost to 2 rounds with 4 stages.
@@ -352,11 +355,13 @@ DEV void gemm_ws(const gemm::P& p) {
     const int outBytes = p.outBf16 ? 2 : 4;
     // a bias (and the act after it) goes through the staged store in the 128-wide tiles only (dt_proj): in the
     // 256-wide ones (in_proj, out_proj; no bias in Mamba) that code raised the consumers' spills 76 -> 100 bytes
-    const bool stagedOut = EPI == 0 && !p.accumulate && (BN == 128 || !p.bias) && ((p.out | p.ldout * outBytes) & 15) == 0;
+    // (the 256-wide staged store applies neither bias nor act: pair stores for either)
+    const bool stagedOut = EPI == 0 && !p.accumulate && (BN == 128 || (!p.bias && !p.act)) &&
+                           ((p.out | p.ldout * outBytes) & 15) == 0;
     unsigned char* epi = smem + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
     const uint32_t sepi = base + C::EPI_OFF + ((threadIdx.x >> 5) - 4) * C::EPI_WARP;
-    const bool bulkOut = EPI > 0 && p.outBf16 && !p.accumulate && !p.bias && ((p.out | p.ldout * 2) & 15) == 0;
-    const bool bulkAdd = EPI > 0 && !p.outBf16 && p.accumulate && !p.bias && ((p.out | p.ldout * 4) & 15) == 0;
+    const bool bulkOut = EPI > 0 && p.outBf16 && !p.accumulate && !p.bias && !p.act && ((p.out | p.ldout * 2) & 15) == 0;
+    const bool bulkAdd = EPI > 0 && !p.outBf16 && p.accumulate && !p.bias && !p.act && ((p.out | p.ldout * 4) & 15) == 0;
     for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const i64 m0 = (tile / NT) * BM, n0 = (tile % NT) * BN;
         if (accFast) {
@@ -459,8 +464,10 @@ WS_KERNEL(mamba_wgmma_ws_bf16_n256, bf16, 256, 0)
 WS_KERNEL(mamba_wgmma_ws_bf16_n128, bf16, 128, 0)
 WS_KERNEL(mamba_wgmma_ws_tf32_n256, float, 256, 0)
 WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128, 0)
-// bf16 output through bulk copies (store_slab_bulk) in 2 or 3 rounds of 128 or 64 columns; 192-wide tiles (run 70:
-// the 4-stage ring of the 256-wide ones starves the consumers, which find a stage not yet full 92 % of the time)
+// Interior tiles through bulk copies (store_slab_bulk) in 2 or 3 rounds of 128 or 64 bf16 columns; 192-wide tiles with
+// 5 stages, tried because in_proj's consumers find a stage not yet full 92 % of the time (run 70): no faster for
+// in_proj or out_proj, but the tuner takes them for dt_proj (K = 48, write-bound: 0.135-0.139 against 0.153 ms per
+// layer at 64 x 2048, runs 71-75)
 WS_KERNEL(mamba_wgmma_ws_bf16_n256e2, bf16, 256, 2)
 WS_KERNEL(mamba_wgmma_ws_bf16_n192, bf16, 192, 0)
 WS_KERNEL(mamba_wgmma_ws_bf16_n192e3, bf16, 192, 3)

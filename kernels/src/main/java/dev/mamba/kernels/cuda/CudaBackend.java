@@ -244,9 +244,9 @@ public final class CudaBackend implements Backend {
 
     /**
      * bf16 with a bulk-add wgmma kernel verified and a residual of more than twice the L2 (the tuner still picks
-     * the kernel per shape). Measured on the H200 (run 73): 64 x 2048 (403 MB) +0.5 % with out_proj's += 0.585 ms
-     * and the plain norm 0.180 against 0.492 + 0.300; 8 x 2048 (50 MB, the L2's size) -3 %, as the fused add +
-     * norm then runs from L2. {@code -Dmamba.cuda.residualInLinear=true|false} overrides (A/B runs).
+     * the kernel per shape). Measured on the H200 (runs 73-74): 64 x 2048 (403 MB) +0.5-0.9 % with out_proj's +=
+     * 0.585 ms and the plain norm 0.169-0.180 against 0.492 + 0.300; 8 x 2048 (50 MB, the L2's size) -3 %, as the
+     * fused add + norm then runs from L2. {@code -Dmamba.cuda.residualInLinear=true|false} overrides (A/B runs).
      */
     @Override
     public boolean residualInLinear(int rows, int hidden) {

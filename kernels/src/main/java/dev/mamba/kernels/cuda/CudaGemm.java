@@ -23,10 +23,10 @@ import java.util.Set;
  * FFMA (FP32 mode), tf32 or bf16 tensor cores with mma.sync (any sm_80+), and on sm_90a the wgmma kernels
  * that passed {@link WgmmaCheck}. Among several candidates the first call of each shape class (N, K,
  * types, M rounded up to a power of two, at most 2^15) times them on the real operands into a scratch
- * output, checks their results against the mma.sync kernel, and keeps the fastest, or on a near tie ({@link
- * #TIE}) the earlier candidate (one log line per shape). {@code -Dmamba.cuda.gemm=LABEL} forces a kernel where it applies; {@code
- * -Dmamba.cuda.gemmTune=false} takes the static default instead of timing. Parameter struct:
- * gemm_common.cuh {@code gemm::P}.
+ * output, checks their results against the mma.sync kernel, and keeps the fastest, or on a near tie
+ * ({@link #TIE}) the earlier candidate (one log line per shape). {@code -Dmamba.cuda.gemm=LABEL} forces a
+ * kernel where it applies; {@code -Dmamba.cuda.gemmTune=false} takes the static default instead of timing.
+ * Parameter struct: gemm_common.cuh {@code gemm::P}.
  */
 final class CudaGemm {
     private static final Logger LOG = LoggerFactory.getLogger(CudaGemm.class);
