@@ -162,8 +162,11 @@ final class CudaGemm {
                 vecOut ? 1 : 0, outBf16 ? 1 : 0, wTf32 ? 1 : 0, xTf32 ? 1 : 0, act};
     }
 
-    /** A tuning class: accumulating calls (out_proj adding into the residual) are tuned apart, accumulating. */
-    private record Key(DType weight, DType out, int n, int k, int mClass, boolean accumulate) {
+    /**
+     * A tuning class: accumulating calls (out_proj adding into the residual) and those with an epilogue activation
+     * (dt_proj writing δ) are tuned apart, as they run.
+     */
+    private record Key(DType weight, DType out, int n, int k, int mClass, boolean accumulate, int act) {
     }
 
     private final CudaBackend be;
@@ -224,12 +227,12 @@ final class CudaGemm {
         if (x.dtype != inType) {
             x = be.converted(x, inType);
         }
-        Kernel k = choose(x, w, bias, out, accumulate);
+        Kernel k = choose(x, w, bias, out, accumulate, act);
         last = k;
         launch(k, x, w, bias, out, accumulate, act);
     }
 
-    private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate) {
+    private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
         List<Kernel> c = candidates(w.dtype, x.rows, w.rows);
         if (forced != null) {
             for (Kernel k : c) {
@@ -250,7 +253,7 @@ final class CudaGemm {
             }
             return c.get(0);
         }
-        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate);
+        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate, act);
         Kernel k = tuned.get(key);
         if (k == null) {
             k = tune(key, c, x, w, bias, out.dtype);
@@ -276,7 +279,8 @@ final class CudaGemm {
         Kernel best = cands.get(0);
         double bestMs = Double.MAX_VALUE;
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "cuda: gemm %s N=%d K=%d M=%d%s (tuned on %d rows):",
-                cands.get(0).fullName().split(" ")[0], n, x.cols, x.rows, key.accumulate ? " +=" : "", m));
+                cands.get(0).fullName().split(" ")[0], n, x.cols, x.rows,
+                (key.accumulate ? " +=" : "") + (key.act == ACT_SOFTPLUS ? " softplus" : ""), m));
         CUevent start = new CUevent(), stop = new CUevent();
         CudaDriver.check(JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
         CudaDriver.check(JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
@@ -285,7 +289,7 @@ final class CudaGemm {
                 if (key.accumulate) {
                     be.fill(o, 0f);
                 }
-                launch(k, xs, w, bias, o, key.accumulate, ACT_NONE);
+                launch(k, xs, w, bias, o, key.accumulate, key.act);
                 float[] got = sampleRows(o, sample);
                 double err = ref == null ? 0 : RelativeError.of(got, ref);
                 if (ref == null) {
@@ -294,7 +298,7 @@ final class CudaGemm {
                 final int reps = 3;
                 CudaDriver.check(JCudaDriver.cuEventRecord(start, be.stream()), "cuEventRecord");
                 for (int i = 0; i < reps; i++) {
-                    launch(k, xs, w, bias, o, key.accumulate, ACT_NONE);
+                    launch(k, xs, w, bias, o, key.accumulate, key.act);
                 }
                 CudaDriver.check(JCudaDriver.cuEventRecord(stop, be.stream()), "cuEventRecord");
                 CudaDriver.check(JCudaDriver.cuEventSynchronize(stop), "cuEventSynchronize(gemm tuning)");
