@@ -8,18 +8,16 @@ set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
 J=$JAVA_RUN
 CP="$D/lib/*"
-TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 for b in ${FWD-64 8}; do
-  timeout 60 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 2 > "$OUT/prof-$b.txt" 2>&1
+  forward_bench "$OUT/prof-$b.txt" $b 2 -Dmamba.cuda.profile=true
   grep -E "tokens_per_s |selectiveScan|dt_proj" "$OUT/prof-$b.txt"
-  timeout 60 $J -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-$b.txt" 2>&1
-  timeout 60 $J ${ABP:--Dmamba.cuda.deltaInDtProj=false} -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-$b-unfused.txt" 2>&1
+  forward_bench "$OUT/fwd-$b.txt" $b 3
+  forward_bench "$OUT/fwd-$b-unfused.txt" $b 3 ${ABP:--Dmamba.cuda.deltaInDtProj=false}
   echo "$b default: $(grep -E '^tokens_per_s ' $OUT/fwd-$b.txt)  ${ABP:--Dmamba.cuda.deltaInDtProj=false}: $(grep -E '^tokens_per_s ' $OUT/fwd-$b-unfused.txt)"
 done
 if [ -n "${TESTS:-}" ]; then
-  timeout 120 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" \
-    --select-method dev.mamba.kernels.cuda.CudaScanGpuTest#convXProjFusedMatchesCpu ${TESTS_ALL:+--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest} \
-    --details=tree --disable-banner > "$OUT/tests.txt" 2>&1
+  gpu_tests 120 --select-method dev.mamba.kernels.cuda.CudaScanGpuTest#convXProjFusedMatchesCpu \
+    ${TESTS_ALL:+--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest}
   echo "tests exit $?"; grep -E "✘|tests (successful|failed)" "$OUT/tests.txt"
 fi
 if [ -n "${NCU:-}" ]; then
@@ -33,7 +31,7 @@ if [ -n "${NCU:-}" ]; then
 fi
 if [ -n "${AB:-}" ]; then
   for w in 4 8; do
-    timeout 60 $J -Dmamba.cuda.convXProjWarps=$w -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 64 2048 2 > "$OUT/prof-64-w$w.txt" 2>&1
+    forward_bench "$OUT/prof-64-w$w.txt" 64 2 -Dmamba.cuda.convXProjWarps=$w -Dmamba.cuda.profile=true
     echo "w$w: $(grep -E 'conv1dSiluLinear' $OUT/prof-64-w$w.txt)"
   done
 fi
@@ -46,7 +44,7 @@ if [ -n "${SASS:-}" ]; then
 fi
 if [ -n "${PROF8:-}" ]; then
   for f in true false; do
-    timeout 60 $J -Dmamba.cuda.fusedConvXProj=$f -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 8 2048 2 > "$OUT/prof-8-$f.txt" 2>&1
+    forward_bench "$OUT/prof-8-$f.txt" 8 2 -Dmamba.cuda.fusedConvXProj=$f -Dmamba.cuda.profile=true
     echo "== 8x2048 fused=$f"; sed -n '/== per-operator profile/,/^sum of/p' "$OUT/prof-8-$f.txt" | head -14
   done
 fi

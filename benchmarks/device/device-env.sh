@@ -7,3 +7,15 @@ mkdir -p "$OUT"
 cd "$D"
 [ -d jre ] || tar xf jre.tar.xz
 JAVA_RUN="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
+# The GPU tests the JUnit selectors "$@" pick, after a timeout in seconds ($1); the tree report goes to $OUT/tests.txt.
+gpu_tests() {
+  local t=$1; shift
+  timeout "$t" $JAVA_RUN -jar "$D/junit-console.jar" execute \
+    --class-path "$(ls "$D"/lib/*.jar | tr '\n' ':')$D/classes/kernels-test:$D/classes/tests-test" "$@" \
+    --details=tree --disable-banner > "$OUT/tests.txt" 2>&1
+}
+# A bf16 ForwardBench into file $1: $2 lanes x 2048 steps, $3 timed calls, JVM flags "${@:4}".
+forward_bench() {
+  local out=$1 lanes=$2 reps=$3; shift 3
+  timeout 90 $JAVA_RUN "$@" -cp "$D/lib/*" dev.mamba.jobs.bench.ForwardBench cuda bf16 "$lanes" 2048 "$reps" > "$out" 2>&1
+}

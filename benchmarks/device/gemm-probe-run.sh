@@ -9,29 +9,27 @@ set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
 J=$JAVA_RUN
 CP="$D/lib/*"
-TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 if [ -n "${TESTS:-}" ]; then
   SEL="--select-class dev.mamba.kernels.cuda.CudaOpsGpuTest"
   [ -n "${TESTS_ALL:-}" ] && SEL="--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest"
-  timeout 400 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" $SEL \
-    --details=tree --disable-banner > "$OUT/tests.txt" 2>&1
+  gpu_tests 400 $SEL
   echo "tests exit $?"; grep -E "✘|tests (successful|failed|skipped)" "$OUT/tests.txt" | head -20
 fi
 for b in ${FWD-}; do
-  timeout 90 $J -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 2 > "$OUT/prof-$b.txt" 2>&1
-  timeout 90 $J -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-$b.txt" 2>&1
+  forward_bench "$OUT/prof-$b.txt" $b 2 -Dmamba.cuda.profile=true
+  forward_bench "$OUT/fwd-$b.txt" $b 3
   echo "== $b x 2048: $(grep -E '^tokens_per_s ' $OUT/fwd-$b.txt) (profiled run: $(grep -E '^tokens_per_s ' $OUT/prof-$b.txt))"
   grep -E "wgmma check|^cuda: gemm bf16 N=(1536 K=48|3072|768) M=(131072|16384)|^linear" "$OUT/prof-$b.txt" | grep -v INFO | cut -c1-230
   if [ -n "${ABP:-}" ]; then
-    timeout 90 $J $ABP -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 2 > "$OUT/prof-B-$b.txt" 2>&1
-    timeout 90 $J $ABP -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 $b 2048 3 > "$OUT/fwd-B-$b.txt" 2>&1
+    forward_bench "$OUT/prof-B-$b.txt" $b 2 $ABP -Dmamba.cuda.profile=true
+    forward_bench "$OUT/fwd-B-$b.txt" $b 3 $ABP
     echo "== $b x 2048 with $ABP: $(grep -E '^tokens_per_s ' $OUT/fwd-B-$b.txt)"
   fi
   sed -n '/== per-operator/,/^sum of/p' "$OUT/prof-$b.txt" | cut -c1-60,85-130
   [ -n "${ABP:-}" ] && sed -n '/== per-operator/,/^sum of/p' "$OUT/prof-B-$b.txt" | cut -c1-60,85-130
 done
 for l in ${LABELS-}; do
-  timeout 90 $J -Dmamba.cuda.gemm=$l -Dmamba.cuda.profile=true -cp "$CP" dev.mamba.jobs.bench.ForwardBench cuda bf16 64 2048 2 > "$OUT/prof-64-$l.txt" 2>&1
+  forward_bench "$OUT/prof-64-$l.txt" 64 2 -Dmamba.cuda.gemm=$l -Dmamba.cuda.profile=true
   echo "== gemm $l: $(grep -E '^tokens_per_s ' $OUT/prof-64-$l.txt)"; grep -E "^linear" "$OUT/prof-64-$l.txt" | cut -c1-160
 done
 if [ -n "${NCU:-}" ]; then

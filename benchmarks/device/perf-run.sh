@@ -9,7 +9,6 @@ set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
 J=$JAVA_RUN
 CP="$D/lib/*"
-TCP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 step=${1:-all}
 T0=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv | tee "$OUT/gpu.txt"
@@ -56,9 +55,8 @@ fi
 
 if [ "$step" = all ] || [ "$step" = tests ]; then
   echo "== GPU tests"
-  timeout 300 $J -jar junit-console.jar execute --class-path "$TCP$D/classes/kernels-test:$D/classes/tests-test" \
-    --select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest \
-    --details=tree --disable-banner --reports-dir "$OUT/junit" > "$OUT/tests.txt" 2>&1
+  gpu_tests 300 --select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest \
+    --reports-dir "$OUT/junit"
   echo "exit $?" >> "$OUT/tests.txt"
   grep -E "✘|FAIL|tests (successful|failed|aborted)|^exit" "$OUT/tests.txt"
 fi

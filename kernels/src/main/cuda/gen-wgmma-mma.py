@@ -3,7 +3,7 @@
 "+f" operand). Generated because the operand lists run to 128 registers; rerun after editing SHAPES."""
 import pathlib
 
-SHAPES = [256, 192, 128]  # n of m64nNk16 (bf16) / m64nNk8 (tf32)
+SHAPES = {"bf16": [256, 192, 128], "tf32": [256, 128]}  # n of m64nNk16 (bf16) / m64nNk8 (tf32) that wgmma.cu uses
 
 
 def wrapper(kind, n):
@@ -37,7 +37,7 @@ out = [
     "",
 ]
 for kind in ("bf16", "tf32"):
-    for n in SHAPES:
+    for n in SHAPES[kind]:
         out.append(wrapper(kind, n))
 out.append("}  // namespace wg")
 pathlib.Path(__file__).with_name("wgmma_mma.cuh").write_text("\n".join(out) + "\n")

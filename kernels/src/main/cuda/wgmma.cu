@@ -110,6 +110,18 @@ namespace wsg {
 // bytes, f32: 160) so that the fragment-layout writes hit 32 distinct banks.
 constexpr int EPI_PITCH_BF16 = 144, EPI_PITCH_F32 = 160, EPI_WARP_BYTES = 16 * EPI_PITCH_F32;
 
+// Writes a lane's fragment quad v (rows g and g + 8, two adjacent columns) at r0 and 8 rows below in a staging buffer.
+template <typename To>
+DEV void stage_quad(unsigned char* r0, int pitch, const float (&v)[4]) {
+    if constexpr (sizeof(To) == 2) {
+        *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(v[0], v[1]);
+        *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * pitch) = __floats2bfloat162_rn(v[2], v[3]);
+    } else {
+        *reinterpret_cast<float2*>(r0) = make_float2(v[0], v[1]);
+        *reinterpret_cast<float2*>(r0 + 8 * pitch) = make_float2(v[2], v[3]);
+    }
+}
+
 // Stores one consumer warp's 16 x BN slab of an interior tile (the m64nN wgmma fragment: lane (g, tig)
 // holds rows g and g + 8, columns 8j + 2tig and +1, in acc[4j .. 4j + 3]) through its own shared-memory
 // buffer, 128 bytes of each row per round, so that every global store is a whole 16-byte chunk and a
@@ -140,13 +152,7 @@ DEV void store_slab_staged(const float* acc, unsigned char* buf, To* out, i64 ld
             }
 #pragma unroll
             for (int e = 0; e < 4; ++e) v[e] = gemm::epilogue_act<To>(act, v[e]);
-            if constexpr (sizeof(To) == 2) {
-                *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(v[0], v[1]);
-                *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(v[2], v[3]);
-            } else {
-                *reinterpret_cast<float2*>(r0) = make_float2(v[0], v[1]);
-                *reinterpret_cast<float2*>(r0 + 8 * PITCH) = make_float2(v[2], v[3]);
-            }
+            stage_quad<To>(r0, PITCH, v);
         }
         wg::warp_sync();
 #pragma unroll
@@ -218,14 +224,8 @@ DEV void store_slab_bulk(const float* acc, unsigned char* buf, uint32_t sbuf, To
 #pragma unroll
         for (int jj = 0; jj < CR / 8; ++jj) {
             const int j = r * (CR / 8) + jj;
-            unsigned char* r0 = buf + g * PITCH + (jj * 8 + tig * 2) * (int)sizeof(To);
-            if constexpr (sizeof(To) == 2) {
-                *reinterpret_cast<__nv_bfloat162*>(r0) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
-                *reinterpret_cast<__nv_bfloat162*>(r0 + 8 * PITCH) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
-            } else {
-                *reinterpret_cast<float2*>(r0) = make_float2(acc[4 * j], acc[4 * j + 1]);
-                *reinterpret_cast<float2*>(r0 + 8 * PITCH) = make_float2(acc[4 * j + 2], acc[4 * j + 3]);
-            }
+            const float v[4] = {acc[4 * j], acc[4 * j + 1], acc[4 * j + 2], acc[4 * j + 3]};
+            stage_quad<To>(buf + g * PITCH + (jj * 8 + tig * 2) * (int)sizeof(To), PITCH, v);
         }
         wg::fence_proxy_async();
         wg::warp_sync();

@@ -39,29 +39,9 @@ class CudaOpsGpuTest {
         Random r = new Random(11);
         try (Backend cpu = new CpuBackend(2); Backend gpu = GpuTest.open(precision)) {
             for (int[] c : LINEAR) {
-                int m = c[0], n = c[1], k = c[2], off = c[3];
-                boolean bias = c[4] != 0, acc = c[5] != 0;
                 for (DType outType : java.util.EnumSet.of(DType.F32, gpu.activationType())) {
-                    String what = precision + " linear M=" + m + " N=" + n + " K=" + k + " view=" + off + " bias=" + bias
-                            + " acc=" + acc + " out=" + outType;
-                    int width = off < 0 ? k : k + 32 + off;
-                    float[] xd = GpuTest.gauss(r, m * width, 0, 1);
-                    float[] wd = GpuTest.gauss(r, n * k, 0, 1 / Math.sqrt(k));
-                    float[] bd = GpuTest.gauss(r, n, 0, 1);
-                    float[] od = GpuTest.gauss(r, m * n, 0, 1);
-                    Tensor[] x = GpuTest.both(cpu, gpu, "x", xd, m, width, gpu.activationType());
-                    Tensor[] w = GpuTest.both(cpu, gpu, "w", wd, n, k, gpu.matrixWeightType());
-                    Tensor[] b = GpuTest.both(cpu, gpu, "b", bd, 1, n, DType.F32);
-                    Tensor[] o = GpuTest.both(cpu, gpu, "o", od, m, n, outType);
-                    Tensor xc = off < 0 ? x[0] : x[0].columns(off, off + k);
-                    Tensor xg = off < 0 ? x[1] : x[1].columns(off, off + k);
-                    cpu.linear(xc, w[0], bias ? b[0] : null, o[0], acc);
-                    gpu.linear(xg, w[1], bias ? b[1] : null, o[1], acc);
-                    GpuTest.assertClose(GpuTest.read(gpu, o[1]), GpuTest.read(cpu, o[0]), GpuTest.tol(precision), what);
-                    for (Tensor[] t : new Tensor[][] {x, w, b, o}) {
-                        cpu.free(t[0]);
-                        gpu.free(t[1]);
-                    }
+                    linearCase(cpu, gpu, r, c, gpu.activationType(), outType, GpuTest.tol(precision), precision + " linear",
+                            what -> { });
                 }
             }
             // F32 input with the backend's weight type (lm_head on the final norm's fp32 output)
@@ -78,6 +58,33 @@ class CudaOpsGpuTest {
                 gpu.free(t[1]);
             }
             assertEquals(0, gpu.bytesAllocated());
+        }
+    }
+
+    /**
+     * One linear case {M, N, K, x column offset in a wider parent (-1: plain), bias, accumulate} on both backends
+     * (x of xType, w of the GPU's weight type), compared at tol; afterGpu gets the case's name after the GPU call.
+     */
+    private static void linearCase(Backend cpu, Backend gpu, Random r, int[] c, DType xType, DType outType, double tol,
+                                   String label, java.util.function.Consumer<String> afterGpu) {
+        int m = c[0], n = c[1], k = c[2], off = c[3];
+        boolean bias = c[4] != 0, acc = c[5] != 0;
+        String what = label + " M=" + m + " N=" + n + " K=" + k + " view=" + off + " bias=" + bias + " acc=" + acc
+                + " out=" + outType;
+        int width = off < 0 ? k : k + 32 + off;
+        Tensor[] x = GpuTest.both(cpu, gpu, "x", GpuTest.gauss(r, m * width, 0, 1), m, width, xType);
+        Tensor[] w = GpuTest.both(cpu, gpu, "w", GpuTest.gauss(r, n * k, 0, 1 / Math.sqrt(k)), n, k, gpu.matrixWeightType());
+        Tensor[] b = GpuTest.both(cpu, gpu, "b", GpuTest.gauss(r, n, 0, 1), 1, n, DType.F32);
+        Tensor[] o = GpuTest.both(cpu, gpu, "o", GpuTest.gauss(r, m * n, 0, 1), m, n, outType);
+        Tensor xc = off < 0 ? x[0] : x[0].columns(off, off + k);
+        Tensor xg = off < 0 ? x[1] : x[1].columns(off, off + k);
+        cpu.linear(xc, w[0], bias ? b[0] : null, o[0], acc);
+        gpu.linear(xg, w[1], bias ? b[1] : null, o[1], acc);
+        afterGpu.accept(what);
+        GpuTest.assertClose(GpuTest.read(gpu, o[1]), GpuTest.read(cpu, o[0]), tol, what);
+        for (Tensor[] t : new Tensor[][] {x, w, b, o}) {
+            cpu.free(t[0]);
+            gpu.free(t[1]);
         }
     }
 
@@ -107,25 +114,9 @@ class CudaOpsGpuTest {
                 org.junit.jupiter.api.Assumptions.assumeTrue(cb.wgmmaModule() != null, "no wgmma kernels: " + cb.describe());
                 assertTrue(cb.describe().contains(" " + k.label + " ok"), k.label + " did not pass the wgmma check: " + cb.describe());
                 for (int[] c : FORCED) {
-                    int m = c[0], n = c[1], kk = c[2], off = c[3];
-                    boolean bias = c[4] != 0, acc = c[5] != 0;
                     for (DType outType : java.util.EnumSet.of(DType.F32, DType.BF16)) {
-                        String what = k.label + " M=" + m + " N=" + n + " K=" + kk + " bias=" + bias + " acc=" + acc + " out=" + outType;
-                        int width = off < 0 ? kk : kk + 32 + off;
-                        Tensor[] x = GpuTest.both(cpu, gpu, "x", GpuTest.gauss(r, m * width, 0, 1), m, width, DType.BF16);
-                        Tensor[] w = GpuTest.both(cpu, gpu, "w", GpuTest.gauss(r, n * kk, 0, 1 / Math.sqrt(kk)), n, kk, DType.BF16);
-                        Tensor[] b = GpuTest.both(cpu, gpu, "b", GpuTest.gauss(r, n, 0, 1), 1, n, DType.F32);
-                        Tensor[] o = GpuTest.both(cpu, gpu, "o", GpuTest.gauss(r, m * n, 0, 1), m, n, outType);
-                        Tensor xc = off < 0 ? x[0] : x[0].columns(off, off + kk);
-                        Tensor xg = off < 0 ? x[1] : x[1].columns(off, off + kk);
-                        cpu.linear(xc, w[0], bias ? b[0] : null, o[0], acc);
-                        gpu.linear(xg, w[1], bias ? b[1] : null, o[1], acc);
-                        assertEquals(k.fullName(), cb.lastGemmKernel(), what + ": the forced kernel ran");
-                        GpuTest.assertClose(GpuTest.read(gpu, o[1]), GpuTest.read(cpu, o[0]), GpuTest.tol(Precision.BF16), what);
-                        for (Tensor[] t : new Tensor[][] {x, w, b, o}) {
-                            cpu.free(t[0]);
-                            gpu.free(t[1]);
-                        }
+                        linearCase(cpu, gpu, r, c, DType.BF16, outType, GpuTest.tol(Precision.BF16), k.label,
+                                what -> assertEquals(k.fullName(), cb.lastGemmKernel(), what + ": the forced kernel ran"));
                     }
                 }
                 assertEquals(0, gpu.bytesAllocated());
