@@ -17,6 +17,7 @@ thread_local dim3e threadIdx, blockIdx, blockDim;
 thread_local unsigned char* emu_smem;
 std::barrier<>* emu_bar;
 EmuWarp* emu_warps;
+EmuShfl* emu_shfl;  // __syncwarp (conv_xproj)
 
 template <typename PT>
 static void launch(void (*k)(const PT), unsigned gx, unsigned gy, int threads, size_t smem, const PT& p) {
@@ -30,6 +31,10 @@ static void launch(void (*k)(const PT), unsigned gx, unsigned gy, int threads, s
             std::vector<EmuWarp> areas(warps);
             for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
             emu_warps = areas.data();
+            std::vector<std::unique_ptr<std::barrier<>>> sb;
+            std::vector<EmuShfl> shfl(warps);
+            for (int i = 0; i < warps; ++i) { sb.emplace_back(new std::barrier<>(32)); shfl[i].bar = sb.back().get(); }
+            emu_shfl = shfl.data();
             std::fill(sm.begin(), sm.end(), 0xCD);
             std::vector<std::thread> ts;
             for (int t = 0; t < threads; ++t)
@@ -137,6 +142,7 @@ int main() {
     conv_xproj_case(8, 1, 300, 64, 80, {300}, true);         // the 130m model's N, 8 warps, inner blocks
     conv_xproj_case(8, 4, 2, 64, 128, {2, 1, 0, 2}, true);  // lanes shorter than the window, one k-tile
     conv_xproj_case(4, 2, 200, 128, 48, {200, 150}, true);  // blocks inside a lane: the path without row checks
+    conv_xproj_case(4, 2, 200, 320, 80, {200, 150}, false);   // inner blocks, 5 k-tiles
     if (getenv("EMU_ALL")) {
         gemm_case(2, 140, 260, 40, 3, 5, false, true, false);    // tf32 128x256, unaligned x
         gemm_case(4, 64, 300, 130, 1, 0, false, false, true);    // bf16 128x256, unaligned, bf16 out
