@@ -160,7 +160,7 @@ DEV void conv_xproj(const P& p) {
     // SASS copied it at every merge point: ~100 instructions per row of 4 channels, this way ~40 fewer).
     const i64 t0 = m0 % p.T;
     const bool safe = t0 >= H && t0 + BM <= p.T && m0 + BM <= M;
-    auto conv_tile = [&](const unsigned char* st, unsigned char* at, int kt, auto safeTag) {
+    auto conv_tile = [&](const unsigned char* st, int kt, auto safeTag) {
         constexpr bool SAFE = decltype(safeTag)::value;
         float w[4][KW], bias[4];
 #pragma unroll
@@ -222,15 +222,15 @@ DEV void conv_xproj(const P& p) {
                 y[e] = silu_fast(s);
             }
             const uint2 packed = pack4(make_float4(y[0], y[1], y[2], y[3]));
-            *reinterpret_cast<uint2*>(at + gemm::swz(r0 + i, c4 >> 1) + (c4 & 1) * 8) = packed;
+            *reinterpret_cast<uint2*>(atile + gemm::swz(r0 + i, c4 >> 1) + (c4 & 1) * 8) = packed;
             if (SAFE || ((rowIn >> i) & 1)) st_global_v2(xcTile + i * ldxc, packed);  // one 8-byte store (a plain
                                                                                      // uint2 store came out as two)
         }
     };
 
-    // each warp: its 16 rows of A tile `at` x the NP columns of the stage's w_x rows
-    auto mma_tile = [&](const unsigned char* at, const unsigned char* st) {
-        const uint32_t a0 = smem_u32(at), bBase = smem_u32(st + XS);
+    // each warp: its 16 rows of the A tile x the NP columns of the stage's w_x rows
+    auto mma_tile = [&](const unsigned char* st) {
+        const uint32_t a0 = smem_u32(atile), bBase = smem_u32(st + XS);
 #pragma unroll
         for (int ks = 0; ks < BK / 16; ++ks) {
             uint32_t af[4];
@@ -244,9 +244,9 @@ DEV void conv_xproj(const P& p) {
             }
         }
     };
-    auto conv = [&](const unsigned char* st, unsigned char* at, int kt) {
-        if (safe) conv_tile(st, at, kt, std::true_type{});
-        else conv_tile(st, at, kt, std::false_type{});
+    auto conv = [&](const unsigned char* st, int kt) {
+        if (safe) conv_tile(st, kt, std::true_type{});
+        else conv_tile(st, kt, std::false_type{});
     };
 
     for (int kt = 0; kt < KT; ++kt) {
@@ -258,12 +258,12 @@ DEV void conv_xproj(const P& p) {
             cp_async_commit();
         }
         const unsigned char* st = smem + (kt % STAGES) * STAGE;
-        conv(st, atile, kt);
+        conv(st, kt);
         // the warp's rows of the A tile are complete: its own threads computed them (rows 8·(tid >> 4) .. +7:
         // warp w rows 16w .. 16w + 15, the rows its mma reads), so a warp sync, not a block barrier (0.371 ->
         // 0.364 ms per layer at 64 x 2048, H200 run 82); the barrier above orders the ring and the next A tile
         __syncwarp();
-        mma_tile(atile, st);
+        mma_tile(st);
     }
     cp_async_wait<0>();
 
