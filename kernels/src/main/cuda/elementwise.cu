@@ -142,6 +142,31 @@ DEV void scale_row4(const Ti* x, float inv, const float* w, To* o, int H, int la
     }
 }
 
+// RMSNorm rows of up to 128·RV columns, 4 per access, are held in registers: every load of the row is in flight
+// at once and the scale reads the registers, where the loop issued one load at a time and read the row twice
+// (H200 run 87, 131072 x 768 f32 -> bf16: 0.168 -> 0.146 ms, 4.1 TB/s). Not for the fused add + norm: at 16384
+// rows (its residual stays in L2) the same change cost 0.0408 -> 0.0425 ms (run 88).
+constexpr int RV = 8;
+
+// out = v · inv · w for a row held in registers (lane's float4 i at column 4·lane + 128·i).
+template <typename To>
+DEV void scale_regs(const float4 (&v)[RV], float inv, const float* w, To* o, int H, int lane, bool rnd) {
+#pragma unroll
+    for (int i = 0; i < RV; ++i) {
+        const int j = lane * 4 + 128 * i;
+        if (j < H) {
+            const float4 g = __ldg(reinterpret_cast<const float4*>(w + j));
+            float4 q = make_float4(v[i].x * inv * g.x, v[i].y * inv * g.y, v[i].z * inv * g.z, v[i].w * inv * g.w);
+            if (rnd) { q.x = round_tf32(q.x); q.y = round_tf32(q.y); q.z = round_tf32(q.z); q.w = round_tf32(q.w); }
+            st4(o + j, q);
+        }
+    }
+}
+
+DEV double sum_sq(const float4& v) {
+    return (double)(v.x * v.x) + (double)(v.y * v.y) + (double)(v.z * v.z) + (double)(v.w * v.w);
+}
+
 // Whether a [M, H] operand of T with row stride ld at address a can be read 4 columns at a time.
 template <typename T> DEV bool aligned4(i64 a, i64 ld, i64 H) {
     return H % 4 == 0 && ld % 4 == 0 && (a & (4 * sizeof(T) - 1)) == 0;
@@ -160,11 +185,17 @@ DEV void rmsnorm(const PR& p) {
     const int H = (int)p.H;
     const bool vec = aligned4<Ti>(p.x, p.ldx, H) && aligned4<To>(p.out, p.ldout, H) && (p.w & 15) == 0;
     double ss = 0.0;
+    if (vec && H <= 128 * RV) {
+        float4 v[RV];
+#pragma unroll
+        for (int i = 0; i < RV; ++i) v[i] = lane * 4 + 128 * i < H ? ld4(x + lane * 4 + 128 * i) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+        for (int i = 0; i < RV; ++i) ss += sum_sq(v[i]);  // zeros past H: the same sum in the same order
+        scale_regs(v, inv_rms(ss, H, p.epsBits), w, o, H, lane, p.roundTf32 != 0);
+        return;
+    }
     if (vec) {
-        for (int j = lane * 4; j < H; j += 128) {
-            const float4 v = ld4(x + j);
-            ss += (double)(v.x * v.x) + (double)(v.y * v.y) + (double)(v.z * v.z) + (double)(v.w * v.w);
-        }
+        for (int j = lane * 4; j < H; j += 128) ss += sum_sq(ld4(x + j));
         scale_row4(x, inv_rms(ss, H, p.epsBits), w, o, H, lane, p.roundTf32 != 0);
         return;
     }
@@ -208,7 +239,7 @@ DEV void add_rmsnorm(const PAR& p) {
             const float4 d = ld4(dl + j);
             v.x += d.x; v.y += d.y; v.z += d.z; v.w += d.w;
             *reinterpret_cast<float4*>(r + j) = v;
-            ss += (double)(v.x * v.x) + (double)(v.y * v.y) + (double)(v.z * v.z) + (double)(v.w * v.w);
+            ss += sum_sq(v);
         }
     } else {
         for (int j = lane; j < H; j += 32) {

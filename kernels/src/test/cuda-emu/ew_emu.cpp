@@ -45,9 +45,12 @@ static void check(bool ok, const char* what, double err) {
 static i64 A(const void* p) { return (i64)(uintptr_t)p; }
 
 int main() {
-    // RMSNorm f32 -> f32 / bf16; rows on a strided input; 8 rows per block, early-returning warps past M
-    for (int H : {7, 768}) {
-        int M = 13, ldx = H + 3;
+    // RMSNorm f32 -> f32 / bf16; rows on a strided input; 8 rows per block, early-returning warps past M.
+    // Strides H + 3: the scalar loop; H + 4: 4 columns per access, rows up to 1024 held in registers (768; 136,
+    // whose last float4 slot holds only some lanes), longer ones (1104) through the loop
+    for (int cs = 0; cs < 5; ++cs) {
+        const int H = (int[]){7, 768, 768, 136, 1104}[cs];
+        int M = 13, ldx = H + (cs < 2 ? 3 : 4);
         std::vector<float> x(M * ldx), w(H), o(M * H, -1.f);
         std::vector<bf16> ob(M * H);
         for (auto& v : x) v = gauss(0.3f, 2);
@@ -63,7 +66,9 @@ int main() {
             float inv = (float)(1.0 / std::sqrt(ss / H + eps));
             for (int j = 0; j < H; ++j) err = std::max(err, (double)std::fabs(o[r * H + j] - x[r * ldx + j] * inv * w[j]));
         }
-        check(err == 0, H == 7 ? "rmsnorm f32 H=7 (bit-exact)" : "rmsnorm f32 H=768 (bit-exact)", err);
+        char what[64];
+        snprintf(what, sizeof what, "rmsnorm f32 H=%d ldx=%d (bit-exact)", H, ldx);
+        check(err == 0, what, err);
         p.out = A(ob.data());
         launch(mamba_rmsnorm_f32_bf16, (M + 7) / 8, 1, 1, 256, p);
         double e2 = 0;
