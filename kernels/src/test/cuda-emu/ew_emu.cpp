@@ -48,8 +48,9 @@ int main() {
     // RMSNorm f32 -> f32 / bf16; rows on a strided input; 8 rows per block, early-returning warps past M.
     // Strides H + 3: the scalar loop; H + 4: 4 columns per access, rows up to 1024 held in registers (768; 136,
     // whose last float4 slot holds only some lanes), longer ones (1104) through the loop
+    static const int Hs[] = {7, 768, 768, 136, 1104};
     for (int cs = 0; cs < 5; ++cs) {
-        const int H = (int[]){7, 768, 768, 136, 1104}[cs];
+        const int H = Hs[cs];
         int M = 13, ldx = H + (cs < 2 ? 3 : 4);
         std::vector<float> x(M * ldx), w(H), o(M * H, -1.f);
         std::vector<bf16> ob(M * H);
