@@ -50,8 +50,8 @@ __host__ __device__ constexpr int smem_bytes(int warps, int np) {
 
 // Blocks per SM an instance is compiled for (its register cap): 2 of 8 warps or 3 of 4 where the shared
 // memory allows (the 130m model's np = 80 does), fewer for np = 128 (H200: 228 KB per SM, 1 KB per block
-// reserved). Measured (runs 57-67): 4 warps, 64 rows, 0.378-0.389 ms per layer at 64 x 2048; 8 warps lost
-// (0.396-0.577: capped at 128 registers they spill).
+// reserved). Measured (runs 57-67): 4 warps, 64 rows, 0.378-0.389 ms per layer at 64 x 2048 (0.364-0.371 since
+// runs 80-82); 8 warps lost (0.396-0.577: capped at 128 registers they spill).
 __host__ __device__ constexpr int blocks_per_sm(int warps, int np) {
     const int fit = (228 * 1024) / (smem_bytes(warps, np) + 1024), want = warps == 8 ? 2 : 3;
     return fit < want ? fit : want;

@@ -77,8 +77,8 @@ public final class CudaBackend implements Backend {
      * bf16: the conv and x_proj in one kernel (conv_xproj.cu), -Dmamba.cuda.fusedConvXProj=auto|true|false.
      * auto (default) takes it from {@link #CONV_XPROJ_BLOCKS_PER_SM} of its 64-row blocks per SM on: on the H200
      * it took 0.378-0.389 ms per layer at 64 x 2048 against 0.394-0.408 for the conv kernel plus the x_proj GEMM
-     * (forward +0.7 % and +0.8 % in two A/B runs, 63 and 66), and lost at 8 x 2048 (256 blocks: 0.088 against
-     * 0.069 ms). true: wherever it applies (tests); false: never.
+     * (forward +0.7 % and +0.8 % in two A/B runs, 63 and 66; 0.364-0.371 ms since runs 80-82), and lost at
+     * 8 x 2048 (256 blocks: 0.088 against 0.069 ms). true: wherever it applies (tests); false: never.
      */
     private final String fusedConvXProj = System.getProperty("mamba.cuda.fusedConvXProj", "auto");
     static final int CONV_XPROJ_BLOCKS_PER_SM = 6;
