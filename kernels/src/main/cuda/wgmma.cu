@@ -184,7 +184,7 @@ struct Cfg {
     static constexpr int LAG = 2;
     static constexpr int BAR_OFF = STAGES * STAGE_BYTES;  // full[STAGES], empty[STAGES]
     static constexpr int EPI_OFF = BAR_OFF + (EPI > 0 ? (16 * STAGES + 63) / 64 * 64 : 128);  // 8 consumer warps' buffers
-    static constexpr int EPI_PITCH = EPI > 0 ? BN / (EPI > 0 ? EPI : 1) * 2 + 16 : 0;
+    static constexpr int EPI_PITCH = EPI > 0 ? BN * 2 / (EPI > 0 ? EPI : 1) + 16 : 0;  // a round's bf16 columns + 16
     static constexpr int EPI_WARP = EPI > 0 ? 16 * EPI_PITCH : EPI_WARP_BYTES;
     static constexpr int CORE = EPI_OFF + 8 * EPI_WARP;
     static constexpr int SLACK = CORE + 1024 <= 227 * 1024 ? 1024 : 0;  // to align the base to 1024
@@ -213,9 +213,9 @@ struct Cfg {
 template <typename To, int BN, int EPI, bool ADD>
 DEV void store_slab_bulk(const float* acc, unsigned char* buf, uint32_t sbuf, To* out, i64 ldout, int lane) {
     static_assert(!ADD || sizeof(To) == 4, "bulk adds: f32");
-    constexpr int RB = BN * 2 / EPI;          // bytes per row and round
-    constexpr int CR = RB / (int)sizeof(To);  // columns per round
-    constexpr int PITCH = RB + 16;
+    constexpr int PITCH = Cfg<BN, EPI>::EPI_PITCH;  // the buffer's row
+    constexpr int RB = PITCH - 16;                  // bytes per row and round (less the padding)
+    constexpr int CR = RB / (int)sizeof(To);        // columns per round
     const int g = lane >> 2, tig = lane & 3;
 #pragma unroll
     for (int r = 0; r < BN / CR; ++r) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <barrier>
+#include <memory>
 #include <functional>
 typedef long long i64;
 struct bf16 { uint16_t b; };
@@ -124,6 +125,19 @@ DEV __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return __nv_bfloat1
 template <typename T> DEV T __ldg(const T* p) { return *p; }
 DEV uint32_t smem_u32(const void* p) { return (uint32_t)((const unsigned char*)p - emu_smem); }
 DEV float __uint_as_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+// One exchange area per warp of a running block (EmuShfl, EmuWarp: any struct with a 32-thread barrier `bar`),
+// alive for the block's launch.
+template <class Area> struct PerWarp {
+    std::vector<std::unique_ptr<std::barrier<>>> bars;
+    std::vector<Area> areas;
+    explicit PerWarp(int warps) : areas(warps) {
+        for (Area& a : areas) {
+            bars.emplace_back(new std::barrier<>(32));
+            a.bar = bars.back().get();
+        }
+    }
+};
 
 // --- extras for the elementwise kernels: warp shuffles through the per-warp exchange area
 extern thread_local dim3e gridDim;

@@ -20,10 +20,8 @@ static void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, in
             for (unsigned x = 0; x < gx; ++x) {
                 std::barrier<> bar(threads);
                 emu_bar = &bar;
-                std::vector<std::unique_ptr<std::barrier<>>> wb;
-                std::vector<EmuShfl> areas(warps);
-                for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
-                emu_shfl = areas.data();
+                PerWarp<EmuShfl> shfl(warps);
+                emu_shfl = shfl.areas.data();
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; ++t)
                     ts.emplace_back([&, t] {

@@ -27,14 +27,10 @@ static void launch(void (*k)(const PT), unsigned gx, unsigned gy, int threads, s
         for (unsigned x = 0; x < gx; ++x) {
             std::barrier<> bar(threads);
             emu_bar = &bar;
-            std::vector<std::unique_ptr<std::barrier<>>> wb;
-            std::vector<EmuWarp> areas(warps);
-            for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
-            emu_warps = areas.data();
-            std::vector<std::unique_ptr<std::barrier<>>> sb;
-            std::vector<EmuShfl> shfl(warps);
-            for (int i = 0; i < warps; ++i) { sb.emplace_back(new std::barrier<>(32)); shfl[i].bar = sb.back().get(); }
-            emu_shfl = shfl.data();
+            PerWarp<EmuWarp> mma(warps);
+            emu_warps = mma.areas.data();
+            PerWarp<EmuShfl> shfl(warps);
+            emu_shfl = shfl.areas.data();
             std::fill(sm.begin(), sm.end(), 0xCD);
             std::vector<std::thread> ts;
             for (int t = 0; t < threads; ++t)

@@ -33,14 +33,10 @@ void launch(void (*k)(const P), unsigned gx, unsigned gy, unsigned gz, int threa
                 std::barrier<> bar(threads);
                 emu_bar = &bar;
                 // the scan's channel sums go through warp shuffles (one exchange area per warp)
-                std::vector<std::unique_ptr<std::barrier<>>> wb;
-                std::vector<EmuShfl> areas(warps);
-                for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
-                emu_shfl = areas.data();
-                std::vector<std::unique_ptr<std::barrier<>>> mb;
-                std::vector<EmuWarp> mareas(warps);
-                for (int i = 0; i < warps; ++i) { mb.emplace_back(new std::barrier<>(32)); mareas[i].bar = mb.back().get(); }
-                emu_warps = mareas.data();
+                PerWarp<EmuShfl> shfl(warps);
+                emu_shfl = shfl.areas.data();
+                PerWarp<EmuWarp> mma(warps);
+                emu_warps = mma.areas.data();
                 std::fill(sm.begin(), sm.end(), 0xFF);  // NaN in f32 and bf16: stale or unwritten shared memory that reaches a result shows
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; ++t)

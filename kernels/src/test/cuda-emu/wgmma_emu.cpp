@@ -28,10 +28,8 @@ static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threa
         for (unsigned x = 0; x < gx; ++x) {
             std::barrier<> bar(threads);
             emu_bar = &bar;
-            std::vector<std::unique_ptr<std::barrier<>>> wb;
-            std::vector<EmuWarp> areas(warps);
-            for (int i = 0; i < warps; ++i) { wb.emplace_back(new std::barrier<>(32)); areas[i].bar = wb.back().get(); }
-            emu_warps = areas.data();
+            PerWarp<EmuWarp> mma(warps);
+            emu_warps = mma.areas.data();
             emu_mbars.bars.clear();
             std::fill(sm.begin(), sm.end(), 0xCD);
             std::vector<std::thread> ts;

@@ -48,15 +48,10 @@ final class CudaGemm {
         return stages * (bm + bn) * 128;
     }
 
-    /** Dynamic shared memory of the warp-specialised wgmma kernels (wgmma.cu wsg::Cfg). */
-    static int wsSmem(int bn) {
-        return wsSmem(bn, 0);
-    }
-
     /**
-     * Same with the bulk-copy epilogue in {@code epi} rounds (0: none), as wsg::Cfg computes it: stages of
-     * (128 + bn) rows of 128 bytes, the mbarriers, 8 consumer warps' output buffers, and 1024 bytes of slack to
-     * align the base where that still fits.
+     * Dynamic shared memory of the warp-specialised wgmma kernels with the bulk-copy epilogue in {@code epi} rounds
+     * (0: the staged one), as wsg::Cfg computes it: stages of (128 + bn) rows of 128 bytes, the mbarriers, 8 consumer
+     * warps' output buffers, and 1024 bytes of slack to align the base where that still fits.
      */
     static int wsSmem(int bn, int epi) {
         int stages = bn >= 256 ? 4 : bn >= 192 ? 5 : 6;
@@ -74,13 +69,13 @@ final class CudaGemm {
         MMA_BF16_BIG("mma_big", "mamba_mma_bf16_big", false, DType.BF16, 128, 256, 256, mmaSmem(BIG_STAGES, 128, 256), false),
         MMA_BF16_SMALL("mma_small", "mamba_mma_bf16_small", false, DType.BF16, 128, 128, 128, mmaSmem(SMALL_STAGES, 128, 128), false),
         WGMMA_BF16("wgmma", "mamba_wgmma_bf16", true, DType.BF16, 128, 256, 256, mmaSmem(4, 128, 256) + 1024, false),
-        WS_BF16_256("wgmma_ws256", "mamba_wgmma_ws_bf16_n256", true, DType.BF16, 128, 256, 384, wsSmem(256), true),
-        WS_BF16_128("wgmma_ws128", "mamba_wgmma_ws_bf16_n128", true, DType.BF16, 128, 128, 384, wsSmem(128), true),
+        WS_BF16_256("wgmma_ws256", "mamba_wgmma_ws_bf16_n256", true, DType.BF16, 128, 256, 384, wsSmem(256, 0), true),
+        WS_BF16_128("wgmma_ws128", "mamba_wgmma_ws_bf16_n128", true, DType.BF16, 128, 128, 384, wsSmem(128, 0), true),
         WS_BF16_256_E2("wgmma_ws256e2", "mamba_wgmma_ws_bf16_n256e2", true, DType.BF16, 128, 256, 384, wsSmem(256, 2), true),
         WS_BF16_192("wgmma_ws192", "mamba_wgmma_ws_bf16_n192", true, DType.BF16, 128, 192, 384, wsSmem(192, 0), true),
         WS_BF16_192_E3("wgmma_ws192e3", "mamba_wgmma_ws_bf16_n192e3", true, DType.BF16, 128, 192, 384, wsSmem(192, 3), true),
-        WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256), true),
-        WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128), true);
+        WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256, 0), true),
+        WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128, 0), true);
 
         final String label, function;
         final boolean hopper, persistent;
