@@ -6,7 +6,7 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 cd "$D"
 [ -d jre ] || tar xf jre.tar.xz
-JAVA_RUN="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
+JAVA_RUN="$D/jre/bin/java -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector,jdk.incubator.foreign --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true --enable-native-access=ALL-UNNAMED -Xmx24g"
 # The GPU tests the JUnit selectors "$@" pick, after a timeout in seconds ($1); the tree report goes to $OUT/tests.txt.
 gpu_tests() {
   local t=$1; shift

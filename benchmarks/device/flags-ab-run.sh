@@ -19,7 +19,8 @@ L=${LANES:-64}
 for i in "${!SETS[@]}"; do
   forward_bench "$OUT/prof-$i.txt" $L 2 ${SETS[$i]} -Dmamba.cuda.profile=true
   echo "== [$i] ${SETS[$i]:-defaults} profiled: $(grep -E '^tokens_per_s ' $OUT/prof-$i.txt)"
-  grep -E '^(conv1dSiluLinear|linear layers.*dt_proj|selectiveScan)' $OUT/prof-$i.txt | cut -c1-60,85-130
+  grep -E '^(conv1dSiluLinear|linear layers|selectiveScan)' $OUT/prof-$i.txt | cut -c1-60,85-130
+  grep -E 'wgmma check|cuda: gemm' $OUT/prof-$i.txt | sed 's/.*cuda: /  /' | cut -c1-400
 done
 for r in $(seq 1 ${ROUNDS:-2}); do
   for i in "${!SETS[@]}"; do

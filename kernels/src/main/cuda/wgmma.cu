@@ -244,8 +244,8 @@ constexpr int PRODUCER_REGS = 56, CONSUMER_REGS = 224;
 // LATE: the signal order before run 45 (a stage signalled after the iteration's empty wait and copies);
 // LAG_ > 0 overrides Cfg::LAG. Both for the probe's A/B (benchmarks/device/kernel_probe.cu); production
 // kernels use the defaults.
-template <typename T, int BN_, bool LATE = false, int LAG_ = 0, int EPI = 0>
-DEV void gemm_ws(const gemm::P& p) {
+template <typename T, int BN_, bool LATE = false, int LAG_ = 0, int EPI = 0, bool TMA = false>
+DEV void gemm_ws(const gemm::P& p, const wg::TensorMap* ma = nullptr, const wg::TensorMap* mb = nullptr) {
     using C = Cfg<BN_, EPI>;
     static_assert(EPI == 0 || sizeof(T) == 2, "bulk epilogue: bf16 kernels only");
     constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES, LAG = LAG_ > 0 ? LAG_ : C::LAG;
@@ -271,7 +271,7 @@ DEV void gemm_ws(const gemm::P& p) {
     // k-tile would serialise in the shared-memory atomic unit (CUTLASS also signals once per warp).
     if (threadIdx.x == 0) {
         for (int s = 0; s < STAGES; ++s) {
-            wg::bar_init(full(s), 4);   // each producer warp arrives once per fill
+            wg::bar_init(full(s), TMA ? 1 : 4);  // each producer warp arrives once per fill (TMA: one thread)
             wg::bar_init(empty(s), 8);  // each consumer warp arrives once per release
         }
     }
@@ -285,6 +285,30 @@ DEV void gemm_ws(const gemm::P& p) {
     if (threadIdx.x < 128) {
         // ---------------- producer warpgroup
         regs_dec<PRODUCER_REGS>();
+        if constexpr (TMA) {
+            // One thread asks the TMA unit for each stage's two boxes (x rows m0.., w rows n0.., 64 bf16 of k
+            // each, zero past the edges); the full barrier completes when their bytes have landed, so every free
+            // stage is in flight at once, where the cp.async producer keeps LAG stages in flight and signals them
+            // itself.
+            static_assert(sizeof(T) == 2, "TMA kernels: bf16");
+            if (threadIdx.x == 0) {
+                wg::tma_prefetch_map(ma);
+                wg::tma_prefetch_map(mb);
+                int it = 0;
+                for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+                    const int m0 = (int)((tile / NT) * BM), n0 = (int)((tile % NT) * BN);
+                    for (int kt = 0; kt < KT; ++kt, ++it) {
+                        const int s = it % STAGES;
+                        if (it >= STAGES) wg::bar_wait(empty(s), ((it / STAGES) & 1) ^ 1);
+                        const uint32_t st = base + s * C::STAGE_BYTES;
+                        wg::bar_arrive_expect_tx(full(s), C::STAGE_BYTES);
+                        wg::tma_load_2d(st, ma, kt * BK, m0, full(s));
+                        wg::tma_load_2d(st + BM * 128, mb, kt * BK, n0, full(s));
+                    }
+                }
+            }
+            return;
+        }
         const int tid = threadIdx.x;
         const bool vecX = p.vecX != 0, vecW = p.vecW != 0;
         // tf32: round this thread's chunks of a landed stage in place (the chunks load_slab gave it);
@@ -471,6 +495,28 @@ WS_KERNEL(mamba_wgmma_ws_tf32_n128, float, 128, 0)
 WS_KERNEL(mamba_wgmma_ws_bf16_n256e2, bf16, 256, 2)
 WS_KERNEL(mamba_wgmma_ws_bf16_n192, bf16, 192, 0)
 WS_KERNEL(mamba_wgmma_ws_bf16_n192e3, bf16, 192, 3)
+
+// The same kernels with a TMA producer (tensor maps encoded on the host by cuTensorMapEncodeTiled, CudaGemm /
+// TensorMaps): the parameters are gemm::P and the maps of x and w, in one __grid_constant__ struct so that the maps'
+// addresses are generic addresses of the parameter space.
+namespace wsg {
+struct PT {
+    gemm::P p;
+    wg::TensorMap a, b;  // x [M, K] in boxes of 128 rows, w [N, K] in boxes of BN rows; 64 bf16 of k, 128-byte swizzle
+};
+static_assert(offsetof(PT, a) == 192 && sizeof(PT) == 448, "CudaGemm.tmaParams lays PT out so");
+}  // namespace wsg
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define TMA_BODY(BN, EPI) wsg::gemm_ws<bf16, BN, false, 0, EPI, true>(pt.p, &pt.a, &pt.b);
+#else
+#define TMA_BODY(BN, EPI) __trap();
+#endif
+#define TMA_KERNEL(NAME, BN, EPI) \
+    extern "C" __global__ void __launch_bounds__(384, 1) NAME(const __grid_constant__ wsg::PT pt) { TMA_BODY(BN, EPI) }
+TMA_KERNEL(mamba_wgmma_tma_bf16_n256e2, 256, 2)
+TMA_KERNEL(mamba_wgmma_tma_bf16_n256, 256, 0)
+TMA_KERNEL(mamba_wgmma_tma_bf16_n128, 128, 0)
+TMA_KERNEL(mamba_wgmma_tma_bf16_n192e3, 192, 3)
 
 // Which code the driver picked from this module (same contract as mamba_arch_probe in all.cu).
 extern "C" __global__ void mamba_wgmma_probe(int* out) {

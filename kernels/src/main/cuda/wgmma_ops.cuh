@@ -42,6 +42,31 @@ DEV void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memor
 // Waits until at most N of this thread's bulk groups still read their shared-memory source.
 template <int N> DEV void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(N) : "memory"); }
 
+// ------------------------------------------------------------------ tensor copies (global -> shared)
+
+// A CUtensorMap (cuda.h): 128 opaque bytes that cuTensorMapEncodeTiled fills on the host, 64-byte aligned. The
+// kernels take it inside a __grid_constant__ parameter, so its address is a generic address the TMA unit reads.
+struct alignas(64) TensorMap {
+    unsigned long long opaque[16];
+};
+
+// Adds bytes to the transaction count the current phase of the mbarrier waits for and arrives once (the
+// producer's arrival for a stage that the TMA unit fills).
+DEV void bar_arrive_expect_tx(uint32_t bar, unsigned bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// One box of a 2-D tensor map (c0: the inner coordinate in elements, c1: the row) into shared memory at dst, laid
+// out as the map's swizzle says; the TMA unit zero-fills what lies outside the tensor and completes the box's bytes
+// on the mbarrier.
+DEV void tma_load_2d(uint32_t dst, const TensorMap* map, int c0, int c1, uint32_t bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+        "l"(map), "r"(c0), "r"(c1), "r"(bar)
+        : "memory");
+}
+// Fetches the descriptor into the TMA unit's cache ahead of the first copy.
+DEV void tma_prefetch_map(const TensorMap* map) { asm volatile("prefetch.tensormap [%0];\n" ::"l"(map) : "memory"); }
+
 // ------------------------------------------------------------------ mbarriers (CTA scope)
 
 // Asks L2 to fetch the 128-byte line holding p (no register result, nothing to wait for).

@@ -20,8 +20,13 @@
 #define __CUDA_ARCH__ 900
 #endif
 
+#ifndef __grid_constant__
+#define __grid_constant__
+#endif
+
 struct EmuMbar {
     unsigned expected = 0, pending = 0, phase = 0;
+    long tx = 0;  // transaction bytes the current phase still waits for (expect_tx adds, complete_tx subtracts)
 };
 struct EmuMbars {
     std::mutex m;
@@ -158,15 +163,66 @@ DEV void bar_init(uint32_t bar, unsigned count) {
     std::lock_guard<std::mutex> l(emu_mbars.m);
     emu_mbars.bars[bar] = EmuMbar{count, count, 0};
 }
-DEV void bar_arrive(uint32_t bar) {
-    std::lock_guard<std::mutex> l(emu_mbars.m);
-    EmuMbar& b = emu_mbars.bars.at(bar);
-    if (--b.pending == 0) {
+// The phase completes when every arrival came and every transaction byte landed (mbarrier.arrive, expect_tx,
+// complete_tx of the PTX ISA); called with emu_mbars.m held.
+inline void emu_bar_update(EmuMbar& b, unsigned arrivals, long expect, long complete) {
+    b.pending -= arrivals;
+    b.tx += expect - complete;
+    if (b.pending == 0 && b.tx == 0) {
         b.phase++;
         b.pending = b.expected;
         emu_mbars.cv.notify_all();
     }
 }
+DEV void bar_arrive(uint32_t bar) {
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    emu_bar_update(emu_mbars.bars.at(bar), 1, 0, 0);
+}
+DEV void bar_arrive_expect_tx(uint32_t bar, unsigned bytes) {
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    emu_bar_update(emu_mbars.bars.at(bar), 1, bytes, 0);
+}
+
+// Tensor maps: the emulation's own encoding of the 128 bytes (emu_tensor_map), not the driver's.
+struct alignas(64) TensorMap {
+    unsigned long long opaque[16];
+};
+// A 2-D bf16 map: base, cols (inner), rows, row stride in bytes, box rows; boxes of 64 columns.
+inline TensorMap emu_tensor_map(const void* base, long cols, long rows, long strideBytes, int boxRows) {
+    if (((uintptr_t)base & 15u) || (strideBytes & 15) || boxRows < 1 || boxRows > 256) {
+        // what cuTensorMapEncodeTiled refuses (CudaGemm never asks for it: TensorMaps checks first)
+        fprintf(stderr, "emu: tensor map of %p, stride %ld, box rows %d: not encodable\n", base, strideBytes, boxRows);
+        abort();
+    }
+    TensorMap m{};
+    m.opaque[0] = (uintptr_t)base;
+    m.opaque[1] = cols;
+    m.opaque[2] = rows;
+    m.opaque[3] = strideBytes;
+    m.opaque[4] = boxRows;
+    return m;
+}
+// The box lands in shared memory at once, zero outside the tensor, each 16-byte chunk where the 128-byte
+// swizzle puts it (address bits 7-9 XOR bits 4-6), and its bytes complete on the mbarrier. A stage refilled
+// before the consumers released it shows in the result (their wgmma read at wait_group).
+DEV void tma_load_2d(uint32_t dst, const TensorMap* map, int c0, int c1, uint32_t bar) {
+    const unsigned char* g = (const unsigned char*)(uintptr_t)map->opaque[0];
+    const long cols = (long)map->opaque[1], rows = (long)map->opaque[2], stride = (long)map->opaque[3];
+    const int boxRows = (int)map->opaque[4];
+    if (dst & 1023u) { fprintf(stderr, "emu: swizzled TMA box at %u is not 1024-byte aligned\n", dst); abort(); }
+    for (int r = 0; r < boxRows; ++r)
+        for (int e = 0; e < 64; ++e) {
+            const long row = (long)c1 + r, col = (long)c0 + e;
+            uint16_t v = 0;
+            if (row < rows && col < cols) memcpy(&v, g + row * stride + col * 2, 2);
+            uint32_t a = dst + (uint32_t)r * 128 + (uint32_t)e * 2;
+            a ^= ((a >> 7) & 7u) << 4;
+            memcpy(emu_smem + a, &v, 2);
+        }
+    std::lock_guard<std::mutex> l(emu_mbars.m);
+    emu_bar_update(emu_mbars.bars.at(bar), 0, 0, (long)boxRows * 128);
+}
+DEV void tma_prefetch_map(const TensorMap*) {}
 DEV bool bar_try(uint32_t bar, unsigned parity) {
     std::lock_guard<std::mutex> l(emu_mbars.m);
     return (emu_mbars.bars.at(bar).phase & 1u) != parity;

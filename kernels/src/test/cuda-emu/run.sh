@@ -45,7 +45,7 @@ g++ -std=c++20 -O1 -pthread -w -o "$work/emu" "$work/scan_conv_emu.cpp" &
 g++ -std=c++20 -O1 -pthread -w -o "$work/gemm_emu" "$work/gemm_emu.cpp"
 wait $!
 g++ -std=c++20 -O1 -pthread -w -o "$work/ew_emu" "$work/ew_emu.cpp" &
-g++ -std=c++20 -O1 -pthread -w -o "$work/wgmma_emu" "$work/wgmma_emu.cpp"
+g++ -std=c++20 -O1 -pthread -w -Wno-psabi -o "$work/wgmma_emu" "$work/wgmma_emu.cpp"
 wait $!
 "$work/emu"
 "$work/gemm_emu"

@@ -21,7 +21,8 @@ EmuWarp* emu_warps;
 EmuMbars emu_mbars;
 namespace wg { thread_local EmuGroups emu_groups; thread_local EmuBulkGroups emu_bulk; }
 
-static void launch(void (*k)(const gemm::P), unsigned gx, unsigned gy, int threads, size_t smem, const gemm::P& p) {
+template <typename Params>
+static void launch(void (*k)(const Params), unsigned gx, unsigned gy, int threads, size_t smem, const Params& p) {
     std::vector<unsigned char> sm(smem + 2048);
     const int warps = threads / 32;
     for (unsigned y = 0; y < gy; ++y)
@@ -60,12 +61,13 @@ static float gauss() { std::normal_distribution<float> d(0, 1); return d(rng); }
 static int fails = 0;
 
 // kind: 0 old wgmma bf16 (128x256 tiles, grid N/256 x M/128), 1 ws bf16 n256, 2 ws bf16 n128, 3 ws tf32 n256,
-// 4 ws tf32 n128, 5 ws bf16 n256 with the bulk-copy epilogue (2 rounds), 6 / 7 ws bf16 n192 without / with it (3 rounds). ctas: grid of the persistent kernels (0: one per tile).
+// 4 ws tf32 n128, 5 ws bf16 n256 with the bulk-copy epilogue (2 rounds), 6 / 7 ws bf16 n192 without / with it (3 rounds),
+// 8-11 the TMA-producer kernels (n256e2, n256, n128, n192e3). ctas: grid of the persistent kernels (0: one per tile).
 static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bias, bool acc, bool outBf16, int ctas,
                       bool wPre = false, bool xPre = false) {
     GemmProblem pr(kind <= 2 || kind >= 5 ? GemmIn::BF16 : GemmIn::TF32, M, N, K, xoff, pad, bias, acc, outBf16, gauss, wPre, xPre);
     const gemm::P& p = pr.p;
-    const int bn = (kind == 2 || kind == 4) ? 128 : kind >= 6 ? 192 : 256;
+    const int bn = (kind == 2 || kind == 4 || kind == 10) ? 128 : kind == 6 || kind == 7 || kind == 11 ? 192 : 256;
     const unsigned tiles = (unsigned)(((M + 127) / 128) * ((N + bn - 1) / bn));
     const unsigned grid = ctas > 0 && (unsigned)ctas < tiles ? (unsigned)ctas : tiles;
     const char* name = "";
@@ -78,6 +80,19 @@ static void gemm_case(int kind, int M, int N, int K, int xoff, int pad, bool bia
         case 5: name = "ws bf16 256e2"; launch(mamba_wgmma_ws_bf16_n256e2, grid, 1, 384, wsg::Cfg<256, 2>::SMEM, p); break;
         case 6: name = "ws bf16 192"; launch(mamba_wgmma_ws_bf16_n192, grid, 1, 384, wsg::Cfg<192>::SMEM, p); break;
         case 7: name = "ws bf16 192e3"; launch(mamba_wgmma_ws_bf16_n192e3, grid, 1, 384, wsg::Cfg<192, 3>::SMEM, p); break;
+        default: {
+            // TMA producer: the same parameters plus tensor maps of x (boxes of 128 rows) and w (boxes of the tile width)
+            wsg::PT pt{};
+            pt.p = p;
+            pt.a = wg::emu_tensor_map((const void*)(uintptr_t)p.x, K, M, p.ldx * 2, 128);
+            pt.b = wg::emu_tensor_map((const void*)(uintptr_t)p.w, K, N, p.ldw * 2, bn);
+            switch (kind) {
+                case 8: name = "tma bf16 256e2"; launch(mamba_wgmma_tma_bf16_n256e2, grid, 1, 384, wsg::Cfg<256, 2>::SMEM, pt); break;
+                case 9: name = "tma bf16 256"; launch(mamba_wgmma_tma_bf16_n256, grid, 1, 384, wsg::Cfg<256>::SMEM, pt); break;
+                case 10: name = "tma bf16 128"; launch(mamba_wgmma_tma_bf16_n128, grid, 1, 384, wsg::Cfg<128>::SMEM, pt); break;
+                case 11: name = "tma bf16 192e3"; launch(mamba_wgmma_tma_bf16_n192e3, grid, 1, 384, wsg::Cfg<192, 3>::SMEM, pt); break;
+            }
+        }
     }
     const double err = pr.relError();
     const double tol = outBf16 ? 5e-3 : 1e-6;
@@ -120,6 +135,14 @@ int main() {
         gemm_case(kind, 260, 520, 96, 0, 0, true, false, true, 2);    // bias: pair stores only
         gemm_case(kind, 200, 300, 130, 0, 0, false, true, false, 2);  // f32 +=: bulk adds (interior), pair stores
         gemm_case(kind, 384, 520, 96, 0, 0, false, true, false, 2);   // f32 += through bulk adds on 2 CTAs, N tail
+    }
+    // TMA producer (one thread, boxes zero-filled past M, N and K: x's row padding is NaN): every kind on ragged
+    // shapes with the ring wrapping within and across tiles, the bulk epilogue's stores and adds, one k-tile, K = 48
+    for (int kind : {8, 9, 10, 11}) {
+        gemm_case(kind, 300, 544, 200, 0, 8, false, false, true, 3);   // 4 k-tiles (last partial), edge tiles, bf16 out
+        gemm_case(kind, 260, 520, 640, 0, 0, true, false, false, 2);   // 10 k-tiles x several tiles per CTA, bias
+        gemm_case(kind, 200, 300, 136, 0, 0, false, true, false, 2);   // f32 += (K ends inside a box)
+        gemm_case(kind, 129, 300, 48, 0, 32, false, false, true, 2);   // dt_proj-like: K = 48 in a 64-wide box
     }
     gemm_case(6, 300, 400, 200, 0, 0, false, true, false, 2);   // n192: f32 += (batched old-value loads), N tail
     gemm_case(6, 272, 384, 640, 0, 0, true, false, false, 2);   // n192: 10 k-tiles x 6 tiles, ring of 5 wraps, bias

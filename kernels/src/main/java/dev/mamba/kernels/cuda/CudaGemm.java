@@ -75,15 +75,32 @@ final class CudaGemm {
         WS_BF16_192("wgmma_ws192", "mamba_wgmma_ws_bf16_n192", true, DType.BF16, 128, 192, 384, wsSmem(192, 0), true),
         WS_BF16_192_E3("wgmma_ws192e3", "mamba_wgmma_ws_bf16_n192e3", true, DType.BF16, 128, 192, 384, wsSmem(192, 3), true),
         WS_TF32_256("wgmma_ws256", "mamba_wgmma_ws_tf32_n256", true, DType.F32, 128, 256, 384, wsSmem(256, 0), true),
-        WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128, 0), true);
+        WS_TF32_128("wgmma_ws128", "mamba_wgmma_ws_tf32_n128", true, DType.F32, 128, 128, 384, wsSmem(128, 0), true),
+        // the same kernels with a TMA producer (wgmma.cu TMA_KERNEL; tensor maps from TensorMaps)
+        TMA_BF16_256_E2("wgmma_tma256e2", "mamba_wgmma_tma_bf16_n256e2", DType.BF16, 256, wsSmem(256, 2)),
+        TMA_BF16_256("wgmma_tma256", "mamba_wgmma_tma_bf16_n256", DType.BF16, 256, wsSmem(256, 0)),
+        TMA_BF16_128("wgmma_tma128", "mamba_wgmma_tma_bf16_n128", DType.BF16, 128, wsSmem(128, 0)),
+        TMA_BF16_192_E3("wgmma_tma192e3", "mamba_wgmma_tma_bf16_n192e3", DType.BF16, 192, wsSmem(192, 3));
 
         final String label, function;
         final boolean hopper, persistent;
+        /** Loads through the TMA unit: takes tensor maps of x and w after gemm::P ({@link #tmaParams}). */
+        final boolean tma;
         final DType input;
         final int bm, bn, threads, smem;
 
+        Kernel(String label, String function, DType input, int bn, int smem) {
+            this(label, function, true, input, 128, bn, 384, smem, true, true);
+        }
+
         Kernel(String label, String function, boolean hopper, DType input, int bm, int bn, int threads, int smem,
                boolean persistent) {
+            this(label, function, hopper, input, bm, bn, threads, smem, persistent, false);
+        }
+
+        Kernel(String label, String function, boolean hopper, DType input, int bm, int bn, int threads, int smem,
+               boolean persistent, boolean tma) {
+            this.tma = tma;
             this.label = label;
             this.function = function;
             this.hopper = hopper;
@@ -106,10 +123,35 @@ final class CudaGemm {
      * static default (no tuning) is wgmma_ws256 / wgmma_ws128.
      */
     static List<Kernel> hopperKernels(DType weight) {
-        return weight == DType.BF16
-                ? List.of(Kernel.WS_BF16_256_E2, Kernel.WS_BF16_256, Kernel.WS_BF16_128, Kernel.WGMMA_BF16,
-                        Kernel.WS_BF16_192, Kernel.WS_BF16_192_E3)
-                : List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
+        if (weight != DType.BF16) {
+            return List.of(Kernel.WS_TF32_256, Kernel.WS_TF32_128);
+        }
+        List<Kernel> k = new ArrayList<>(List.of(Kernel.WS_BF16_256_E2, Kernel.WS_BF16_256, Kernel.WS_BF16_128,
+                Kernel.WGMMA_BF16, Kernel.WS_BF16_192, Kernel.WS_BF16_192_E3));
+        if (TensorMaps.unavailableReason() == null) {
+            k.addAll(List.of(Kernel.TMA_BF16_256_E2, Kernel.TMA_BF16_256, Kernel.TMA_BF16_128, Kernel.TMA_BF16_192_E3));
+        }
+        return List.copyOf(k);
+    }
+
+    /** Whether the TMA kernels can read these operands: 16-byte aligned rows (the tensor maps' rule). */
+    static boolean tmaReadable(CudaTensor x, CudaTensor w) {
+        return x.aligned16() && w.aligned16();
+    }
+
+    /**
+     * The parameters of a launch: gemm::P, and for the TMA kernels (wgmma.cu wsg::PT) padding to byte 192 and the
+     * tensor maps of x [m, kk] (boxes of 128 rows) and w [n, kk] (boxes of the tile's width).
+     */
+    static long[] tmaParams(Kernel k, long[] p, long x, long ldx, long m, long w, long ldw, long n, long kk) {
+        if (!k.tma) {
+            return p;
+        }
+        long[] all = new long[56];
+        System.arraycopy(p, 0, all, 0, p.length);
+        System.arraycopy(TensorMaps.bf16Tiled("gemm x", x, m, kk, ldx, k.bm), 0, all, 24, 16);
+        System.arraycopy(TensorMaps.bf16Tiled("gemm w", w, n, kk, ldw, k.bn), 0, all, 40, 16);
+        return all;
     }
 
     /**
@@ -161,7 +203,7 @@ final class CudaGemm {
      * A tuning class: accumulating calls (out_proj adding into the residual) and those with an epilogue activation
      * (dt_proj writing δ) are tuned apart, as they run.
      */
-    private record Key(DType weight, DType out, int n, int k, int mClass, boolean accumulate, int act) {
+    private record Key(DType weight, DType out, int n, int k, int mClass, boolean accumulate, int act, boolean tma) {
     }
 
     private final CudaBackend be;
@@ -229,6 +271,10 @@ final class CudaGemm {
 
     private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
         List<Kernel> c = candidates(w.dtype, x.rows, w.rows);
+        if (!tmaReadable(x, w) && c.stream().anyMatch(k -> k.tma)) {
+            c = new ArrayList<>(c);
+            c.removeIf(k -> k.tma);
+        }
         if (forced != null) {
             for (Kernel k : c) {
                 if (k.label.equals(forced)) {
@@ -248,7 +294,7 @@ final class CudaGemm {
             }
             return c.get(0);
         }
-        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate, act);
+        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate, act, tmaReadable(x, w));
         Kernel k = tuned.get(key);
         if (k == null) {
             k = tune(key, c, x, w, bias, out.dtype);
@@ -343,9 +389,10 @@ final class CudaGemm {
             CudaTensor os = r0 == 0 && r1 == m ? out : (CudaTensor) out.rows(r0, r1);
             boolean vecOut = os.address() % (2L * os.dtype.bytes()) == 0 && os.ld % 2 == 0;
             long[] g = grid(k, r1 - r0, n, be.smCount());
-            module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, params(xs.address(), w.address(), biasAddr,
-                    os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk, accumulate, xs.aligned16(), vecW, vecOut, outBf16,
-                    w.alloc.tf32Rounded, xs.alloc.tf32Rounded, act));
+            long[] p = params(xs.address(), w.address(), biasAddr, os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk,
+                    accumulate, xs.aligned16(), vecW, vecOut, outBf16, w.alloc.tf32Rounded, xs.alloc.tf32Rounded, act);
+            module.launch(k.function, g[0], g[1], 1, k.threads, k.smem,
+                    tmaParams(k, p, xs.address(), xs.ld, r1 - r0, w.address(), w.ld, n, kk));
         }
     }
 }

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Host-side pieces of the CUDA backend that need no GPU: bf16 rounding, size classes, kernel choice. */
@@ -147,5 +149,37 @@ class CudaHostLogicTest {
         // tf32 rounding of the wgmma check: nearest, ties away from zero
         assertEquals(1.0f, WgmmaCheck.tf32(1.0f + 0x1p-12f));
         assertEquals(1.0f + 0x1p-10f, WgmmaCheck.tf32(1.0f + 0x1p-11f));
+        // kernels without a TMA producer take gemm::P alone
+        assertSame(p, CudaGemm.tmaParams(CudaGemm.Kernel.WS_BF16_256_E2, p, 16, 64, 8, 32, 64, 8, 64));
+    }
+
+    @Test
+    void tmaKernelsShareTheirTwinsLayout() {
+        // the TMA kernels are the cp.async kernels with another producer: same tiles, threads and shared memory
+        assertEquals(CudaGemm.Kernel.WS_BF16_256_E2.smem, CudaGemm.Kernel.TMA_BF16_256_E2.smem);
+        assertEquals(CudaGemm.Kernel.WS_BF16_192_E3.smem, CudaGemm.Kernel.TMA_BF16_192_E3.smem);
+        for (CudaGemm.Kernel k : CudaGemm.Kernel.values()) {
+            assertEquals(k.function.contains("_tma_"), k.tma, k.toString());
+            if (k.tma) {
+                assertTrue(k.hopper && k.persistent && k.input == DType.BF16 && k.threads == 384, k.toString());
+            }
+        }
+        // libcuda.so.1 is found among the process's mappings (JCuda's driver binding links it)
+        assertEquals("/usr/lib/x86_64-linux-gnu/libcuda.so.580.65.06", TensorMaps.mappedLibcuda(List.of(
+                "7f00-7f10 r-xp 00000000 08:01 42   /usr/lib/x86_64-linux-gnu/libc.so.6",
+                "7f20-7f30 r-xp 00000000 08:01 43   /usr/lib/x86_64-linux-gnu/libcuda.so.580.65.06",
+                "7f40-7f50 rw-p 00000000 00:00 0")));
+        assertNull(TensorMaps.mappedLibcuda(List.of("7f00-7f10 r-xp 00000000 08:01 42   /usr/lib/libc.so.6")));
+        // without a GPU (CI) no driver is mapped: the TMA kernels are no candidates, and asking for a map says why
+        if (TensorMaps.unavailableReason() != null) {
+            assertTrue(CudaGemm.hopperKernels(DType.BF16).stream().noneMatch(k -> k.tma));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> TensorMaps.bf16Tiled("x", 0, 8, 64, 64, 128));
+            assertTrue(e.getMessage().contains(TensorMaps.unavailableReason()), e.getMessage());
+        } else {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TensorMaps.bf16Tiled("y", 8, 8, 60, 60, 128));
+            assertTrue(e.getMessage().contains("tensor map of y"), e.getMessage());
+        }
     }
 }
