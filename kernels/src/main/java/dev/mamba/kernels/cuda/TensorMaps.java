@@ -68,14 +68,39 @@ final class TensorMaps {
                     "tensor map of %s: address %#x, [%d, %d] with row stride %d, box rows %d: the TMA unit needs "
                             + "16-byte aligned rows and 1..256 box rows", what, address, rows, cols, ld, boxRows));
         }
+        Key key = new Key(address, rows, cols, ld, boxRows);
+        synchronized (CACHE) {
+            long[] hit = CACHE.get(key);
+            if (hit != null) {
+                return hit;
+            }
+        }
         long[] out = new long[16];
         int r = Ffm.encode(out, address, rows, cols, ld * 2, boxRows);
         if (r != CUresult.CUDA_SUCCESS) {
             throw new CudaException(String.format("cuTensorMapEncodeTiled(%s: [%d, %d], row stride %d bytes, box %d x %d)",
                     what, rows, cols, ld * 2, BOX_K, boxRows), r, CUresult.stringFor(r));
         }
+        synchronized (CACHE) {
+            CACHE.put(key, out);
+        }
         return out;
     }
+
+    /** What a map encodes; a map depends on nothing else, so one is valid wherever its key recurs. */
+    private record Key(long address, long rows, long cols, long ld, int boxRows) {
+    }
+
+    /**
+     * Maps already encoded, least recently used dropped past 512: the forward's GEMMs see the same weights and the
+     * same workspace buffers call after call, so a launch costs no foreign call and no native allocation.
+     */
+    private static final java.util.Map<Key, long[]> CACHE = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Key, long[]> e) {
+            return size() > 512;
+        }
+    };
 
     /** The path of the libcuda.so.1 this process has mapped (JCuda's driver binding links it), or null. */
     static String mappedLibcuda(List<String> mapsLines) {
