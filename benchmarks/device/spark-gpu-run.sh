@@ -8,7 +8,7 @@ OPENS="--add-modules=jdk.incubator.vector,jdk.incubator.foreign --add-opens=java
 J="$D/jre/bin/java $OPENS -Xmx48g -Dlog4j2.configurationFile=$D/log4j2.properties"
 # every jar but slf4j-simple (pack.sh adds it for the runs without Spark; here it would take over from
 # Spark's log4j2 binding, and the log configuration below would be ignored)
-CP=$(ls "$D"/lib/*.jar "$D"/spark-[a-d]/*.jar | grep -v slf4j-simple | tr '\n' ':')
+CP=$(ls "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar | grep -v slf4j-simple | tr '\n' ':')
 BASES=${BASES:-40000000}
 # 1020 records in the bench's 8 splits: 127 or 128 per split, at most two rounds of 64 lanes. (1024 put split
 # boundaries on record starts, so byte rounding gave one split 129 records and a third round with one lane
