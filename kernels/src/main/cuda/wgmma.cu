@@ -18,7 +18,10 @@
 //    kernel does) in shared memory before it signals the stage; wgmma would otherwise truncate.
 //    Variants (bf16): _n192 (192-wide tiles, 5 stages) and _n256e2 / _n192e3, whose interior tiles leave
 //    through bulk copies (store_slab_bulk: bf16 stores, or f32 adds for out_proj adding into the residual).
-//    CudaGemm's tuner picks one per shape.
+//  * mamba_wgmma_tma_bf16_*: the same kernels whose producer is one thread asking the TMA unit for each
+//    stage's boxes (tensor maps from the host, CudaGemm / TensorMaps); the stage's mbarrier completes when
+//    the bytes land, so every free stage is in flight (H200 run 94: in_proj 0.916 vs 0.999 ms at 131072 rows).
+//  CudaGemm's tuner picks one per shape.
 #include "gemm_common.cuh"
 #include "wgmma_ops.cuh"
 

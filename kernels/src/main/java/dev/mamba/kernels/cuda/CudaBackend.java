@@ -227,6 +227,9 @@ public final class CudaBackend implements Backend {
                     ok.add(k);
                 }
             }
+            if (weight == DType.BF16 && TensorMaps.unavailableReason() != null) {
+                note.append("; TMA producers off (").append(TensorMaps.unavailableReason()).append(')');
+            }
             wgmmaNote = note.toString();
             if (ok.isEmpty()) {
                 w.unload();
