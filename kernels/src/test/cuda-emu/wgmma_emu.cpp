@@ -143,6 +143,7 @@ int main() {
         gemm_case(kind, 260, 520, 640, 0, 0, true, false, false, 2);   // 10 k-tiles x several tiles per CTA, bias
         gemm_case(kind, 200, 300, 136, 0, 0, false, true, false, 2);   // f32 += (K ends inside a box)
         gemm_case(kind, 129, 300, 48, 0, 32, false, false, true, 2);   // dt_proj-like: K = 48 in a 64-wide box
+        gemm_case(kind, 37, 300, 64, 0, 0, false, false, true, 2);     // fewer rows than the x box
     }
     gemm_case(6, 300, 400, 200, 0, 0, false, true, false, 2);   // n192: f32 += (batched old-value loads), N tail
     gemm_case(6, 272, 384, 640, 0, 0, true, false, false, 2);   // n192: 10 k-tiles x 6 tiles, ring of 5 wraps, bias

@@ -21,7 +21,8 @@ import java.util.Set;
 /**
  * Chooses and launches the GEMM kernel of {@code linear}. Candidates by weight type and precision: fp32
  * FFMA (FP32 mode), tf32 or bf16 tensor cores with mma.sync (any sm_80+), and on sm_90a the wgmma kernels
- * that passed {@link WgmmaCheck} (bf16 ones also with a TMA producer, where {@link TensorMaps} can encode maps). Among several candidates the first call of each shape class (N, K,
+ * that passed {@link WgmmaCheck} (the bf16 ones also with a TMA producer, where {@link TensorMaps} can encode
+ * maps). Among several candidates the first call of each shape class (N, K,
  * types, M rounded up to a power of two, at most 2^15) times them on the real operands into a scratch
  * output, checks their results against the mma.sync kernel, and keeps the fastest, or on a near tie
  * ({@link #TIE}) the earlier candidate (one log line per shape). {@code -Dmamba.cuda.gemm=LABEL} forces a

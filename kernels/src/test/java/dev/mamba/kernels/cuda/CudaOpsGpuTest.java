@@ -96,6 +96,7 @@ class CudaOpsGpuTest {
             {300, 768, 1536, -1, 0, 1},  // out_proj adding into the residual: f32 += through bulk adds
             {384, 1536, 48, 0, 0, 0},
             {257, 520, 200, -1, 0, 0},
+            {37, 520, 200, -1, 0, 0},  // fewer rows than a tile (the TMA kernels' x box: 128 rows)
     };
 
     /**
