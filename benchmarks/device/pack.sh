@@ -10,7 +10,7 @@ if [ ! -f $D/jre.tar.xz ]; then
   rm -rf /tmp/mamba-jre
   jlink --add-modules java.base,java.compiler,java.datatransfer,java.desktop,java.instrument,java.logging,java.management,java.management.rmi,java.naming,java.net.http,java.prefs,java.rmi,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.sql.rowset,java.transaction.xa,java.xml,java.xml.crypto,jdk.crypto.ec,jdk.incubator.vector,jdk.incubator.foreign,jdk.jfr,jdk.management,jdk.net,jdk.unsupported,jdk.zipfs,jdk.httpserver,jdk.security.auth,jdk.security.jgss \
     --strip-debug --no-man-pages --no-header-files --output /tmp/mamba-jre/jre
-  tar cf - -C /tmp/mamba-jre jre | xz -T2 -6 > $D/jre.tar.xz
+  tar cf - -C /tmp/mamba-jre jre | xz -T2 -9e > $D/jre.tar.xz
 fi
 rm -f $D/lib/*.jar
 # Runtime jars of the model and kernels (no Spark): arrow, jackson, netty buffers, jcuda, slf4j.
