@@ -10,8 +10,9 @@ import java.util.List;
 /**
  * TMA tensor maps (CUtensorMap, 128 bytes) for the wgmma kernels' TMA producer (wgmma.cu TMA_KERNEL). The driver's
  * {@code cuTensorMapEncodeTiled} fills them; JCuda 12.6 does not bind it, so it is called through the JDK's foreign
- * linker (the {@code jdk.incubator.foreign} module of JDK 17, enabled by {@code --add-modules=jdk.incubator.foreign}
- * and {@code --enable-native-access=ALL-UNNAMED}) from the libcuda.so.1 that JCuda's driver binding already mapped.
+ * linker (the {@code jdk.incubator.foreign} module of JDK 17 and 18, resolved by {@code --add-modules=ALL-SYSTEM} as the
+ * launchers pass it, with {@code --enable-native-access=ALL-UNNAMED}) from the libcuda.so.1 that JCuda's driver binding
+ * already mapped. (Later JDKs have the final java.lang.foreign instead, which this Java 17 code cannot name.)
  * Where any of that is missing the TMA kernels are simply not candidates: {@link #unavailableReason()} says why.
  * The foreign-linker code sits in {@link Ffm}, loaded only once the module is known to be there.
  */
@@ -39,7 +40,8 @@ final class TensorMaps {
             } else if (CudaDriver.unavailableReason() != null) {  // (this also loads JCuda, which maps libcuda.so.1)
                 reason = CudaDriver.unavailableReason();
             } else if (ModuleLayer.boot().findModule("jdk.incubator.foreign").isEmpty()) {
-                reason = "the JVM runs without --add-modules=jdk.incubator.foreign (JDK 17's foreign linker)";
+                reason = "this JVM has no jdk.incubator.foreign module (JDK 17 and 18 have it: run them with "
+                        + "--add-modules=ALL-SYSTEM or =jdk.incubator.foreign)";
             } else {
                 try {
                     reason = Ffm.init();
