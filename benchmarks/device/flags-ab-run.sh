@@ -6,11 +6,9 @@
 # Output under $OUT.
 set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
-if [ -n "${TESTS_ALL:-}" ]; then
-  gpu_tests 400 --select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest
-  echo "tests exit $?"; grep -E "✘|tests (successful|failed|skipped)" "$OUT/tests.txt" | head -20
-elif [ -n "${TESTS:-}" ]; then
-  gpu_tests 200 $TESTS
+[ -n "${TESTS_ALL:-}" ] && TESTS="--select-package dev.mamba.kernels.cuda --select-class dev.mamba.tests.CudaModelTest"
+if [ -n "${TESTS:-}" ]; then
+  gpu_tests 400 $TESTS
   echo "tests exit $?"; grep -E "✘|tests (successful|failed|skipped)" "$OUT/tests.txt" | head -20
 fi
 IFS=';' read -r -a SETS <<< "${OPTS:-}"

@@ -507,7 +507,7 @@ struct PT {
     gemm::P p;
     wg::TensorMap a, b;  // x [M, K] in boxes of 128 rows, w [N, K] in boxes of BN rows; 64 bf16 of k, 128-byte swizzle
 };
-static_assert(offsetof(PT, a) == 192 && sizeof(PT) == 448, "CudaGemm.tmaParams lays PT out so");
+static_assert(offsetof(PT, a) == 192 && sizeof(PT) == 448, "CudaGemm.launchParams lays PT out so");
 }  // namespace wsg
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define TMA_BODY(BN, EPI) wsg::gemm_ws<bf16, BN, false, 0, EPI, true>(pt.p, &pt.a, &pt.b);

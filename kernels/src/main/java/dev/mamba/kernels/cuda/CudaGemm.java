@@ -87,7 +87,7 @@ final class CudaGemm {
 
         final String label, function;
         final boolean hopper, persistent;
-        /** Loads through the TMA unit: takes tensor maps of x and w after gemm::P ({@link #tmaParams}). */
+        /** Loads through the TMA unit: takes tensor maps of x and w after gemm::P ({@link #launchParams}). */
         final boolean tma;
         final DType input;
         final int bm, bn, threads, smem;
@@ -142,18 +142,23 @@ final class CudaGemm {
         return x.aligned16() && w.aligned16();
     }
 
+    /** wsg::PT (wgmma.cu) in longs: gemm::P, padding to byte 192, x's tensor map, w's (16 longs each). */
+    private static final int PT_MAP_X = 24, PT_MAP_W = 40, PT_LONGS = 56;
+
     /**
-     * The parameters of a launch: gemm::P, and for the TMA kernels (wgmma.cu wsg::PT) padding to byte 192 and the
-     * tensor maps of x [m, kk] (boxes of 128 rows) and w [n, kk] (boxes of the tile's width).
+     * The parameters of a launch of {@code k} from its gemm::P ({@link #params}): P itself, or for the TMA kernels
+     * wsg::PT, adding the tensor maps of x [M, K] (boxes of 128 rows) and w [N, K] (boxes of the tile's width) that
+     * P describes.
      */
-    static long[] tmaParams(Kernel k, long[] p, long x, long ldx, long m, long w, long ldw, long n, long kk) {
+    static long[] launchParams(Kernel k, long[] p) {
         if (!k.tma) {
             return p;
         }
-        long[] all = new long[56];
+        final long x = p[0], w = p[1], ldx = p[4], ldw = p[5], m = p[7], n = p[8], kk = p[9];  // gemm::P's fields
+        long[] all = new long[PT_LONGS];
         System.arraycopy(p, 0, all, 0, p.length);
-        System.arraycopy(TensorMaps.bf16Tiled("gemm x", x, m, kk, ldx, k.bm), 0, all, 24, 16);
-        System.arraycopy(TensorMaps.bf16Tiled("gemm w", w, n, kk, ldw, k.bn), 0, all, 40, 16);
+        System.arraycopy(TensorMaps.bf16Tiled("gemm x", x, m, kk, ldx, k.bm), 0, all, PT_MAP_X, 16);
+        System.arraycopy(TensorMaps.bf16Tiled("gemm w", w, n, kk, ldw, k.bn), 0, all, PT_MAP_W, 16);
         return all;
     }
 
@@ -240,8 +245,11 @@ final class CudaGemm {
         return new ArrayList<>(tuneLines.values());
     }
 
-    /** Candidates for this weight type in this backend's precision, the mma.sync reference first. */
-    List<Kernel> candidates(DType weight, int m, int n) {
+    /**
+     * Candidates for this weight type in this backend's precision, the mma.sync reference first; the TMA kernels only
+     * where {@code tma} (the operands are {@link #tmaReadable}).
+     */
+    List<Kernel> candidates(DType weight, int m, int n, boolean tma) {
         List<Kernel> mma = mmaKernels(be.precision(), weight);
         if (mma.size() == 1) {
             return mma;
@@ -251,7 +259,7 @@ final class CudaGemm {
         c.add(mma.get(small ? 1 : 0));
         c.add(mma.get(small ? 0 : 1));
         for (Kernel k : hopperKernels(weight)) {
-            if (verified.contains(k)) {
+            if (verified.contains(k) && (tma || !k.tma)) {
                 c.add(k);
             }
         }
@@ -273,11 +281,8 @@ final class CudaGemm {
     }
 
     private Kernel choose(CudaTensor x, CudaTensor w, CudaTensor bias, CudaTensor out, boolean accumulate, int act) {
-        List<Kernel> c = candidates(w.dtype, x.rows, w.rows);
-        if (!tmaReadable(x, w) && c.stream().anyMatch(k -> k.tma)) {
-            c = new ArrayList<>(c);
-            c.removeIf(k -> k.tma);
-        }
+        final boolean tma = tmaReadable(x, w);
+        List<Kernel> c = candidates(w.dtype, x.rows, w.rows, tma);
         if (forced != null) {
             for (Kernel k : c) {
                 if (k.label.equals(forced)) {
@@ -297,7 +302,7 @@ final class CudaGemm {
             }
             return c.get(0);
         }
-        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate, act, tmaReadable(x, w));
+        Key key = new Key(w.dtype, out.dtype, w.rows, x.cols, mClass(x.rows), accumulate, act, tma);
         Kernel k = tuned.get(key);
         if (k == null) {
             k = tune(key, c, x, w, bias, out.dtype);
@@ -399,10 +404,9 @@ final class CudaGemm {
             CudaTensor os = r0 == 0 && r1 == m ? out : (CudaTensor) out.rows(r0, r1);
             boolean vecOut = os.address() % (2L * os.dtype.bytes()) == 0 && os.ld % 2 == 0;
             long[] g = grid(k, r1 - r0, n, be.smCount());
-            long[] p = params(xs.address(), w.address(), biasAddr, os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk,
-                    accumulate, xs.aligned16(), vecW, vecOut, outBf16, w.alloc.tf32Rounded, xs.alloc.tf32Rounded, act);
-            module.launch(k.function, g[0], g[1], 1, k.threads, k.smem,
-                    tmaParams(k, p, xs.address(), xs.ld, r1 - r0, w.address(), w.ld, n, kk));
+            module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, launchParams(k, params(xs.address(), w.address(),
+                    biasAddr, os.address(), xs.ld, w.ld, os.ld, r1 - r0, n, kk, accumulate, xs.aligned16(), vecW, vecOut,
+                    outBf16, w.alloc.tf32Rounded, xs.alloc.tf32Rounded, act)));
         }
     }
 }

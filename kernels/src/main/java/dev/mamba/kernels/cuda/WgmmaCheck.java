@@ -217,8 +217,7 @@ final class WgmmaCheck {
                 if (k.persistent && p.grid > 0) {
                     g[0] = Math.min(g[0], p.grid);
                 }
-                module.launch(k.function, g[0], g[1], 1, k.threads, k.smem,
-                        CudaGemm.tmaParams(k, params, x, p.k, p.m, w, p.k, p.n, p.k));
+                module.launch(k.function, g[0], g[1], 1, k.threads, k.smem, CudaGemm.launchParams(k, params));
                 CudaDriver.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(" + k.function + ")");
                 float[] got = download(held.get(3), p.m * p.n, outType);
                 double num = 0, den = 0;

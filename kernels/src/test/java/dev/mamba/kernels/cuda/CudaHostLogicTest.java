@@ -150,7 +150,7 @@ class CudaHostLogicTest {
         assertEquals(1.0f, WgmmaCheck.tf32(1.0f + 0x1p-12f));
         assertEquals(1.0f + 0x1p-10f, WgmmaCheck.tf32(1.0f + 0x1p-11f));
         // kernels without a TMA producer take gemm::P alone
-        assertSame(p, CudaGemm.tmaParams(CudaGemm.Kernel.WS_BF16_256_E2, p, 16, 64, 8, 32, 64, 8, 64));
+        assertSame(p, CudaGemm.launchParams(CudaGemm.Kernel.WS_BF16_256_E2, p));
     }
 
     @Test
