@@ -73,6 +73,14 @@ public interface Backend extends AutoCloseable {
     default void synchronize() {
     }
 
+    /**
+     * Whether the first forward at a new batch shape does one-time work (kernel choice by timing, code
+     * loading) that is worth running ahead, on a throwaway batch, while the data is still being planned.
+     */
+    default boolean warmsUpPerShape() {
+        return false;
+    }
+
     /** Allocates and fills a tensor in one step. */
     default Tensor upload(String name, float[] data, int rows, int cols, DType dtype) {
         Tensor t = allocate(name, rows, cols, dtype);

@@ -8,6 +8,8 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,6 +24,7 @@ import java.util.function.Function;
  * task completes, whichever comes first.
  */
 final class PartitionDriver implements Iterator<Row> {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionDriver.class);
     private final Iterator<Row> in;
     private final RowSink sink;
     private final ExecutorRuntime.Lease lease;
@@ -33,6 +36,9 @@ final class PartitionDriver implements Iterator<Row> {
     private long lastSteps, lastComputed;
     private boolean finished;
     private boolean released;
+    private final long createdAt = System.nanoTime();
+    private final long leasedAt;  // when the runner was in hand (the first task of a backend waits for it to open)
+    private final String name;
 
     PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, RowSink> sinks,
                     Function<ExecutorRuntime.Lease, StepEncoder> encoder, LongAccumulator chunks, LongAccumulator steps,
@@ -42,6 +48,7 @@ final class PartitionDriver implements Iterator<Row> {
         this.steps = steps;
         this.computed = computed;
         this.lease = ExecutorRuntime.acquire(s);
+        this.leasedAt = System.nanoTime();
         RowSink sk;
         try {
             sk = sinks.apply(lease);
@@ -51,7 +58,7 @@ final class PartitionDriver implements Iterator<Row> {
         }
         this.sink = sk;
         TaskContext tc = TaskContext.get();
-        String name = "task-" + (tc == null ? "local" : tc.partitionId() + "." + tc.attemptNumber());
+        this.name = "task-" + (tc == null ? "local" : tc.partitionId() + "." + tc.attemptNumber());
         BufferAllocator a = null;
         LaneScheduler sc = null;
         try {
@@ -136,6 +143,13 @@ final class PartitionDriver implements Iterator<Row> {
     private void release() {
         if (!released) {
             released = true;
+            if (LOG.isDebugEnabled()) {  // where a task's time goes: start-up, the model, everything else
+                long now = System.nanoTime();
+                LOG.debug("{}: runner in {} ms, first forward at {} ms, {} batches, forward calls {} ms of {} ms",
+                        name, (leasedAt - createdAt) / 1_000_000,
+                        sch.firstForwardAt == 0 ? -1 : (sch.firstForwardAt - createdAt) / 1_000_000, sch.batches,
+                        sch.forwardNanos / 1_000_000, (now - createdAt) / 1_000_000);
+            }
             try {
                 sch.close();
                 alloc.close();

@@ -2,6 +2,9 @@ package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.bench.PipelineBench;
 import dev.mamba.pipeline.checkpoint.RandomCheckpoint;
+import dev.mamba.pipeline.model.MambaModel;
+import dev.mamba.pipeline.model.Runner;
+import dev.mamba.pipeline.state.SequenceState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +52,36 @@ class ExecutorRuntimeTest {
         }
         assertEquals(List.of(), ExecutorRuntime.closeAll());
         assertFalse(ExecutorRuntime.loaded(s, 0), "closeAll forgets what it closed");
+    }
+
+    @Test
+    void theWarmedUpRunnerIsTheFirstTaskOneAndStartsFromZeroState() throws Exception {
+        // The CPU backend does not ask for a warm-up (nothing to tune); warmUp is called here directly.
+        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
+        JobSettings s = settings(model);
+        MambaModel m;
+        try (ExecutorRuntime.Lease first = ExecutorRuntime.acquire(s)) {
+            m = first.model;
+            assertFalse(m.backend().warmsUpPerShape(), "the CPU backend has no per-shape warm-up");
+        }
+        Runner warm = ExecutorRuntime.warmUp(s, m.backend(), m);
+        try (ExecutorRuntime.Lease a = ExecutorRuntime.acquire(s); ExecutorRuntime.Lease b = ExecutorRuntime.acquire(s)) {
+            assertSame(warm, a.runner, "the next task borrows the warmed-up runner");
+            assertEquals(s.lanes, a.runner.lanes());
+            assertEquals(s.stepsPerCall(), a.runner.maxSteps());
+            SequenceState st = SequenceState.zero(m.config(), 0);
+            for (int lane = 0; lane < s.lanes; lane++) {
+                a.runner.saveState(lane, st);
+                for (float[][] part : new float[][][]{st.conv, st.ssm}) {
+                    for (float[] layer : part) {
+                        for (float v : layer) {
+                            assertEquals(0f, v, "lane " + lane + ": the warm-up batch's state was not cleared");
+                        }
+                    }
+                }
+            }
+            assertNotSame(a.runner, b.runner);
+        }
     }
 
     @Test

@@ -278,6 +278,12 @@ public final class CudaBackend implements Backend {
         return "cuda";
     }
 
+    /** The GEMM tuner times its candidates at each new shape; the module loads each kernel at first launch. */
+    @Override
+    public boolean warmsUpPerShape() {
+        return true;
+    }
+
     @Override
     public String describe() {
         return String.format("cuda: device %d %s (cc %d.%d, %d SMs, kernels sm_%d%s), driver %d.%d, precision %s, gemm %s, scan exp %s%s",

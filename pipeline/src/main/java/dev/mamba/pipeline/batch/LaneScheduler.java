@@ -53,6 +53,8 @@ public final class LaneScheduler implements AutoCloseable {
 
     /** Counters for progress and efficiency reports. */
     public long batches, stepsRun, computedSteps, chunksRun, sequencesDone, sequencesFailed;
+    /** Wall time inside the runner's forward calls, and System.nanoTime() when the first one began (0: none yet). */
+    public long forwardNanos, firstForwardAt;
 
     @SuppressWarnings("unchecked")
     public LaneScheduler(Runner runner, StepEncoder enc, ResultSink sink, Set<Output> outputs,
@@ -289,7 +291,12 @@ public final class LaneScheduler implements AutoCloseable {
         ByteBuffer packed = buf.nioBuffer(0, (int) (4L * (used + 2 * rows))).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer features = fbuf == null ? null
                 : fbuf.nioBuffer(0, (int) (4L * rows * enc.features())).order(ByteOrder.LITTLE_ENDIAN);
+        long f0 = System.nanoTime();
+        if (firstForwardAt == 0) {
+            firstForwardAt = f0;
+        }
         ForwardResult r = runner.forwardPacked(steps, packed, features, lens, outputs);
+        forwardNanos += System.nanoTime() - f0;
         batches++;
         for (int b = 0; b < used; b++) {
             Chunk c = batch[b];
