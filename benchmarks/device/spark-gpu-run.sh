@@ -54,9 +54,12 @@ for p in ${PRECISIONS:-bf16}; do
   echo "== embed job, local[4], $p, lanes 64, batch tokens 131072"
   # the whole log (Spark's task starts and ends included, timestamped) goes to $OUT: where the job's time
   # beyond the forward goes
-  job $p $BASES "$OUT/spark-job-$p.log" "$([ "$CDS" = 1 ] && echo "-XX:SharedArchiveFile=$JSA -Xshare:auto")"
-  grep -vE "^\s+at " "$OUT/spark-job-$p.log" | grep -E "INFO|steps|Exception|rror" | grep -v TaskSetManager | cut -c1-200 | tail -30
-  grep PartitionDriver "$OUT/spark-job-$p.log" | cut -c1-200
+  for i in $(seq 1 ${JOB_RUNS:-1}); do
+    L="$OUT/spark-job-$p$([ $i -gt 1 ] && echo "-$i").log"
+    job $p $BASES "$L" "$([ "$CDS" = 1 ] && echo "-XX:SharedArchiveFile=$JSA -Xshare:auto")"
+    grep -vE "^\s+at " "$L" | grep -E "INFO|steps|Exception|rror" | grep -vE "TaskSetManager|DAGScheduler" | cut -c1-200 | tail -12
+    grep PartitionDriver "$L" | cut -c1-200
+  done
   if [ "$CDS" = 1 ] && [ "${CDS_AB:-0}" = 1 ]; then
     echo "== the same without the class-data archive"
     job $p $BASES "$OUT/spark-job-$p-nocds.log" ""

@@ -75,10 +75,11 @@ public final class PipelineBench {
             s.chunkLength = chunkLength;
             // 8 splits (rounded up: a ninth, tiny split would run alone at the end of local[4]'s two waves)
             s.splitBytes = Math.max(1 << 20, (Files.size(input) + 7) / 8);
-            SparkSession spark = SparkSessions.get("mamba-bench", master);
+            EmbedJob job = new EmbedJob(s);
+            SparkSession spark = SparkSessions.forJob("mamba-bench", master, job);
             try {
                 Path out = work.resolve("out-" + b);
-                JobSummary sum = new EmbedJob(s).run(spark, "fasta", List.of(input.toString()), out, true);
+                JobSummary sum = job.run(spark, "fasta", List.of(input.toString()), out, true);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("backend", b);
                 row.put("master", master);

@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * What an executor JVM keeps between tasks: one backend per device, each model's weights uploaded
@@ -41,7 +40,7 @@ public final class ExecutorRuntime {
     private static final Map<String, Vocab> VOCABS = new ConcurrentHashMap<>();
     private static final Map<String, ConcurrentLinkedDeque<Runner>> RUNNERS = new ConcurrentHashMap<>();
     private static volatile RootAllocator allocator;
-    private static final List<Thread> PREWARMS = new CopyOnWriteArrayList<>();  // local-mode loads; closeAll joins them
+    private static final Map<String, Thread> PREWARMS = new ConcurrentHashMap<>();  // local-mode loads; closeAll joins them
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorRuntime::closeAll, "mamba-runtime-close"));
@@ -128,9 +127,16 @@ public final class ExecutorRuntime {
      * loads the model there on a background thread while Spark plans the job (H200, run 42: planning took
      * 2.2 s, then the first tasks spent 1.6 s opening the backend and 0.5 s loading the model). Tasks that
      * arrive first wait for the same map entries instead of loading twice; a failure here is left to the
-     * tasks to report.
+     * tasks to report. Started once per backend, model and runner shape: the CLI starts it before the Spark
+     * session, the job again when it runs (a session made elsewhere), which then finds it started.
      */
     public static Thread prewarm(JobSettings s) {
+        String key = s.backend + "|" + s.device + "|" + s.precision + "|" + s.cpuThreads + "|" + s.model + "|"
+                + s.lanes + "x" + s.stepsPerCall();
+        return PREWARMS.computeIfAbsent(key, k -> startPrewarm(s));
+    }
+
+    private static Thread startPrewarm(JobSettings s) {
         Thread t = new Thread(() -> {
             try {
                 int n = s.device >= 0 ? 0 : Backends.cuda().deviceCount();
@@ -146,7 +152,6 @@ public final class ExecutorRuntime {
             }
         }, "mamba-prewarm");
         t.setDaemon(true);
-        PREWARMS.add(t);
         t.start();
         return t;
     }
@@ -257,7 +262,7 @@ public final class ExecutorRuntime {
      * Returns the leak descriptions (empty when clean). Used by tests and at JVM exit.
      */
     public static synchronized List<String> closeAll() {
-        for (Thread t : PREWARMS) {  // every job's, not only the last: what they open must be closed below
+        for (Thread t : PREWARMS.values()) {  // every job's, not only the last: what they open must be closed below
             try {
                 t.join();
             } catch (InterruptedException e) {

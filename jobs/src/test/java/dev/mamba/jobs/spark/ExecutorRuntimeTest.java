@@ -44,7 +44,9 @@ class ExecutorRuntimeTest {
         Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
         JobSettings s = settings(model);
         assertFalse(ExecutorRuntime.loaded(s, 0));
-        ExecutorRuntime.prewarm(s).join();
+        Thread t = ExecutorRuntime.prewarm(s);
+        t.join();
+        assertSame(t, ExecutorRuntime.prewarm(s), "the CLI's prewarm and the job's are one");
         assertTrue(ExecutorRuntime.loaded(s, 0), "the prewarm loaded backend 0 and the model on it");
         try (ExecutorRuntime.Lease a = ExecutorRuntime.acquire(s); ExecutorRuntime.Lease b = ExecutorRuntime.acquire(s)) {
             assertSame(a.model, b.model, "one model per backend");
