@@ -81,7 +81,7 @@ public final class ForwardBench {
                 times.add((System.nanoTime() - s) / 1e9);
             }
             if (times.size() >= 8) {
-                // sustained load (a Spark job runs the forward for minutes): clocks may drop as the GPU heats
+                // sustained load (a Spark job runs the forward for minutes): the GPU may lower its clock at its power cap
                 int q = times.size() / 4;
                 res.put("tokens_per_s_first_quarter", lanes * (double) steps * q
                         / times.subList(0, q).stream().mapToDouble(Double::doubleValue).sum());

@@ -4,9 +4,9 @@ import dev.mamba.kernels.Backend;
 import dev.mamba.kernels.BackendChoice;
 import dev.mamba.kernels.Backends;
 import dev.mamba.kernels.Precision;
+import dev.mamba.pipeline.config.ModelFamily;
 import dev.mamba.pipeline.io.vocab.UnknownPolicy;
 import dev.mamba.pipeline.io.vocab.Vocab;
-import dev.mamba.pipeline.config.ModelFamily;
 import dev.mamba.pipeline.model.ForwardBatch;
 import dev.mamba.pipeline.model.MambaModel;
 import dev.mamba.pipeline.model.Output;
@@ -159,8 +159,7 @@ public final class ExecutorRuntime {
     /**
      * One forward over a throwaway full-size batch in a new runner, which then waits in the pool for the first
      * task: the GEMM tuning and the kernels' first launches happen while Spark plans instead of in the first
-     * task's first batch; returns that runner (tests). (H200, run 102: tasks started 2.6 s after planning began, and the GPU sat idle for
-     * another 0.8 s of their first forward).
+     * task's first batch (H200, run 102: ~0.8 s of the tasks' first forward). Returns that runner (tests).
      */
     static Runner warmUp(JobSettings s, Backend b, MambaModel m) {
         long t0 = System.nanoTime();

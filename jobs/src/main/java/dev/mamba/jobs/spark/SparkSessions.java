@@ -10,7 +10,32 @@ public final class SparkSessions {
 
     /** {@code master} null: spark.master from the environment (spark-submit), else local[*]. */
     public static SparkSession get(String appName, String master) {
+        requireSupportedJdk();
         return SparkSession.builder().config(conf(appName, master)).getOrCreate();
+    }
+
+    /**
+     * Why Spark cannot run on this JVM, or null. Spark 4.1's Hadoop client (3.4.2) calls Subject.getSubject,
+     * which throws on JDK 24+ (the Security Manager is gone) and on JDK 23 unless it runs with
+     * -Djava.security.manager=allow; without this check the job dies with a Hadoop stack trace.
+     */
+    static String unsupportedJdk(int feature, String securityManager) {
+        if (feature >= 24) {
+            return "Spark's Hadoop client (3.4.2) does not run on JDK " + feature + " (it calls Subject.getSubject, "
+                    + "which JDK 24 removed): run the Spark commands with JDK 17 or 21, e.g. JAVA_HOME=/path/to/jdk-17";
+        }
+        if (feature == 23 && !"allow".equals(securityManager)) {
+            return "Spark's Hadoop client (3.4.2) needs -Djava.security.manager=allow on JDK 23 (it calls "
+                    + "Subject.getSubject): set MAMBA_JAVA_OPTS=\"-Xmx8g -Djava.security.manager=allow\", or use JDK 17 or 21";
+        }
+        return null;
+    }
+
+    private static void requireSupportedJdk() {
+        String why = unsupportedJdk(Runtime.version().feature(), System.getProperty("java.security.manager"));
+        if (why != null) {
+            throw new IllegalStateException(why);
+        }
     }
 
     /**
@@ -19,6 +44,7 @@ public final class SparkSessions {
      * the model 0.6 s; Spark's start-up and the job's planning take longer).
      */
     public static SparkSession forJob(String appName, String master, SequenceJob job) {
+        requireSupportedJdk();
         SparkConf conf = conf(appName, master);
         if (conf.get("spark.master").startsWith("local")) {
             ExecutorRuntime.prewarm(job.settings);
