@@ -15,24 +15,36 @@ public final class SparkSessions {
     }
 
     /**
-     * Why Spark cannot run on this JVM, or null. Spark 4.1's Hadoop client (3.4.2) calls Subject.getSubject,
-     * which throws on JDK 24+ (the Security Manager is gone) and on JDK 23 unless it runs with
-     * -Djava.security.manager=allow; without this check the job dies with a Hadoop stack trace.
+     * Why Spark cannot run on this JVM, or null. Spark 4.1's Hadoop client (3.4.2) calls Subject.getSubject, which
+     * throws on JDK 24+ (the Security Manager is gone), on JDK 23 and on some JDK 21 updates (JDK-8296244
+     * backported) unless the JVM runs with -Djava.security.manager=allow; without this check the job dies with a
+     * Hadoop stack trace.
      */
-    static String unsupportedJdk(int feature, String securityManager) {
+    static String unsupportedJdk(int feature, boolean getSubjectWorks) {
+        if (getSubjectWorks) {
+            return null;
+        }
         if (feature >= 24) {
             return "Spark's Hadoop client (3.4.2) does not run on JDK " + feature + " (it calls Subject.getSubject, "
                     + "which JDK 24 removed): run the Spark commands with JDK 17 or 21, e.g. JAVA_HOME=/path/to/jdk-17";
         }
-        if (feature == 23 && !"allow".equals(securityManager)) {
-            return "Spark's Hadoop client (3.4.2) needs -Djava.security.manager=allow on JDK 23 (it calls "
-                    + "Subject.getSubject): set MAMBA_JAVA_OPTS=\"-Xmx8g -Djava.security.manager=allow\", or use JDK 17 or 21";
+        return "Spark's Hadoop client (3.4.2) calls Subject.getSubject, which this JDK (" + feature + ") allows only with "
+                + "-Djava.security.manager=allow: set MAMBA_JAVA_OPTS=\"-Xmx8g -Djava.security.manager=allow\", or use JDK 17";
+    }
+
+    /** What Hadoop's UserGroupInformation.getCurrentUser does first. */
+    @SuppressWarnings("removal")
+    static boolean getSubjectWorks() {
+        try {
+            javax.security.auth.Subject.getSubject(java.security.AccessController.getContext());
+            return true;
+        } catch (UnsupportedOperationException e) {
+            return false;
         }
-        return null;
     }
 
     private static void requireSupportedJdk() {
-        String why = unsupportedJdk(Runtime.version().feature(), System.getProperty("java.security.manager"));
+        String why = unsupportedJdk(Runtime.version().feature(), getSubjectWorks());
         if (why != null) {
             throw new IllegalStateException(why);
         }

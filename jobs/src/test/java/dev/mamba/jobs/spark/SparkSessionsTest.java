@@ -2,31 +2,39 @@ package dev.mamba.jobs.spark;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Which JDKs Spark's Hadoop client runs on, and what a user on another one is told. */
+/** Whether Spark's Hadoop client can run on a JVM, and what a user on one where it cannot is told. */
 class SparkSessionsTest {
     @Test
-    void jdk17To22RunSpark() {
-        for (int v = 17; v <= 22; v++) {
-            assertNull(SparkSessions.unsupportedJdk(v, null), "JDK " + v);
+    void aJvmWhereGetSubjectWorksRunsSpark() {
+        for (int v : new int[]{17, 21, 23}) {
+            assertNull(SparkSessions.unsupportedJdk(v, true), "JDK " + v);
         }
     }
 
     @Test
-    void jdk23NeedsTheSecurityManagerAllowed() {
-        String why = SparkSessions.unsupportedJdk(23, null);
-        assertNotNull(why);
-        assertTrue(why.contains("-Djava.security.manager=allow") && why.contains("JDK 17 or 21"), why);
-        assertNull(SparkSessions.unsupportedJdk(23, "allow"));
+    void theTestJvmIsOneOfThem() {
+        // the build runs on JDK 17, where Subject.getSubject still works (deprecated, not removed)
+        assertEquals(Runtime.version().feature() < 24, SparkSessions.getSubjectWorks());
+    }
+
+    @Test
+    void beforeJdk24TheSecurityManagerFlagIsTheWayOut() {
+        for (int v : new int[]{21, 23}) {  // 21: updates with JDK-8296244 backported
+            String why = SparkSessions.unsupportedJdk(v, false);
+            assertNotNull(why);
+            assertTrue(why.contains("(" + v + ")") && why.contains("-Djava.security.manager=allow"), why);
+        }
     }
 
     @Test
     void jdk24AndLaterAreRefusedByName() {
         for (int v : new int[]{24, 25, 26}) {
-            String why = SparkSessions.unsupportedJdk(v, "allow");  // the flag no longer helps
+            String why = SparkSessions.unsupportedJdk(v, false);
             assertNotNull(why, "JDK " + v);
             assertTrue(why.contains("JDK " + v) && why.contains("JDK 17 or 21"), why);
         }
