@@ -29,7 +29,8 @@ public final class SparkSessions {
                     + "which JDK 24 removed): run the Spark commands with JDK 17 or 21, e.g. JAVA_HOME=/path/to/jdk-17";
         }
         return "Spark's Hadoop client (3.4.2) calls Subject.getSubject, which this JDK (" + feature + ") allows only with "
-                + "-Djava.security.manager=allow: set MAMBA_JAVA_OPTS=\"-Xmx8g -Djava.security.manager=allow\", or use JDK 17";
+                + "-Djava.security.manager=allow: add it to the JVM's options (bin/mamba-pipeline does; under "
+                + "spark-submit: --driver-java-options), or use JDK 17";
     }
 
     /** What Hadoop's UserGroupInformation.getCurrentUser does first. */
