@@ -2,12 +2,16 @@ package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.bench.PipelineBench;
 import dev.mamba.pipeline.checkpoint.RandomCheckpoint;
+import dev.mamba.pipeline.config.MambaConfig;
+import dev.mamba.pipeline.config.ModelFamily;
 import dev.mamba.pipeline.model.MambaModel;
 import dev.mamba.pipeline.model.Runner;
 import dev.mamba.pipeline.state.SequenceState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -56,10 +60,17 @@ class ExecutorRuntimeTest {
         assertFalse(ExecutorRuntime.loaded(s, 0), "closeAll forgets what it closed");
     }
 
-    @Test
-    void theWarmedUpRunnerIsTheFirstTaskOneAndStartsFromZeroState() throws Exception {
+    /** A token model (the embed job's) and a continuous one (the score job's: the warm-up feeds zero features). */
+    static java.util.stream.Stream<MambaConfig> warmUpModels() {
+        return java.util.stream.Stream.of(PipelineBench.tinyDna(), new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4,
+                32, 1, true, false, 1e-5f, true, false, 3, 2));
+    }
+
+    @ParameterizedTest
+    @MethodSource("warmUpModels")
+    void theWarmedUpRunnerIsTheFirstTaskOneAndStartsFromZeroState(MambaConfig cfg) throws Exception {
         // The CPU backend does not ask for a warm-up (nothing to tune); warmUp is called here directly.
-        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
+        Path model = RandomCheckpoint.writeRandom(tmp.resolve("m-" + cfg.family), cfg, 3, cfg.family == ModelFamily.TOKENS, "F32");
         JobSettings s = settings(model);
         MambaModel m;
         try (ExecutorRuntime.Lease first = ExecutorRuntime.acquire(s)) {
