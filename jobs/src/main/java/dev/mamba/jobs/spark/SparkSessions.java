@@ -16,9 +16,9 @@ public final class SparkSessions {
 
     /**
      * Why Spark cannot run on this JVM, or null. Spark 4.1's Hadoop client (3.4.2) calls Subject.getSubject, which
-     * throws on JDK 24+ (the Security Manager is gone), on JDK 23 and on some JDK 21 updates (JDK-8296244
-     * backported) unless the JVM runs with -Djava.security.manager=allow; without this check the job dies with a
-     * Hadoop stack trace.
+     * throws on JDK 24+ (the Security Manager is gone) and on JDK 23 (reportedly also on JDK 21 updates that
+     * backported JDK-8296244) unless the JVM runs with -Djava.security.manager=allow; without this check the job
+     * dies with a Hadoop stack trace. The caller probes the call itself, so the version only picks the advice.
      */
     static String unsupportedJdk(int feature, boolean getSubjectWorks) {
         if (getSubjectWorks) {

@@ -24,7 +24,7 @@ class SparkSessionsTest {
 
     @Test
     void beforeJdk24TheSecurityManagerFlagIsTheWayOut() {
-        for (int v : new int[]{21, 23}) {  // 21: updates with JDK-8296244 backported
+        for (int v : new int[]{21, 23}) {  // 21: reportedly, updates that backported JDK-8296244
             String why = SparkSessions.unsupportedJdk(v, false);
             assertNotNull(why);
             assertTrue(why.contains("(" + v + ")") && why.contains("-Djava.security.manager=allow"), why);
