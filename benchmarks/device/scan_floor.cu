@@ -1,7 +1,7 @@
 // What the bf16 scan's recurrence costs on its own at the issue's shape (8 lanes x 1536 channels x 4096 steps,
 // 16 states): the main pass's recurrence warps without their helpers (no tile loads, no softplus, no output
-// phase, no barriers), to bound what any work on the helpers could win. Standalone (no Java):
-//   nvcc -O3 -std=c++17 -arch=sm_90a -o /tmp/scan_floor benchmarks/device/scan_floor.cu && /tmp/scan_floor
+// phase, no barriers), to bound what any work on the helpers could win. Standalone (no Java), from the repository root:
+//   nvcc -O3 -std=c++17 -arch=sm_90a -I kernels/src/main/cuda -o /tmp/scan_floor benchmarks/device/scan_floor.cu && /tmp/scan_floor
 // Variants, each 384 blocks of 128 recurrence threads (4 states each, the p4 / ws layout), 16-step tiles:
 //   smem:  operands of each step read from shared memory as recur_tile reads them (float2 (δ, δu), float4 B,
 //          float4 C), the partial y stored to shared memory: the recurrence warps' whole instruction stream;
@@ -13,14 +13,9 @@
 #include <vector>
 #include <algorithm>
 #include <cuda_runtime.h>
+#include "common.cuh"  // ex2_approx: the scan's own exp
 
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("%s: %s\n", #x, cudaGetErrorString(e)); return 1; } } while (0)
-
-__device__ __forceinline__ float ex2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
 
 constexpr int TW = 16, DT = 32, N = 16;
 
@@ -62,7 +57,7 @@ __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) r
                 float yv = 0.f;
 #pragma unroll
                 for (int j = 0; j < NPT; ++j) {
-                    const float a = ex2(dlt * a2[j]);
+                    const float a = ex2_approx(dlt * a2[j]);
                     h[j] = fmaf(a, h[j], du * (0.1f * j + 0.01f * r));
                     yv = fmaf(h[j], 0.2f - 0.01f * j, yv);
                 }
@@ -92,7 +87,7 @@ __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) r
                 float yv = 0.f;
 #pragma unroll
                 for (int j = 0; j < NPT; ++j) {
-                    const float a = ex2(dd.x * a2[j]);
+                    const float a = ex2_approx(dd.x * a2[j]);
                     h[j] = fmaf(a, h[j], dd.y * bb[j]);
                     yv = fmaf(h[j], cc[j], yv);
                 }

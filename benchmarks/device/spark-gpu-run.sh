@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# On the GPU machine, with .device/ (pack.sh) and .device/spark-{a,b,c} (pack-spark.sh) carried: the embed
+# On the GPU machine, with .device/ (pack.sh) and .device/spark-{a..e} (pack-spark.sh) carried: the embed
 # job in local mode on the GPU over a synthetic genome with the 130m-shaped model, against the forward
 # pass alone at the same batch (issue: the job should reach >= 90 % of it).
 set -uo pipefail
 . "$(dirname "$0")/device-env.sh"
-OPENS=$SPARK_OPENS
-J="$D/jre/bin/java $OPENS -Xmx48g -Dlog4j2.configurationFile=$D/log4j2.properties"
+J="$D/jre/bin/java $SPARK_OPENS -Xmx48g -Dlog4j2.configurationFile=$D/log4j2.properties"
 # every jar but slf4j-simple (pack.sh adds it for the runs without Spark; here it would take over from
 # Spark's log4j2 binding, and the log configuration below would be ignored)
 CP=$(ls "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar | grep -v slf4j-simple | tr '\n' ':')

@@ -2,7 +2,6 @@ package dev.mamba.tests;
 
 import dev.mamba.jobs.cli.Main;
 import dev.mamba.jobs.spark.ExecutorRuntime;
-import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The embed job in local mode on the GPU, full-fp32: every sequence's embedding within 1e-5 of the CPU reference,
@@ -44,14 +42,6 @@ class CudaEmbedJobTest {
         assertEquals(0, Main.run("embed", "--model", model.toString(), "--input", inputs.toString(), "--output",
                 out.toString(), "--master", "local[2]", "--chunk-length", "700", "--lanes", "4", "--batch-tokens", "2800",
                 "--backend", "cuda", "--precision", "fp32"));
-        Map<String, Row> rows = JobOutputs.byId(out, "embeddings");
-        assertEquals(records.keySet(), rows.keySet());
-        for (Map.Entry<String, float[][]> e : expected.entrySet()) {
-            Row r = rows.get(e.getKey());
-            assertEquals(records.get(e.getKey()).length(), r.getLong(2), e.getKey());
-            double em = JobOutputs.relErr(r.getList(3), e.getValue()[0]), el = JobOutputs.relErr(r.getList(4), e.getValue()[1]);
-            assertTrue(em <= 1e-5 && el <= 1e-5, e.getKey() + ": mean " + em + ", last " + el);
-        }
-        assertTrue(JobOutputs.byId(out, "errors").isEmpty());
+        JobOutputs.assertEmbeddings(out, records, expected, 1e-5, "cuda fp32");
     }
 }

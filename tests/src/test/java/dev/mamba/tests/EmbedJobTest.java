@@ -50,15 +50,7 @@ class EmbedJobTest {
         assertEquals(0, rc);
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
         assertTrue(Files.exists(out.resolve("summary.json")));
-        Map<String, Row> rows = JobOutputs.byId(out, "embeddings");
-        assertEquals(records.keySet(), rows.keySet());
-        for (Map.Entry<String, float[][]> e : expected.entrySet()) {
-            Row r = rows.get(e.getKey());
-            assertEquals(records.get(e.getKey()).length(), r.getLong(2), e.getKey());
-            double em = JobOutputs.relErr(r.getList(3), e.getValue()[0]), el = JobOutputs.relErr(r.getList(4), e.getValue()[1]);
-            assertTrue(em <= 1e-5 && el <= 1e-5, master + " chunk " + chunk + " " + e.getKey() + ": mean " + em + ", last " + el);
-        }
-        assertTrue(JobOutputs.byId(out, "errors").isEmpty());
+        JobOutputs.assertEmbeddings(out, records, expected, 1e-5, master + " chunk " + chunk);
     }
 
     @Test

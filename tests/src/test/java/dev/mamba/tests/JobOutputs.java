@@ -8,6 +8,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Reading a job's Parquet parts back in the tests, and comparing embedding columns. */
 final class JobOutputs {
     private JobOutputs() {
@@ -43,5 +46,23 @@ final class JobOutputs {
     /** ‖got − want‖ / ‖want‖ for an array<float> column. */
     static double relErr(List<Float> got, float[] want) {
         return Fixtures.relErr(floats(got), want);
+    }
+
+    /**
+     * The embed job's output in {@code out}: one row per record with its length, the mean and last hidden
+     * states within {@code tol} of {@code expected} (per id: {mean, last}), and no error rows. {@code what}
+     * names the run in failure messages.
+     */
+    static void assertEmbeddings(Path out, Map<String, String> records, Map<String, float[][]> expected, double tol,
+                                 String what) {
+        Map<String, Row> rows = byId(out, "embeddings");
+        assertEquals(records.keySet(), rows.keySet(), what);
+        for (Map.Entry<String, float[][]> e : expected.entrySet()) {
+            Row r = rows.get(e.getKey());
+            assertEquals(records.get(e.getKey()).length(), r.getLong(2), what + " " + e.getKey());
+            double em = relErr(r.getList(3), e.getValue()[0]), el = relErr(r.getList(4), e.getValue()[1]);
+            assertTrue(em <= tol && el <= tol, what + " " + e.getKey() + ": mean " + em + ", last " + el);
+        }
+        assertTrue(byId(out, "errors").isEmpty(), what + ": error rows");
     }
 }
