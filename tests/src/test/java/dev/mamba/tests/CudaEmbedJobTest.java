@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The embed job in local mode on the GPU, full-fp32: every sequence's embedding within 1e-5 of the CPU reference,
@@ -43,5 +44,8 @@ class CudaEmbedJobTest {
                 out.toString(), "--master", "local[2]", "--chunk-length", "700", "--lanes", "4", "--batch-tokens", "2800",
                 "--backend", "cuda", "--precision", "fp32"));
         JobOutputs.assertEmbeddings(out, records, expected, 1e-5, "cuda fp32");
+        com.fasterxml.jackson.databind.JsonNode sum = EmbedJobTest.summary(out);
+        assertEquals(1, sum.path("backends").size(), sum.toString());
+        assertTrue(sum.path("backends").get(0).asText().startsWith("cuda: device 0"), sum.toString());
     }
 }

@@ -1,6 +1,10 @@
 package dev.mamba.tests;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mamba.jobs.cli.Main;
+import dev.mamba.kernels.BackendChoice;
+import dev.mamba.kernels.Backends;
 import dev.mamba.jobs.spark.ExecutorRuntime;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.AfterAll;
@@ -49,8 +53,40 @@ class EmbedJobTest {
                 "--batch-tokens", "2048", "--backend", "cpu");
         assertEquals(0, rc);
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
-        assertTrue(Files.exists(out.resolve("summary.json")));
+        JsonNode sum = summary(out);
+        assertEquals("cpu", sum.path("settings").path("backend").asText());
+        assertEquals(1, sum.path("backends").size(), sum.toString());
+        assertTrue(sum.path("backends").get(0).asText().startsWith("cpu: "), sum.toString());
         JobOutputs.assertEmbeddings(out, records, expected, 1e-5, master + " chunk " + chunk);
+    }
+
+    static JsonNode summary(Path out) {
+        assertTrue(Files.exists(out.resolve("summary.json")));
+        try {
+            return new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Without --backend the summary says what was asked for (auto here) and what the tasks ran on. */
+    @Test
+    void summaryNamesTheBackendAskedForAndTheOneThatRan() {
+        Path out = tmp.resolve("out-default-backend");
+        assertEquals(0, Main.run("embed", "--model", model.toString(), "--input", inputs.toString(), "--output",
+                out.toString(), "--master", "local[2]", "--chunk-length", "1000"));
+        JsonNode sum = summary(out);
+        String asked = BackendChoice.resolve(null, "test").lower();  // auto unless MAMBA_BACKEND / mamba.backend say otherwise
+        assertEquals(asked, sum.path("settings").path("backend").asText());
+        boolean gpu;
+        try {
+            gpu = Backends.cuda().deviceCount() > 0;
+        } catch (UnsupportedOperationException e) {
+            gpu = false;
+        }
+        String ran = asked.equals("auto") ? (gpu ? "cuda: " : "cpu: ") : asked + ": ";
+        assertEquals(1, sum.path("backends").size(), sum.toString());
+        assertTrue(sum.path("backends").get(0).asText().startsWith(ran), "expected " + ran + "...: " + sum);
     }
 
     @Test

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /** What a finished job reports: printed at the end and written as summary.json beside the outputs. */
 public final class JobSummary {
@@ -18,6 +20,8 @@ public final class JobSummary {
     public double seconds;
     public final Map<String, Long> rows = new LinkedHashMap<>();
     public final Map<String, String> settings = new LinkedHashMap<>();
+    /** The backends the tasks ran on, as each executor described its own (device, precision, kernels). */
+    public final SortedSet<String> backends = new TreeSet<>();
 
     JobSummary(String job) {
         this.job = job;
@@ -44,6 +48,7 @@ public final class JobSummary {
         n.put("job", job).put("sequences", sequences).put("errors", errors).put("steps", steps).put("chunks", chunks)
                 .put("seconds", seconds).put("steps_per_second", stepsPerSecond())
                 .put("computed_steps", computedSteps).put("lane_utilization", laneUtilization());
+        backends.forEach(n.putArray("backends")::add);
         ObjectNode r = n.putObject("rows");
         rows.forEach(r::put);
         ObjectNode st = n.putObject("settings");

@@ -41,13 +41,13 @@ final class PartitionDriver implements Iterator<Row> {
     private final String name;
 
     PartitionDriver(Iterator<Row> in, JobSettings s, Function<ExecutorRuntime.Lease, RowSink> sinks,
-                    Function<ExecutorRuntime.Lease, StepEncoder> encoder, LongAccumulator chunks, LongAccumulator steps,
-                    LongAccumulator computed) {
+                    Function<ExecutorRuntime.Lease, StepEncoder> encoder, JobCounters counters) {
         this.in = in;
-        this.chunks = chunks;
-        this.steps = steps;
-        this.computed = computed;
+        this.chunks = counters.chunks;
+        this.steps = counters.steps;
+        this.computed = counters.computed;
         this.lease = ExecutorRuntime.acquire(s);
+        counters.backends.add(lease.model.backend().describe());
         this.leasedAt = System.nanoTime();
         RowSink sk;
         try {

@@ -1,5 +1,6 @@
 package dev.mamba.jobs.spark;
 
+import dev.mamba.kernels.BackendChoice;
 import dev.mamba.pipeline.batch.StepEncoder;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
@@ -8,7 +9,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,16 +56,14 @@ public abstract class SequenceJob implements Serializable {
             ExecutorRuntime.prewarm(settings);  // this JVM runs the tasks: load while Spark plans
         }
         long t0 = System.nanoTime();
-        LongAccumulator chunks = spark.sparkContext().longAccumulator("mamba.chunks");
-        LongAccumulator steps = spark.sparkContext().longAccumulator("mamba.steps");
-        LongAccumulator computed = spark.sparkContext().longAccumulator("mamba.computedSteps");
+        JobCounters counters = new JobCounters(spark);
         JobSummary summary = new JobSummary(name());
         try (OutputDir out = new OutputDir(output, overwrite);
-             ProgressListener progress = new ProgressListener(chunks, steps, plan.totalSteps, plan.estimated)) {
+             ProgressListener progress = new ProgressListener(counters.chunks, counters.steps, plan.totalSteps, plan.estimated)) {
             spark.sparkContext().addSparkListener(progress);
             try {
                 Dataset<Row> chunkRows = readChunks(spark, plan, inputs);
-                Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, chunks, steps, computed), Encoders.row(rowSchema()))
+                Dataset<Row> rows = chunkRows.mapPartitions(new Fn(this, counters), Encoders.row(rowSchema()))
                         .persist(StorageLevel.MEMORY_AND_DISK());
                 try {
                     long tw = System.nanoTime();
@@ -86,9 +84,10 @@ public abstract class SequenceJob implements Serializable {
             }
             summary.errors = summary.rows.getOrDefault("error", 0L);
             summary.sequences = summary.rows.getOrDefault(sequenceKind(), 0L);
-            summary.steps = steps.value();
-            summary.computedSteps = computed.value();
-            summary.chunks = chunks.value();
+            summary.steps = counters.steps.value();
+            summary.computedSteps = counters.computed.value();
+            summary.chunks = counters.chunks.value();
+            summary.backends.addAll(counters.backendsUsed());
             summary.seconds = (System.nanoTime() - t0) / 1e9;
             summary.settings.put("model", settings.model);
             if (!settings.model.equals(settings.modelDir().toString())) {
@@ -96,7 +95,9 @@ public abstract class SequenceJob implements Serializable {
             }
             summary.settings.put("format", plan.format);
             summary.settings.put("inputs", String.join(",", inputs));
-            summary.settings.put("backend", String.valueOf(settings.backend));
+            // what was asked for (flag, else property, else environment, else auto); the tasks' backends are in
+            // summary.backends
+            summary.settings.put("backend", BackendChoice.resolve(settings.backend, "job setting backend").lower());
             summary.settings.put("precision", settings.precision);
             summary.settings.put("lanes", String.valueOf(settings.lanes));
             summary.settings.put("chunk_length", String.valueOf(settings.chunkLength));
@@ -179,15 +180,11 @@ public abstract class SequenceJob implements Serializable {
     private static final class Fn implements MapPartitionsFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
         private final SequenceJob job;
-        private final LongAccumulator chunks;
-        private final LongAccumulator steps;
-        private final LongAccumulator computed;
+        private final JobCounters counters;
 
-        Fn(SequenceJob job, LongAccumulator chunks, LongAccumulator steps, LongAccumulator computed) {
+        Fn(SequenceJob job, JobCounters counters) {
             this.job = job;
-            this.chunks = chunks;
-            this.steps = steps;
-            this.computed = computed;
+            this.counters = counters;
         }
 
         @Override
@@ -195,7 +192,7 @@ public abstract class SequenceJob implements Serializable {
             if (!input.hasNext()) {
                 return java.util.Collections.emptyIterator();
             }
-            return new PartitionDriver(input, job.settings, job::sink, job::encoder, chunks, steps, computed);
+            return new PartitionDriver(input, job.settings, job::sink, job::encoder, counters);
         }
     }
 }
