@@ -53,7 +53,8 @@ for name, tol in (("demo-auto", 1e-4), ("demo-bf16", 5e-2)):
         a = np.stack(g[col].to_numpy()); b = np.stack(cpu[col].to_numpy())
         rel = np.abs(a - b).max() / np.abs(b).max()
         say(f"{name} vs cpu {col}: max |diff| / max |cpu| = {rel:.2e} over {a.shape} ({'ok' if rel <= tol else 'FAIL'} at {tol:g})")
-    say(f"{name} summary backend: " + json.dumps(json.load(open(f'/tmp/{name}/summary.json'))['settings'].get('backend')))
+    sm = json.load(open(f'/tmp/{name}/summary.json'))
+    say(f"{name} summary: backend asked {sm['settings'].get('backend')!r}, ran on {[b[:60] for b in sm.get('backends', [])]}")
 s_gpu = pd.read_parquet("/tmp/scores-auto/steps").sort_values(["series_id", "step"])
 s_cpu = pd.read_parquet("/tmp/scores-cpu/steps").sort_values(["series_id", "step"])
 for col in s_cpu.columns:
