@@ -123,6 +123,7 @@ public final class JobOptions {
 
     /** Runs a job in a session for these flags, prints its summary line, stops the session. */
     int run(String app, dev.mamba.jobs.spark.SequenceJob job) throws java.io.IOException {
+        job.openOutput(inputs, output, overwrite).close();  // an output it may not write fails before Spark starts
         org.apache.spark.sql.SparkSession spark = dev.mamba.jobs.spark.SparkSessions.forJob(app, master, job);
         try {
             dev.mamba.jobs.spark.JobSummary sum = job.run(spark, format(), inputs, output, overwrite);

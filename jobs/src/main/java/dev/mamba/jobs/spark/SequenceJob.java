@@ -58,7 +58,7 @@ public abstract class SequenceJob implements Serializable {
         long t0 = System.nanoTime();
         JobCounters counters = new JobCounters(spark);
         JobSummary summary = new JobSummary(name());
-        try (OutputDir out = new OutputDir(output, overwrite);
+        try (OutputDir out = openOutput(inputs, output, overwrite);
              ProgressListener progress = new ProgressListener(counters.chunks, counters.steps, plan.totalSteps, plan.estimated)) {
             spark.sparkContext().addSparkListener(progress);
             try {
@@ -153,6 +153,24 @@ public abstract class SequenceJob implements Serializable {
 
     /** Hook for extra files (reports) before the output is committed. */
     protected void afterParts(SparkSession spark, OutputDir out, JobSummary summary) throws IOException {
+    }
+
+    /**
+     * The output directory, checked against what the job reads: its inputs (local paths and file: URIs) and
+     * its model, which {@code --overwrite} must never delete. The CLI opens (and closes) one before starting
+     * Spark, so that an output it cannot write, or may not replace, fails at once.
+     */
+    public OutputDir openOutput(List<String> inputs, Path output, boolean overwrite) {
+        List<Path> reads = new java.util.ArrayList<>();
+        for (String i : inputs) {
+            if (i.startsWith("file:")) {
+                reads.add(Path.of(java.net.URI.create(i)));
+            } else if (!i.contains("://")) {
+                reads.add(Path.of(i));
+            }
+        }
+        reads.add(settings.modelDir());
+        return new OutputDir(output, overwrite, reads);
     }
 
     /** Spark wraps task failures; users want the message of what actually went wrong. */

@@ -20,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -172,10 +173,42 @@ public final class SafeTensorsReader implements AutoCloseable {
                     tensors.put(e.getKey(), parseEntry(label, e.getKey(), e.getValue(), dataLength));
                 }
             }
+            checkLayout(label, tensors, dataLength);
             return new SafeTensorsReader(file, ch, dataStart, dataLength, tensors, metadata, windowBytes);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
+        }
+    }
+
+    /**
+     * The data section must be the tensors' bytes back to back, each once, with nothing after them, as the
+     * safetensors format requires (its reference reader refuses anything else). A header whose offsets overlap
+     * would otherwise load silently as wrong weights (two tensors sharing bytes), and gaps or trailing bytes
+     * mean the header and the data do not belong together.
+     */
+    private static void checkLayout(String label, Map<String, TensorInfo> tensors, long dataLength)
+            throws CheckpointException {
+        List<TensorInfo> byBegin = new ArrayList<>(tensors.values());
+        byBegin.sort(Comparator.comparingLong((TensorInfo t) -> t.begin).thenComparingLong(t -> t.end));
+        long next = 0;
+        TensorInfo prev = null;
+        for (TensorInfo t : byBegin) {
+            if (t.begin < next) {
+                throw new CheckpointException(label + ": tensor " + t.name + " (data_offsets [" + t.begin + ", " + t.end
+                        + ")) overlaps tensor " + prev.name + " ([" + prev.begin + ", " + prev.end
+                        + ")): each tensor must have bytes of its own");
+            }
+            if (t.begin > next) {
+                throw new CheckpointException(label + ": bytes [" + next + ", " + t.begin + ") of the data section belong "
+                        + "to no tensor (before tensor " + t.name + "): the offsets must be contiguous");
+            }
+            next = t.end;
+            prev = t;
+        }
+        if (next != dataLength) {
+            throw new CheckpointException(label + ": the data section has " + dataLength + " bytes but the tensors end at "
+                    + next + " (" + (dataLength - next) + " bytes after the last tensor): header and data do not match");
         }
     }
 

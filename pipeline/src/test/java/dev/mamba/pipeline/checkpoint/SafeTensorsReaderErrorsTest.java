@@ -144,6 +144,27 @@ class SafeTensorsReaderErrorsTest {
                 new byte[4]), "tensor w", "more elements than a long holds");
     }
 
+    /** Offsets that would load as wrong weights (shared bytes) or do not cover the data exactly. */
+    @Test
+    void offsetsMustTileTheDataSection() throws Exception {
+        String a = "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
+        assertEquals("model.safetensors: tensor D (data_offsets [4, 12)) overlaps tensor a ([0, 8)): each tensor must "
+                        + "have bytes of its own",
+                openError("{" + a + ",\"D\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[12]));
+        assertContains(openError("{" + a + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                new byte[8]), "overlaps tensor");
+        assertEquals("model.safetensors: bytes [8, 12) of the data section belong to no tensor (before tensor b): the "
+                        + "offsets must be contiguous",
+                openError("{" + a + ",\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}", new byte[16]));
+        assertEquals("model.safetensors: the data section has 12 bytes but the tensors end at 8 (4 bytes after the last "
+                + "tensor): header and data do not match", openError("{" + a + "}", new byte[12]));
+        // listed out of order, empty tensors anywhere: fine
+        Path f = TestCheckpoints.rawFile(tmp.resolve("model.safetensors"), "{\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
+                + "\"data_offsets\":[8,12]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}," + a + "}",
+                new byte[12]);
+        SafeTensorsReader.open(f).close();
+    }
+
     @Test
     void unknownTensorName() throws Exception {
         Path f = TestCheckpoints.rawFile(tmp.resolve("model.safetensors"), "{}", new byte[0]);
