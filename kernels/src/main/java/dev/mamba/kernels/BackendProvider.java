@@ -19,6 +19,14 @@ public interface BackendProvider {
      */
     Backend open(int device, Precision precision);
 
+    /**
+     * Checks, without opening anything, that {@link #open} could serve this device: a job run in this JVM
+     * (Spark local mode) can then refuse an explicit {@code cuda} before it starts, instead of in every task.
+     *
+     * @throws UnsupportedOperationException with the reason {@link #open} would give
+     */
+    void requireUsable(int device);
+
     /** Lines describing the devices and driver, or the reason there are none; for {@code info}. */
     List<String> describeDevices();
 

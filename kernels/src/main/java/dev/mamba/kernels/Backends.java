@@ -97,6 +97,11 @@ public final class Backends {
         }
 
         @Override
+        public void requireUsable(int device) {
+            throw new UnsupportedOperationException(reason);
+        }
+
+        @Override
         public List<String> describeDevices() {
             return List.of("cuda: unavailable: " + reason);
         }

@@ -30,6 +30,7 @@ public final class BackendOptions {
     }
 
     public Backend open() {
+        dev.mamba.jobs.spark.JobSettings.checkBackendFlags(threads, device);
         return Backends.open(choice(), Math.max(0, device), Precision.parse(precision), threads);
     }
 

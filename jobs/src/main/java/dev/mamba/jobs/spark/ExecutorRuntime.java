@@ -123,6 +123,20 @@ public final class ExecutorRuntime {
     }
 
     /**
+     * Local mode only (this JVM is the executor): an explicit {@code cuda} that this JVM cannot serve fails here,
+     * once, with the reason, instead of in every task (each a page of Spark's logging) after Spark has started.
+     */
+    public static void requireLocalBackend(JobSettings s) {
+        if (BackendChoice.resolve(s.backend, "--backend") == BackendChoice.CUDA) {
+            try {
+                Backends.cuda().requireUsable(Math.max(0, s.device));
+            } catch (UnsupportedOperationException e) {
+                throw new IllegalStateException("backend cuda was asked for but cannot serve: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
      * Local mode only (this JVM is the executor): opens the backend of every device the tasks will pick and
      * loads the model there on a background thread while Spark plans the job (H200, run 42: planning took
      * 2.2 s, then the first tasks spent 1.6 s opening the backend and 0.5 s loading the model). Tasks that

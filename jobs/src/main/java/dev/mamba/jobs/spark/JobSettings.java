@@ -1,6 +1,8 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.models.BuiltinModels;
+import dev.mamba.kernels.BackendChoice;
+import dev.mamba.kernels.Precision;
 
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -65,7 +67,7 @@ public final class JobSettings implements Serializable {
         return BuiltinModels.resolve(model);
     }
 
-    /** Steps per forward call. */
+    /** Steps per forward call ({@link #validate} ensures batch tokens ≥ lanes). */
     public int stepsPerCall() {
         return Math.max(1, Math.min(chunkLength, batchTokens / Math.max(1, lanes)));
     }
@@ -74,11 +76,21 @@ public final class JobSettings implements Serializable {
     public void validate() {
         check(lanes > 0, "--lanes must be > 0, is " + lanes);
         check(chunkLength > 0, "--chunk-length must be > 0, is " + chunkLength);
-        check(batchTokens > 0, "--batch-tokens must be > 0, is " + batchTokens);
+        check(batchTokens >= lanes, "--batch-tokens must be at least --lanes (a forward call runs lanes x steps "
+                + "tokens): is " + batchTokens + " with " + lanes + " lanes");
+        checkBackendFlags(cpuThreads, device);
+        BackendChoice.resolve(backend, "--backend");  // names the flag, property or variable it came from
+        Precision.parse(precision);
         check(unknown.equals("fail") || unknown.equals("unk"), "--unknown must be fail or unk, is " + unknown);
         check(onError.equals("fail") || onError.equals("report"), "--on-error must be fail or report, is " + onError);
         check(window >= 0, "--window must be >= 0, is " + window);
         check(frameSize > 0, "--frame-size must be > 0, is " + frameSize);
+    }
+
+    /** --threads and --device ranges (the jobs' and the in-process commands'). */
+    public static void checkBackendFlags(int threads, int device) {
+        check(threads >= 0, "--threads must be >= 0 (0: one per core), is " + threads);
+        check(device >= -1, "--device must be a CUDA device index >= 0, is " + device);
     }
 
     private static void check(boolean ok, String msg) {

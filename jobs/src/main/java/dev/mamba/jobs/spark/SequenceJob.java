@@ -53,6 +53,7 @@ public abstract class SequenceJob implements Serializable {
         settings.validate();
         InputPlan plan = InputPlan.of(settings, format, inputs);
         if (spark.sparkContext().isLocal()) {
+            ExecutorRuntime.requireLocalBackend(settings);
             ExecutorRuntime.prewarm(settings);  // this JVM runs the tasks: load while Spark plans
         }
         long t0 = System.nanoTime();
@@ -173,16 +174,38 @@ public abstract class SequenceJob implements Serializable {
         return new OutputDir(output, overwrite, reads);
     }
 
-    /** Spark wraps task failures; users want the message of what actually went wrong. */
+    /**
+     * Spark wraps task failures ("Job aborted due to stage failure: ..."); users want the message of what went
+     * wrong: the outermost exception in the chain that is neither Spark's nor a bare wrapper (a message that is
+     * just its cause's toString), because that is where this project adds context ("backend cuda was asked for
+     * but cannot serve: <reason>"); an I/O cause's reason is appended when the message lacks it.
+     */
     static RuntimeException rootCause(Exception e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
+        Throwable pick = null;
+        for (Throwable t = e; t != null && pick == null; t = t.getCause() == t ? null : t.getCause()) {
+            boolean spark = t.getClass().getName().startsWith("org.apache.spark.") || t.getClass().getName().startsWith("scala.");
+            boolean wrapper = t.getMessage() == null || (t.getCause() != null && t.getMessage().equals(t.getCause().toString()));
+            if (!spark && !wrapper) {
+                pick = t;
+            }
         }
-        if (t == e && e instanceof RuntimeException && !(e.getClass().getName().startsWith("org.apache.spark"))) {
+        if (pick == null) {
+            pick = e;
+            while (pick.getCause() != null && pick.getCause() != pick) {
+                pick = pick.getCause();
+            }
+        }
+        if (pick == e && e instanceof RuntimeException && !e.getClass().getName().startsWith("org.apache.spark")) {
             return (RuntimeException) e;
         }
-        return new IllegalStateException(t.getMessage() != null ? t.getMessage() : t.toString(), e);
+        String msg = pick.getMessage() != null ? pick.getMessage() : pick.toString();
+        if (pick.getCause() instanceof java.io.IOException) {
+            String why = dev.mamba.pipeline.io.IoMessages.reason((java.io.IOException) pick.getCause());
+            if (!msg.contains(why)) {
+                msg += ": " + why;
+            }
+        }
+        return new IllegalStateException(msg, e);
     }
 
     /** Builds the token or feature encoder for the model. */

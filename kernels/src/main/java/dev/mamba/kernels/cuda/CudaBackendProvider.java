@@ -31,6 +31,12 @@ public final class CudaBackendProvider implements BackendProvider {
 
     @Override
     public Backend open(int device, Precision precision) {
+        requireUsable(device);
+        return new CudaBackend(device, precision, CudaModule.readFatbin());
+    }
+
+    @Override
+    public void requireUsable(int device) {
         String why = CudaDriver.unavailableReason();
         if (why != null) {
             throw new UnsupportedOperationException(why);
@@ -51,8 +57,7 @@ public final class CudaBackendProvider implements BackendProvider {
             throw new UnsupportedOperationException("CUDA device " + device + " (" + deviceName(dev)
                     + "): compute capability " + major + "." + minor + " < " + MIN_MAJOR + ".0");
         }
-        byte[] fatbin = CudaModule.readFatbin();
-        return new CudaBackend(device, precision, fatbin);
+        CudaModule.requireFatbin();
     }
 
     @Override
