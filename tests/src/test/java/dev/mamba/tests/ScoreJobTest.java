@@ -176,4 +176,65 @@ class ScoreJobTest {
         assertEquals(2, errors.size(), errors.toString());
         assertEquals(5, JobOutputs.rows(out, "series").size());
     }
+
+    /**
+     * CSV files are read by their own headers (a column order or delimiter that differs from the first file's
+     * must not swap columns), each file without --id-column is its own series, ISO-8601 times work, and with
+     * --on-error report a ragged file is one error row and none of its rows are scored.
+     */
+    @Test
+    void csvFilesAreReadByTheirOwnHeaders() throws Exception {
+        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
+                false, 1, 1);
+        Path model = Files.createDirectories(tmp.resolve("ts1"));
+        RandomCheckpoint.writeRandom(model, cfg, 6, false, "F32");
+        Path in = Files.createDirectories(tmp.resolve("csvs"));
+        List<String> a = new ArrayList<>(List.of("time,value")), b = new ArrayList<>(List.of("value;time"));
+        for (int t = 0; t < 60; t++) {
+            a.add(t + "," + (t % 7));
+            b.add((100 + t) + ";2024-01-01T00:00:" + String.format("%02d", t));
+        }
+        Files.write(in.resolve("a.csv"), a);
+        Files.write(in.resolve("b.csv"), b);
+        Files.write(in.resolve("_SUCCESS"), List.of());  // bookkeeping of a directory Spark wrote: not an input
+        Path out = tmp.resolve("score-csvs");
+        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output",
+                out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
+                "--backend", "cpu", "--format", "csv"));
+        Map<String, Map<Long, Row>> steps = new HashMap<>();
+        for (Row r : JobOutputs.rows(out, "steps")) {
+            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
+        }
+        assertEquals(java.util.Set.of("a", "b"), steps.keySet(), "one series per file, named after it");
+        for (long t = 0; t < 60; t++) {
+            Row ra = steps.get("a").get(t), rb = steps.get("b").get(t);
+            assertEquals(t, ra.getDouble(2), 0);
+            assertEquals(t % 7, ((Number) ra.getList(3).get(0)).doubleValue(), 0);
+            assertEquals(java.time.Instant.parse("2024-01-01T00:00:00Z").toEpochMilli() + 1000 * t, rb.getDouble(2), 0);
+            assertEquals(100 + t, ((Number) rb.getList(3).get(0)).doubleValue(), 0, "b's value column by name");
+        }
+
+        Files.write(in.resolve("c.csv"), List.of("time,value", "0,1", "1,2,3", "2,3"));
+        Files.write(in.resolve("d.csv"), List.of("time,value", "0,1", "NaN,2"));
+        Path rep = tmp.resolve("score-csvs-report");
+        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output",
+                rep.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
+                "--backend", "cpu", "--on-error", "report", "--format", "csv"));
+        Map<String, String> errors = new HashMap<>();
+        for (Row r : JobOutputs.rows(rep, "errors")) {
+            errors.put(r.getString(0), r.getString(3));
+        }
+        assertEquals(in.resolve("c.csv") + ":3: 3 fields, the header has 2", errors.get(in.resolve("c.csv").toString()),
+                errors.toString());
+        assertTrue(errors.get("d").contains("d.csv:3: column 'time' = 'NaN' is NaN"), errors.toString());
+        assertEquals(2, errors.size(), errors.toString());
+        java.util.Set<String> scored = new java.util.HashSet<>();
+        JobOutputs.rows(rep, "series").forEach(r -> scored.add(r.getString(0)));
+        assertEquals(java.util.Set.of("a", "b"), scored, "nothing of the ragged file is scored");
+
+        assertTrue(Main.run("score", "--model", model.toString(), "--input", in.resolve("c.csv").toString(),
+                "--output", tmp.resolve("never").toString(), "--master", "local[1]", "--value-columns", "value",
+                "--backend", "cpu") != 0);
+        assertTrue(!Files.exists(tmp.resolve("never")));
+    }
 }

@@ -1,6 +1,11 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.source.ChunkSchema;
+import dev.mamba.pipeline.io.InputFormatException;
+import dev.mamba.pipeline.io.IoMessages;
+import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
+import dev.mamba.pipeline.io.timeseries.TimeSeriesCsvReader;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -16,6 +21,8 @@ import org.apache.spark.sql.types.StructType;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -38,16 +45,35 @@ final class TimeSeriesChunks {
     }
 
     static Dataset<Row> read(SparkSession spark, String format, List<String> inputs, JobSettings s) {
-        Dataset<Row> raw;
+        Dataset<Row> df;
+        List<String> values;
         if (format.equals("csv")) {
-            raw = spark.read().option("header", "true").option("inferSchema", "false").option("mode", "PERMISSIVE")
-                    .csv(inputs.toArray(new String[0]));
+            List<Path> files = csvFiles(inputs);
+            values = csvValueColumns(files.get(0), s);
+            df = csvRows(spark, files, values, s);
         } else {
-            raw = spark.read().parquet(inputs.toArray(new String[0]));
+            Dataset<Row> probe = spark.read().parquet(inputs.get(0));
+            values = valueColumns(String.join(", ", inputs), Arrays.asList(probe.schema().fieldNames()), s);
+            df = null;
+            // one read per input, so that without --id-column each input is its own series (its path)
+            for (String in : inputs) {
+                Dataset<Row> one = parquetRows(spark.read().parquet(in), in, values, s);
+                df = df == null ? one : df.unionByName(one);
+            }
         }
-        StructType schema = raw.schema();
-        List<String> names = Arrays.asList(schema.fieldNames());
-        String where = String.join(", ", inputs);
+        df = df.withColumn("step", row_number().over(Window.partitionBy("sid").orderBy(col("time_ms").asc_nulls_first())).minus(1).cast("long"))
+                .withColumn("n", count(lit(1)).over(Window.partitionBy("sid")));
+        long series = df.select("sid").distinct().count();
+        int parts = (int) Math.max(1, Math.min(100_000, (series + s.lanes - 1) / s.lanes));
+        long len = s.chunkLength;
+        df = df.repartition(parts, col("sid"))
+                .sortWithinPartitions(floor(col("step").divide(len)), col("sid"), col("step"));
+        return df.mapPartitions(new Build(s.chunkLength, values),
+                Encoders.row(ChunkSchema.WITH_TIMES));
+    }
+
+    /** The value columns: as asked, or every column but the id and time columns; each must exist. */
+    private static List<String> valueColumns(String where, List<String> names, JobSettings s) {
         if (!names.contains(s.timeColumn)) {
             throw new IllegalArgumentException(where + ": no time column '" + s.timeColumn + "'; columns are " + names
                     + " (set --time-column)");
@@ -72,20 +98,185 @@ final class TimeSeriesChunks {
         if (values.isEmpty()) {
             throw new IllegalArgumentException(where + ": no value columns besides id and time");
         }
-        Column id = s.idColumn == null ? lit(where) : coalesce(col(s.idColumn).cast("string"), lit(""));
+        return values;
+    }
+
+    /** Parquet rows as (sid, time_text, time_ms, vals, error): typed columns, matched by name. */
+    private static Dataset<Row> parquetRows(Dataset<Row> raw, String input, List<String> values, JobSettings s) {
+        StructType schema = raw.schema();
+        valueColumns(input, Arrays.asList(schema.fieldNames()), s);
+        Column id = s.idColumn == null ? lit(input) : col(s.idColumn).cast("string");
         Column[] vals = values.stream().map(v -> col(v).cast("string")).toArray(Column[]::new);
-        Dataset<Row> df = raw.select(id.as("sid"), col(s.timeColumn).cast("string").as("time_text"),
-                timeMillis(schema.apply(s.timeColumn).dataType(), col(s.timeColumn)).as("time_ms"),
-                array(vals).as("vals"));
-        df = df.withColumn("step", row_number().over(Window.partitionBy("sid").orderBy(col("time_ms").asc_nulls_first())).minus(1).cast("long"))
-                .withColumn("n", count(lit(1)).over(Window.partitionBy("sid")));
-        long series = df.select("sid").distinct().count();
-        int parts = (int) Math.max(1, Math.min(100_000, (series + s.lanes - 1) / s.lanes));
-        long len = s.chunkLength;
-        df = df.repartition(parts, col("sid"))
-                .sortWithinPartitions(floor(col("step").divide(len)), col("sid"), col("step"));
-        return df.mapPartitions(new Build(s.chunkLength, values, String.join(",", inputs)),
-                Encoders.row(ChunkSchema.WITH_TIMES));
+        Column time = timeMillis(schema.apply(s.timeColumn).dataType(), col(s.timeColumn));
+        Column timeText = col(s.timeColumn).cast("string");
+        return raw.select(id.as("sid"), timeText.as("time_text"), time.as("time_ms"), array(vals).as("vals"),
+                // an unreadable time, or a missing series id, is that row's error (its series stops there)
+                when(id.isNull(), concat(lit(input + ": column '" + s.idColumn + "' (series id) is null at time "),
+                        coalesce(timeText, lit("null"))))
+                        .when(time.isNull(), concat(lit("time '"), coalesce(timeText, lit("null")),
+                                lit("' is neither a number nor an ISO-8601 timestamp")))
+                        .as("error"), lit(input).as("file"));
+    }
+
+    /** The CSV files of the inputs: files as given, directories' files (not hidden, not _-bookkeeping). */
+    private static List<Path> csvFiles(List<String> inputs) {
+        List<Path> files = new ArrayList<>();
+        for (String in : inputs) {
+            Path p = in.startsWith("file:") ? Path.of(java.net.URI.create(in)) : Path.of(in);
+            if (Files.isDirectory(p)) {
+                try (var l = Files.list(p)) {
+                    l.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")
+                            && !f.getFileName().toString().startsWith("_")).sorted().forEach(files::add);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot list " + p, e);
+                }
+            } else {
+                files.add(p);
+            }
+        }
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("no CSV files in " + String.join(", ", inputs));
+        }
+        return files;
+    }
+
+    /** The value columns from the first file's header (every file is checked again when it is read). */
+    private static List<String> csvValueColumns(Path first, JobSettings s) {
+        try (TimeSeriesCsvReader r = new TimeSeriesCsvReader(first, s.idColumn, s.timeColumn, List.of(s.timeColumn))) {
+            return valueColumns(first.toString(), r.header(), s);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    private static final StructType CSV_ROWS = new StructType()
+            .add("sid", DataTypes.StringType, false).add("time_text", DataTypes.StringType)
+            .add("time_ms", DataTypes.DoubleType).add("vals", DataTypes.createArrayType(DataTypes.StringType))
+            .add("error", DataTypes.StringType).add("file", DataTypes.StringType, false);
+
+    /**
+     * CSV rows read on the executors with this project's strict reader ({@link TimeSeriesCsvReader}: columns by
+     * each file's own header, RFC 4180 quoting, the delimiter detected, ISO-8601 times): Spark's CSV source
+     * applies the first file's header to every file by position and drops or invents fields on ragged rows.
+     * Without --id-column each file is one series, named after the file (its path when names repeat).
+     */
+    private static Dataset<Row> csvRows(SparkSession spark, List<Path> files, List<String> values, JobSettings s) {
+        java.util.Map<String, Long> names = files.stream().collect(java.util.stream.Collectors.groupingBy(
+                TimeSeriesChunks::stem, java.util.stream.Collectors.counting()));
+        List<String> specs = new ArrayList<>();
+        for (Path f : files) {
+            String id = names.get(stem(f)) > 1 ? f.toAbsolutePath().toString().replaceFirst("\\.[^./]*$", "") : stem(f);
+            specs.add(id + "\t" + f.toAbsolutePath());
+        }
+        int parts = Math.max(1, Math.min(files.size(), spark.sparkContext().defaultParallelism()));
+        return spark.createDataset(specs, Encoders.STRING()).repartition(parts)
+                .flatMap(new ReadCsv(s.idColumn, s.timeColumn, values, s.onError.equals("report")),
+                        Encoders.row(CSV_ROWS));
+    }
+
+    private static String stem(Path f) {
+        String n = f.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
+    }
+
+    /** Reads one CSV file ("id TAB path") into rows; a bad time or value is that row's error. */
+    private static final class ReadCsv implements FlatMapFunction<String, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String idColumn;
+        private final String timeColumn;
+        private final List<String> values;
+        private final boolean report;
+
+        ReadCsv(String idColumn, String timeColumn, List<String> values, boolean report) {
+            this.idColumn = idColumn;
+            this.timeColumn = timeColumn;
+            this.values = new ArrayList<>(values);
+            this.report = report;
+        }
+
+        @Override
+        public Iterator<Row> call(String spec) throws Exception {
+            int tab = spec.indexOf('\t');
+            Path file = Path.of(spec.substring(tab + 1));
+            String id = spec.substring(0, tab);
+            if (report) {
+                // A malformed file is one error row and nothing else, so its structure is checked in a first
+                // pass: rows already handed on could not be taken back (only --on-error report reads twice).
+                try (TimeSeriesCsvReader check = new TimeSeriesCsvReader(file, idColumn, id, timeColumn, values, (char) 0)) {
+                    while (check.nextCells() != null) {
+                        // fields and ids only; times and values are the rows' own errors
+                    }
+                } catch (InputFormatException e) {
+                    return List.of(fileError(file, e)).iterator();
+                }
+            }
+            TimeSeriesCsvReader r = new TimeSeriesCsvReader(file, idColumn, id, timeColumn, values, (char) 0);
+            return new Iterator<>() {
+                Row next;
+                boolean done;
+
+                @Override
+                public boolean hasNext() {
+                    if (next == null && !done) {
+                        next = read();
+                    }
+                    return next != null;
+                }
+
+                @Override
+                public Row next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    Row out = next;
+                    next = null;
+                    return out;
+                }
+
+                private Row read() {
+                    try {
+                        TimeSeriesCells c = r.nextCells();
+                        if (c == null) {
+                            done = true;
+                            r.close();
+                            return null;
+                        }
+                        Double time = null;
+                        String error = null;
+                        try {
+                            time = r.time(c);
+                            r.values(c);
+                        } catch (InputFormatException e) {
+                            error = e.getMessage();
+                        }
+                        return RowFactory.create(c.seriesId(), c.timeText(), time, c.values(), error, file.toString());
+                    } catch (InputFormatException e) {
+                        // the file's structure is broken (ragged row, empty id): the job fails (report mode checked
+                        // the structure before the first row)
+                        done = true;
+                        closeQuietly();
+                        throw new java.io.UncheckedIOException(e.getMessage(), e);
+                    } catch (java.io.IOException e) {
+                        closeQuietly();
+                        throw new java.io.UncheckedIOException(file + ": " + IoMessages.reason(e), e);
+                    }
+                }
+
+                private void closeQuietly() {
+                    try {
+                        r.close();
+                    } catch (java.io.IOException ignored) {
+                        // reading already failed; that error is the one to report
+                    }
+                }
+            };
+        }
+
+        /** --on-error report: the file's error as a row of a series of its own, named after the file. */
+        private static Row fileError(Path file, InputFormatException e) {
+            return RowFactory.create(file.toString(), null, null, new String[0], e.getMessage(), file.toString());
+        }
     }
 
     /** Epoch milliseconds for timestamps/dates/ISO-8601 text; numbers are taken as they are. */
@@ -107,12 +298,10 @@ final class TimeSeriesChunks {
         private static final long serialVersionUID = 1L;
         private final int chunkLength;
         private final List<String> columns;
-        private final String file;
 
-        Build(int chunkLength, List<String> columns, String file) {
+        Build(int chunkLength, List<String> columns) {
             this.chunkLength = chunkLength;
             this.columns = columns;
-            this.file = file;
         }
 
         @Override
@@ -144,25 +333,25 @@ final class TimeSeriesChunks {
                 private void build() {
                     Row first = pending != null ? pending : in.next();
                     pending = null;
-                    String sid = first.getString(0);
-                    long chunk = first.getLong(4) / chunkLength, n = first.getLong(5);
+                    String sid = first.getString(0), file = first.getString(5);  // the series' (first) file
+                    long chunk = first.getLong(6) / chunkLength, n = first.getLong(7);
                     float[] v = new float[chunkLength * k];
                     double[] t = new double[chunkLength];
                     int len = 0;
                     String error = null;
-                    long errorStep = first.getLong(4);
+                    long errorStep = first.getLong(6);
                     Row r = first;
                     while (true) {
                         if (error == null && !failed.contains(sid)) {
                             error = check(r, sid, v, t, len, lastTime);
-                            errorStep = r.getLong(4);
+                            errorStep = r.getLong(6);
                             len++;
                         }
                         if (!in.hasNext()) {
                             break;
                         }
                         Row nx = in.next();
-                        if (!nx.getString(0).equals(sid) || nx.getLong(4) / chunkLength != chunk) {
+                        if (!java.util.Objects.equals(nx.getString(0), sid) || nx.getLong(6) / chunkLength != chunk) {
                             pending = nx;
                             break;
                         }
@@ -188,6 +377,10 @@ final class TimeSeriesChunks {
                 /** Parses one row into the chunk arrays; returns an error message or null. */
                 private String check(Row r, String sid, float[] v, double[] t, int at, java.util.Map<String, Double> last) {
                     String timeText = r.isNullAt(1) ? null : r.getString(1);
+                    if (!r.isNullAt(4)) {
+                        // a file-level error is its own series, named after the file its message starts with
+                        return r.getString(4).startsWith(String.valueOf(sid)) ? r.getString(4) : "series " + sid + ": " + r.getString(4);
+                    }
                     if (r.isNullAt(2)) {
                         return "series " + sid + ": time '" + timeText + "' is neither a number nor an ISO-8601 timestamp";
                     }
@@ -200,15 +393,15 @@ final class TimeSeriesChunks {
                     for (int f = 0; f < k; f++) {
                         String sv = vals.get(f);
                         float x;
-                        try {
-                            x = sv == null ? Float.NaN : Float.parseFloat(sv.trim());
-                        } catch (NumberFormatException e) {
+                        if (sv == null || sv.isBlank()) {
+                            return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' is empty";
+                        }
+                        String bad = TimeSeriesCsvReader.checkNumber(sv.trim());
+                        if (bad != null && bad.equals("is not a number")) {
                             return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' = '" + sv
                                     + "' is not a number";
                         }
-                        if (sv == null) {
-                            return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' is empty";
-                        }
+                        x = Float.parseFloat(sv.trim());
                         if (!Float.isFinite(x)) {
                             return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' is "
                                     + sv.trim().toLowerCase(Locale.ROOT).replace("infinity", "Inf");

@@ -64,6 +64,15 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
      */
     public TimeSeriesCsvReader(Path file, String idColumn, String timeColumn, List<String> valueColumns,
                                char delimiter) throws IOException {
+        this(file, idColumn, null, timeColumn, valueColumns, delimiter);
+    }
+
+    /**
+     * As above, with the id of the file's single series given ({@code fixedId}, used when {@code idColumn} is
+     * null; null: the file name without its extension).
+     */
+    public TimeSeriesCsvReader(Path file, String idColumn, String fixedId, String timeColumn, List<String> valueColumns,
+                               char delimiter) throws IOException {
         this.file = file.toString();
         this.timeColumn = timeColumn;
         this.valueColumns = List.copyOf(valueColumns);
@@ -111,7 +120,7 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
         }
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
-        this.fixedId = dot > 0 ? name.substring(0, dot) : name;
+        this.fixedId = fixedId != null ? fixedId : dot > 0 ? name.substring(0, dot) : name;
     }
 
     private int column(String name) throws InputFormatException {
@@ -144,6 +153,19 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
 
     /** The next data row, or null at the end of the file. */
     public TimeSeriesRow next() throws IOException {
+        TimeSeriesCells c = nextCells();
+        if (c == null) {
+            return null;
+        }
+        return new TimeSeriesRow(c.seriesId(), time(c), c.timeText(), values(c), c.line());
+    }
+
+    /**
+     * The next data row's fields, checked for the file's structure only (field count, a series id), or null at
+     * the end of the file. Its time and values are parsed by {@link #time} and {@link #values}: separately,
+     * so that a job can turn a bad value into an error of that series at that time and go on with the file.
+     */
+    public TimeSeriesCells nextCells() throws IOException {
         List<String> f;
         do {
             f = csv.next();
@@ -164,13 +186,25 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
         } else {
             id = fixedId;
         }
-        String timeText = f.get(timeIndex).trim();
-        double time = parseTime(timeText, line);
+        String[] values = new String[valueIndex.length];
+        for (int i = 0; i < valueIndex.length; i++) {
+            values[i] = f.get(valueIndex[i]).trim();
+        }
+        return new TimeSeriesCells(id, f.get(timeIndex).trim(), values, line);
+    }
+
+    /** The row's time: a number as written, or an ISO-8601 date/timestamp in epoch milliseconds (see the class). */
+    public double time(TimeSeriesCells c) throws InputFormatException {
+        return parseTime(c.timeText(), c.line());
+    }
+
+    /** The row's values, in the order of the value columns asked for. */
+    public float[] values(TimeSeriesCells c) throws InputFormatException {
         float[] values = new float[valueIndex.length];
         for (int i = 0; i < valueIndex.length; i++) {
-            values[i] = parseValue(f.get(valueIndex[i]).trim(), valueColumns.get(i), line);
+            values[i] = parseValue(c.values()[i], valueColumns.get(i), c.line());
         }
-        return new TimeSeriesRow(id, time, timeText, values, line);
+        return values;
     }
 
     /** All remaining rows. */
@@ -262,7 +296,7 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
      * "is NaN", "is infinite" or "is not a number". Stricter than {@link Double#parseDouble}, which also takes
      * hex floats and suffixes like "1f".
      */
-    static String checkNumber(String s) {
+    public static String checkNumber(String s) {
         int i = 0;
         int n = s.length();
         if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
