@@ -237,4 +237,43 @@ class ScoreJobTest {
                 "--backend", "cpu") != 0);
         assertTrue(!Files.exists(tmp.resolve("never")));
     }
+
+    /** Parquet inputs: columns by name in each input, and without --id-column each input is its own series. */
+    @Test
+    void parquetInputsAreSeriesOfTheirOwn() throws Exception {
+        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
+                false, 1, 1);
+        Path model = Files.createDirectories(tmp.resolve("ts2"));
+        RandomCheckpoint.writeRandom(model, cfg, 7, false, "F32");
+        Path p1 = tmp.resolve("p1.parquet"), p2 = tmp.resolve("p2.parquet");
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<Row> r1 = new ArrayList<>(), r2 = new ArrayList<>();
+            for (int t = 0; t < 40; t++) {
+                r1.add(org.apache.spark.sql.RowFactory.create((long) t, (double) (t % 5)));
+                r2.add(org.apache.spark.sql.RowFactory.create(200.0 + t, 1000L + t));
+            }
+            var s1 = new org.apache.spark.sql.types.StructType().add("time", "long").add("value", "double");
+            var s2 = new org.apache.spark.sql.types.StructType().add("value", "double").add("time", "long");
+            spark.createDataFrame(r1, s1).write().parquet(p1.toString());
+            spark.createDataFrame(r2, s2).write().parquet(p2.toString());
+        } finally {
+            spark.stop();
+        }
+        Path out = tmp.resolve("score-parquet");
+        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", p1.toString(), p2.toString(),
+                "--output", out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
+                "--backend", "cpu", "--format", "parquet"));
+        Map<String, Map<Long, Row>> steps = new HashMap<>();
+        for (Row r : JobOutputs.rows(out, "steps")) {
+            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
+        }
+        assertEquals(java.util.Set.of(p1.toString(), p2.toString()), steps.keySet());
+        for (long t = 0; t < 40; t++) {
+            assertEquals(t % 5, ((Number) steps.get(p1.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
+            assertEquals(1000 + t, steps.get(p2.toString()).get(t).getDouble(2), 0);
+            assertEquals(200 + t, ((Number) steps.get(p2.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
+        }
+    }
 }
