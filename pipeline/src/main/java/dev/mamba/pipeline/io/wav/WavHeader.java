@@ -15,8 +15,8 @@ package dev.mamba.pipeline.io.wav;
  * @param dataOffset         file offset of the first sample byte
  * @param dataBytes          sample bytes that will be read
  * @param frames             sample frames in the file ({@code dataBytes / blockAlign})
- * @param sizeFromFile       true when the data chunk's size was 0xFFFFFFFF or past the end of the file
- *                           (streaming writers) and the data was taken to run to the end of the file
+ * @param sizeFromFile       true when the data chunk's size was a streaming writer's placeholder (see
+ *                           {@link WavReader}) and the data was taken to run to the end of the file
  */
 public record WavHeader(int formatTag, int subFormat, WavEncoding encoding, int channels, int sampleRate,
                         int bitsPerSample, int validBitsPerSample, int blockAlign, long dataOffset, long dataBytes,

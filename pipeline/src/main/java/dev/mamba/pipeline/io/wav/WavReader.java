@@ -20,9 +20,11 @@ import java.util.List;
  * <p>Decodes PCM 8-bit unsigned, 16/24/32-bit signed little-endian, 32-bit IEEE float, and
  * WAVE_FORMAT_EXTENSIBLE with the PCM or IEEE-float sub-format, any channel count and sample rate, to floats
  * in [-1, 1] ({@link WavEncoding} gives each mapping). Chunks other than fmt and data (LIST, fact, cue …)
- * are skipped, with the pad byte after an odd-sized chunk. A data chunk whose size is 0xFFFFFFFF or runs
- * past the end of the file (left so by streaming writers) is read to the end of the file; if the file
- * does not end on a whole sample frame that is a truncation error, raised when the reader is opened.
+ * are skipped, with the pad byte after an odd-sized chunk. A data chunk whose size is a streaming writer's
+ * placeholder (0xFFFFFFFF; 0 with samples after it in a RIFF chunk that ends at the data header; or any
+ * size past the end of the file when the RIFF size is 0 or 0xFFFFFFFF) is read to the end of the file.
+ * Any other data chunk that runs past the end of the file, or a file that does not end on a whole sample
+ * frame, is a truncation error, raised when the reader is opened.
  *
  * <p>Steps: {@code frameSize} consecutive sample frames form one step with
  * {@code features = frameSize × channels} values, interleaved per sample as in the file
@@ -210,6 +212,7 @@ public final class WavReader implements ChunkReader {
         if (riff.remaining() < 12) {
             throw new InputFormatException(file + ": truncated: RIFF header needs 12 bytes, file has " + size);
         }
+        long riffSize = riff.getInt(4) & 0xFFFFFFFFL;
         if (!fourCc(riff, 8).equals("WAVE")) {
             throw new InputFormatException(file + ": not a RIFF/WAVE file: RIFF form type is " + quote(riff, 8));
         }
@@ -241,7 +244,7 @@ public final class WavReader implements ChunkReader {
                 if (fmt == null) {
                     throw new InputFormatException(file + ": data chunk at byte " + off + " comes before any fmt chunk");
                 }
-                return dataHeader(fmt, body, chunkSize, size);
+                return dataHeader(fmt, body, chunkSize, size, riffSize);
             }
             off = body + chunkSize + (chunkSize & 1);
             if (off > size) {
@@ -253,9 +256,21 @@ public final class WavReader implements ChunkReader {
         throw new InputFormatException(file + ": " + missing + " (chunks found: " + seen + ")");
     }
 
-    private WavHeader dataHeader(Fmt fmt, long dataOffset, long declared, long fileSize) throws IOException {
+    private WavHeader dataHeader(Fmt fmt, long dataOffset, long declared, long fileSize, long riffSize)
+            throws IOException {
         long available = fileSize - dataOffset;
-        boolean fromFile = declared == 0xFFFFFFFFL || declared > available;
+        // A writer that cannot seek back (ffmpeg/sox to a pipe, Python's wave on a stream) leaves a placeholder:
+        // data size 0xFFFFFFFF, or 0 with the RIFF size also counting no samples, or RIFF size 0/0xFFFFFFFF.
+        // Only those mean "read to the end of the file": a real size past the end means the file was cut short
+        // (on a frame boundary that would otherwise pass unnoticed).
+        boolean riffPlaceholder = riffSize == 0 || riffSize == 0xFFFFFFFFL;
+        boolean fromFile = declared == 0xFFFFFFFFL
+                || declared == 0 && available > 0 && (riffPlaceholder || riffSize + 8 <= dataOffset)
+                || declared > available && riffPlaceholder;
+        if (!fromFile && declared > available) {
+            throw new InputFormatException(file + ": truncated: data chunk at byte " + (dataOffset - 8) + " declares "
+                    + declared + " bytes, the file holds " + available + " of them");
+        }
         long bytes = fromFile ? available : declared;
         if (bytes % fmt.blockAlign != 0) {
             String frame = fmt.blockAlign + "-byte sample frames (" + fmt.channels + " channels × "

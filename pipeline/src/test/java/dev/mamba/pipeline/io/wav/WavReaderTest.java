@@ -292,14 +292,45 @@ class WavReaderTest {
             assertTrue(r.header().sizeFromFile());
             assertEquals(3, r.header().frames());
         }
+        // a size past the end of the file is a placeholder only when the RIFF size is one too (0 or 0xFFFFFFFF)
         byte[] tooBig = unknown.clone();
-        ByteBuffer.wrap(tooBig).order(ByteOrder.LITTLE_ENDIAN).putInt(40, 1000);
+        ByteBuffer.wrap(tooBig).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 0xFFFFFFFF).putInt(40, 1000);
         assertArrayEquals(readAll(p, perSample()), readAll(write("big.wav", tooBig), perSample()));
+        byte[] riffZero = tooBig.clone();
+        ByteBuffer.wrap(riffZero).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 0);
+        assertArrayEquals(readAll(p, perSample()), readAll(write("riff0.wav", riffZero), perSample()));
+        // data size 0 and a RIFF size that counts no samples (header written before any sample): read to the end
+        byte[] zero = unknown.clone();
+        ByteBuffer.wrap(zero).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 36).putInt(40, 0);
+        Path z = write("zero.wav", zero);
+        assertArrayEquals(readAll(p, perSample()), readAll(z, perSample()));
+        try (WavReader r = new WavReader(z, perSample())) {
+            assertTrue(r.header().sizeFromFile());
+        }
         // the file ends mid-frame: 3 of the 4 bytes of the last stereo frame
         Path cut = write("cut.wav", Arrays.copyOf(tooBig, tooBig.length - 1));
         InputFormatException e = assertThrows(InputFormatException.class, () -> new WavReader(cut));
         assertEquals(cut + ": truncated: the file ends mid-frame: 11 data bytes is not a whole number of 4-byte sample "
                 + "frames (2 channels × 2 bytes)", e.getMessage());
+    }
+
+    @Test
+    void dataChunkCutOnAFrameBoundaryIsTruncation() throws IOException {
+        // 1000 mono 16-bit frames (data 2000 bytes, RIFF size 2036) cut to 1044 bytes: 500 whole frames remain,
+        // which must not pass for a 500-frame file
+        byte[] full = riff(fmt(1, 1, 8000, 16), chunk("data", s16(new int[1000])));
+        assertEquals(2036, ByteBuffer.wrap(full).order(ByteOrder.LITTLE_ENDIAN).getInt(4));
+        Path cut = write("cut.wav", Arrays.copyOf(full, 1044));
+        InputFormatException e = assertThrows(InputFormatException.class, () -> new WavReader(cut));
+        assertEquals(cut + ": truncated: data chunk at byte 36 declares 2000 bytes, the file holds 1000 of them",
+                e.getMessage());
+        // an empty data chunk of a finished file (the RIFF size counts what follows) is not a placeholder
+        Path empty = write("empty-then-list.wav", riff(fmt(1, 1, 8000, 16), chunk("data", new byte[0]),
+                chunk("LIST", new byte[4])));
+        try (WavReader r = new WavReader(empty, perSample())) {
+            assertFalse(r.header().sizeFromFile());
+            assertEquals(0, r.header().frames());
+        }
     }
 
     @Test
