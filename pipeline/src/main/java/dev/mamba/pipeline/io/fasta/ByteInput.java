@@ -11,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
@@ -53,18 +52,13 @@ final class ByteInput implements Closeable {
     }
 
     /**
-     * A gzip file, decompressed from its start. Concatenated members (bgzip) are read one after another:
-     * {@link GZIPInputStream} continues into the next member when the underlying stream reports
-     * {@code available() > 0}, which a file stream does truthfully. Bytes after the last member that are
-     * not a gzip header are ignored by the JDK (it cannot tell them from padding).
+     * A gzip file, decompressed from its start. Concatenated members (bgzip) are read one after another;
+     * a truncated or broken member, or bytes after the last member, are errors ({@link GzipStream}).
      */
     static ByteInput gzip(Path path) throws IOException {
         InputStream raw = Files.newInputStream(path);
         try {
-            return new ByteInput(path.toString(), null, new GZIPInputStream(raw, BUFFER_SIZE), 0);
-        } catch (ZipException | EOFException e) {
-            raw.close();
-            throw gzipError(path.toString(), e);
+            return new ByteInput(path.toString(), null, new GzipStream(path.toString(), raw), 0);
         } catch (IOException | RuntimeException e) {
             raw.close();
             throw e;
@@ -83,9 +77,9 @@ final class ByteInput implements Closeable {
     }
 
     static InputFormatException gzipError(String file, IOException e) {
-        String what = e instanceof EOFException
-                ? "gzip stream is truncated (" + e.getMessage() + ")"
-                : "gzip stream is corrupt (" + e.getMessage() + ")";
+        // the JDK's EOFException for a cut stream has no message: say nothing rather than "(null)"
+        String detail = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
+        String what = e instanceof EOFException ? "gzip stream is truncated" + detail : "gzip stream is corrupt" + detail;
         return new InputFormatException(file + ": " + what, e);
     }
 

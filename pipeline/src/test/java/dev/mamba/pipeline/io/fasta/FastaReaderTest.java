@@ -342,20 +342,48 @@ class FastaReaderTest {
         byte[] gz = gzip(sb.toString().getBytes(StandardCharsets.US_ASCII));
         Path truncated = write("trunc.fa.gz", Arrays.copyOf(gz, gz.length / 2));
         InputFormatException e = assertThrows(InputFormatException.class, () -> read(truncated, 4096));
-        assertTrue(e.getMessage().startsWith(truncated + ": gzip stream is truncated"), e.getMessage());
+        assertEquals(truncated + ": gzip member at byte 0 is truncated: the file ends at byte " + gz.length / 2,
+                e.getMessage());
         byte[] bad = gz.clone();
         for (int i = 100; i < 140; i++) {
             bad[i] ^= (byte) 0x5A;
         }
         Path corrupt = write("corrupt.fa.gz", bad);
         e = assertThrows(InputFormatException.class, () -> read(corrupt, 4096));
-        assertTrue(e.getMessage().startsWith(corrupt + ": gzip stream is"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(corrupt + ": gzip member at byte 0 is corrupt: "), e.getMessage());
         // a broken trailer (CRC) is corruption too
         byte[] crc = gz.clone();
         crc[crc.length - 6] ^= 1;
         Path badCrc = write("crc.fa.gz", crc);
         e = assertThrows(InputFormatException.class, () -> read(badCrc, 4096));
-        assertTrue(e.getMessage().startsWith(badCrc + ": gzip stream is corrupt"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(badCrc + ": gzip member at byte 0 is corrupt: CRC-32 "), e.getMessage());
+    }
+
+    @Test
+    void brokenLastGzipMemberAndTrailingBytesAreErrors() throws IOException {
+        byte[] first = gzip(">a\nACGT\n".getBytes(StandardCharsets.US_ASCII));
+        byte[] second = gzip(">b\nGGCC\n".getBytes(StandardCharsets.US_ASCII));
+        ByteArrayOutputStream both = new ByteArrayOutputStream();
+        both.write(first);
+        both.write(second);
+        byte[] whole = both.toByteArray();
+        assertEquals(2, read(write("both.fa.gz", whole), 100).size());
+        // GZIPInputStream took each of these for the end of the data and returned record a alone
+        for (int cut : new int[] {first.length + 1, first.length + 5, first.length + 12, whole.length - 1}) {
+            Path p = write("cut" + cut + ".fa.gz", Arrays.copyOf(whole, cut));
+            InputFormatException e = assertThrows(InputFormatException.class, () -> read(p, 100));
+            assertEquals(p + ": gzip member at byte " + first.length + " is truncated: the file ends at byte " + cut,
+                    e.getMessage());
+        }
+        for (byte[] junk : new byte[][] {{0}, {'x', 'y', 'z'}, new byte[600]}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.write(first);
+            out.write(junk);
+            Path p = write("junk" + junk.length + ".fa.gz", out.toByteArray());
+            InputFormatException e = assertThrows(InputFormatException.class, () -> read(p, 100));
+            assertEquals(p + ": trailing bytes after the last gzip member: byte " + first.length
+                    + " is not the start of a gzip member", e.getMessage());
+        }
     }
 
     // ---- helpers ----
