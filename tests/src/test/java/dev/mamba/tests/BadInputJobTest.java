@@ -72,6 +72,24 @@ class BadInputJobTest {
     }
 
     @Test
+    void emptyFilesAreMalformedFiles() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("empty"));
+        Files.writeString(in.resolve("good.fa"), ">ok\nACGTACGT\n");
+        Files.writeString(in.resolve("empty.fa"), "");
+        Files.writeString(in.resolve("blank.fa"), "\n  \n\n");
+        CliRunner r = embed(dna, in, tmp.resolve("out-empty"));
+        assertEquals(2, r.exit);
+        assertTrue(r.err.contains("empty file: expected a FASTA record starting with '>'"), r.err);
+        assertFalse(Files.exists(tmp.resolve("out-empty")));
+        Path out = tmp.resolve("out-empty-report");
+        assertEquals(0, embed(dna, in, out, "--on-error", "report").exit);
+        assertEquals(java.util.Set.of("blank.fa", "empty.fa"), JobOutputs.rows(out, "errors").stream()
+                .peek(e -> assertTrue(e.getString(3).contains("empty file"), e.toString()))
+                .map(e -> Path.of(e.getString(1)).getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+        assertEquals(List.of("ok"), JobOutputs.rows(out, "embeddings").stream().map(x -> x.getString(0)).toList());
+    }
+
+    @Test
     void fastqQualityMismatchAndBinaryJunkNameTheLine() throws Exception {
         Path fq = tmp.resolve("reads.fq");
         Files.writeString(fq, "@r1\nACGT\n+\nIIII\n@r2\nACGTA\n+\nIII\n");

@@ -39,6 +39,16 @@ public final class FastaReader extends FastxReader {
     }
 
     @Override
+    String formatName() {
+        return "FASTA";
+    }
+
+    @Override
+    int headerByte() {
+        return '>';
+    }
+
+    @Override
     boolean isRecordStart(int first, int prev1, int prev2) {
         return first == '>';
     }

@@ -45,6 +45,16 @@ public final class FastqReader extends FastxReader {
     }
 
     @Override
+    String formatName() {
+        return "FASTQ";
+    }
+
+    @Override
+    int headerByte() {
+        return '@';
+    }
+
+    @Override
     boolean isRecordStart(int first, int prev1, int prev2) {
         return first == '@' && !(prev1 == '+' && prev2 != '+');
     }

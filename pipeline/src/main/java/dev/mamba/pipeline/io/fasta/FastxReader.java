@@ -19,6 +19,9 @@ import java.util.Arrays;
  * <p>Split rule: a reader for {@code [splitStart, splitEnd)} emits exactly the records whose header line
  * starts at an offset in that range, reading past {@code splitEnd} to finish its last record. A gzip file
  * cannot be split: the split with {@code splitStart == 0} reads all of it and every other split is empty.
+ *
+ * <p>A file without any record (0 bytes or only blank lines) is an error, raised by the reader of the split
+ * at 0 alone: it speaks for the whole file, so other splits without records stay quiet.
  */
 abstract class FastxReader implements ChunkReader {
     /** Chunk length used when none is given, in steps (bytes of sequence). */
@@ -41,6 +44,9 @@ abstract class FastxReader implements ChunkReader {
     private long linesBefore = -1;
     boolean done;
     boolean inRecord;
+    /** This reader starts at byte 0 and so must find the file's first record (or report the file empty). */
+    private final boolean fromFileStart;
+    private boolean sawRecord;
     String id;
     long chunkIndex;
     long start;
@@ -56,6 +62,7 @@ abstract class FastxReader implements ChunkReader {
         this.path = path;
         this.file = path.toString();
         this.chunkLen = chunkLen;
+        this.fromFileStart = splitStart == 0;
         if (ByteInput.isGzip(path)) {
             this.splitEnd = Long.MAX_VALUE;
             if (splitStart == 0) {
@@ -68,6 +75,9 @@ abstract class FastxReader implements ChunkReader {
         this.splitEnd = splitEnd;
         long size = Files.size(path);
         if (splitStart >= size || splitStart >= splitEnd) {
+            if (size == 0 && fromFileStart) {
+                throw emptyFile();
+            }
             done = true;
             return;
         }
@@ -77,6 +87,12 @@ abstract class FastxReader implements ChunkReader {
         }
         openAtFirstRecord(splitStart);
     }
+
+    /** "FASTA" or "FASTQ", for messages. */
+    abstract String formatName();
+
+    /** The byte a header line starts with: '>' or '@'. */
+    abstract int headerByte();
 
     /** Whether a line beginning with {@code first} starts a record, given the first bytes of the two lines before. */
     abstract boolean isRecordStart(int first, int prev1, int prev2);
@@ -97,9 +113,42 @@ abstract class FastxReader implements ChunkReader {
         }
         if (!inRecord && !startRecord()) {
             done = true;
+            if (fromFileStart && !sawRecord) {
+                checkRecordFollows();
+            }
             return null;
         }
+        sawRecord = true;
         return readChunk();
+    }
+
+    /**
+     * The split at byte 0 ended without a record: blanks may run past its end, so look on (over blanks only)
+     * for the file's first header, which a later split then reads. None at all: the file is empty.
+     */
+    private void checkRecordFollows() throws IOException {
+        String expected = "a " + formatName() + " record starting with '" + (char) headerByte() + "'";
+        while (true) {
+            int b = in.peek();
+            if (b < 0) {
+                throw emptyFile();
+            }
+            if (b == headerByte()) {
+                return;
+            }
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                throw error("expected " + expected + ", found " + InputFormatException.describeByte(b));
+            }
+            in.pos++;
+            if (b == '\n') {
+                newLine();
+            }
+        }
+    }
+
+    private InputFormatException emptyFile() {
+        return new InputFormatException(file + ": empty file: expected a " + formatName() + " record starting with '"
+                + (char) headerByte() + "'");
     }
 
     /** Positions {@link #in} at the first record header in {@code [splitStart, splitEnd)}, or sets done. */

@@ -326,6 +326,41 @@ class FastaReaderTest {
     }
 
     @Test
+    void fileWithoutRecordsIsAnErrorOfTheSplitAtZeroOnly() throws IOException {
+        Path zero = write("zero.fa", "");
+        InputFormatException e = assertThrows(InputFormatException.class, () -> read(zero, 10));
+        assertEquals(zero + ": empty file: expected a FASTA record starting with '>'", e.getMessage());
+        e = assertThrows(InputFormatException.class, () -> new FastaReader(zero, 0, 0, 10));
+        assertEquals(zero + ": empty file: expected a FASTA record starting with '>'", e.getMessage());
+        Path gz = write("zero.fa.gz", gzip(new byte[0]));
+        e = assertThrows(InputFormatException.class, () -> read(gz, 10));
+        assertEquals(gz + ": empty file: expected a FASTA record starting with '>'", e.getMessage());
+        Path fq = write("blank.fq", " \n\r\n\t\n");
+        e = assertThrows(InputFormatException.class, () -> Records.readAll(new FastqReader(fq, 10), 10, fq.toString()));
+        assertEquals(fq + ": empty file: expected a FASTQ record starting with '@'", e.getMessage());
+        // a blank file in many splits: the split at 0 reports it (even though it stops at its end), no other does
+        Path blank = write("blank.fa", "\n".repeat(1000));
+        e = assertThrows(InputFormatException.class,
+                () -> Records.readAll(new FastaReader(blank, 0, 100, 10), 10, blank.toString()));
+        assertEquals(blank + ": empty file: expected a FASTA record starting with '>'", e.getMessage());
+        for (long at = 100; at < 1000; at += 100) {
+            assertEquals(0, Records.readAll(new FastaReader(blank, at, at + 100, 10), 10, blank.toString()).size());
+        }
+        // blanks past the first split, then a record: the first split is empty but the file is not
+        Path late = write("late-record.fa", "\n".repeat(500) + ">a\nACGT\n");
+        assertEquals(0, Records.readAll(new FastaReader(late, 0, 100, 10), 10, late.toString()).size());
+        assertEquals(List.of(new Rec("a", "ACGT")),
+                Records.readAll(new FastaReader(late, 400, 600, 10), 10, late.toString()));
+        // a split past the end of a non-empty file has nothing and is no error
+        assertEquals(0, Records.readAll(new FastaReader(late, 1000, 2000, 10), 10, late.toString()).size());
+        // data instead of a header after the blanks is the "no header" error, also past the first split
+        Path junk = write("late-junk.fa", "\n".repeat(500) + "ACGT\n");
+        e = assertThrows(InputFormatException.class,
+                () -> Records.readAll(new FastaReader(junk, 0, 100, 10), 10, junk.toString()));
+        assertEquals(junk + ":501: expected a FASTA record starting with '>', found 'A' (0x41)", e.getMessage());
+    }
+
+    @Test
     void emptyIdIsAnError() throws IOException {
         Path p = write("noid.fa", ">a\nAC\n> desc\nAC\n");
         InputFormatException e = assertThrows(InputFormatException.class, () -> read(p, 10));
