@@ -31,6 +31,18 @@ public final class SequenceState {
         this.extras = new double[extrasLength];
     }
 
+    /** A state over arrays already filled ({@link StateCodec} reads them before it allocates a state). */
+    SequenceState(int numLayers, int dInner, int convWidth, int dState, float[][] conv, float[][] ssm,
+                  double[] extras) {
+        this.numLayers = numLayers;
+        this.dInner = dInner;
+        this.convWidth = convWidth;
+        this.dState = dState;
+        this.conv = conv;
+        this.ssm = ssm;
+        this.extras = extras;
+    }
+
     /** A zero state shaped for the model. */
     public static SequenceState zero(MambaConfig cfg, int extrasLength) {
         return new SequenceState(cfg.numLayers, cfg.intermediateSize, cfg.convKernel - 1, cfg.stateSize, extrasLength);

@@ -34,6 +34,10 @@ public final class StateCodec {
     private static final int HEADER = 40;
     /** Refuse absurd dimensions before allocating (a corrupt header must not cause an OOM). */
     private static final long MAX_FLOATS = 1L << 31;
+    /** Longest float array the JVM allocates (a little under Integer.MAX_VALUE). */
+    private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+    /** Floats read per block: a header's sizes are believed only as far as the stream backs them with bytes. */
+    private static final int BLOCK_FLOATS = 1 << 16;
 
     private StateCodec() {
     }
@@ -119,7 +123,7 @@ public final class StateCodec {
         int extras = h.getInt();
         long floats = (long) layers * dInner * ((long) convWidth + dState);
         if (layers <= 0 || dInner <= 0 || convWidth < 0 || dState <= 0 || extras < 0 || floats > MAX_FLOATS
-                || extras > (1 << 20) || position < 0) {
+                || (long) dInner * Math.max(convWidth, dState) > MAX_ARRAY || extras > (1 << 20) || position < 0) {
             throw new IOException(source + ": corrupt state header (layers=" + layers + ", d_inner=" + dInner
                     + ", conv_width=" + convWidth + ", d_state=" + dState + ", extras=" + extras + ", position="
                     + position + ")");
@@ -128,31 +132,51 @@ public final class StateCodec {
         if (available >= 0 && available != expected) {
             throw new IOException(source + ": state is " + available + " bytes, its header implies " + expected);
         }
-        SequenceState s = new SequenceState(layers, dInner, convWidth, dState, extras);
-        s.position = position;
+        // The arrays are allocated as their bytes arrive, not from the header's sizes: a corrupt header on a
+        // stream of unknown length then fails as truncated after reading what is there, instead of an OOM.
+        java.util.List<float[]> conv = new java.util.ArrayList<>(), ssm = new java.util.ArrayList<>();
         for (int l = 0; l < layers; l++) {
-            readFloats(din, crc, s.conv[l], source, "conv state of layer " + l);
-            readFloats(din, crc, s.ssm[l], source, "ssm state of layer " + l);
+            conv.add(readFloats(din, crc, (long) dInner * convWidth, source, "conv state of layer " + l));
+            ssm.add(readFloats(din, crc, (long) dInner * dState, source, "ssm state of layer " + l));
         }
         byte[] ex = readFully(din, 8 * extras, source, "extras");
         crc.update(ex);
-        ByteBuffer eb = ByteBuffer.wrap(ex).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < extras; i++) {
-            s.extras[i] = eb.getDouble();
-        }
+        double[] exValues = new double[extras];
+        ByteBuffer.wrap(ex).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(exValues);
         int stored = ByteBuffer.wrap(readFully(din, 4, source, "checksum")).order(ByteOrder.LITTLE_ENDIAN).getInt();
         if (stored != (int) crc.getValue()) {
             throw new IOException(source + ": state checksum mismatch (stored " + Integer.toHexString(stored)
                     + ", computed " + Long.toHexString(crc.getValue()) + "): the state is corrupt");
         }
+        SequenceState s = new SequenceState(layers, dInner, convWidth, dState, conv.toArray(new float[0][]),
+                ssm.toArray(new float[0][]), exValues);
+        s.position = position;
         return s;
     }
 
-    private static void readFloats(DataInputStream in, CRC32 crc, float[] dst, String source, String what)
+    /**
+     * Reads {@code n} floats in blocks of {@link #BLOCK_FLOATS}; the array of {@code n} is allocated only once
+     * they have all been read, so memory stays within twice the bytes actually present plus one block.
+     */
+    private static float[] readFloats(DataInputStream in, CRC32 crc, long n, String source, String what)
             throws IOException {
-        byte[] b = readFully(in, 4 * dst.length, source, what);
-        crc.update(b);
-        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst);
+        java.util.List<float[]> blocks = new java.util.ArrayList<>();
+        for (long left = n; left > 0; left -= BLOCK_FLOATS) {
+            int k = (int) Math.min(BLOCK_FLOATS, left);
+            byte[] b = readFully(in, 4 * k, source, what);
+            crc.update(b);
+            float[] block = new float[k];
+            ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(block);
+            blocks.add(block);
+        }
+        float[] dst = new float[(int) n];
+        int at = 0;
+        for (int i = 0; i < blocks.size(); i++) {
+            float[] block = blocks.set(i, null);
+            System.arraycopy(block, 0, dst, at, block.length);
+            at += block.length;
+        }
+        return dst;
     }
 
     private static byte[] readFully(DataInputStream in, int n, String source, String what) throws IOException {
