@@ -90,6 +90,32 @@ class BadInputJobTest {
     }
 
     @Test
+    void duplicateIdsAreSequenceErrors() throws Exception {
+        // a duplicate next to its first record and one 30 records later, read by two lanes: each is an errors
+        // row, the first record of each id is embedded (even without --on-error report: per-sequence errors)
+        StringBuilder dup = new StringBuilder(">a\nACGT\n>a\nAC\n>b\nACGTA\n");
+        for (int i = 0; i < 30; i++) {
+            dup.append(">r").append(i).append("\nACGTAC\n");
+        }
+        dup.append(">b\nGG\n>c\nAC\n");
+        Path dupFile = Files.writeString(tmp.resolve("dup.fa"), dup.toString());
+        Path dupOut = tmp.resolve("out-dup");
+        CliRunner d = embed(dna, dupFile, dupOut, "--lanes", "2");
+        assertEquals(0, d.exit, d.err);
+        java.util.Map<String, Row> embedded = JobOutputs.byId(dupOut, "embeddings");
+        assertEquals(33, JobOutputs.rows(dupOut, "embeddings").size());
+        assertEquals(4L, embedded.get("a").getLong(2));
+        assertEquals(5L, embedded.get("b").getLong(2));
+        List<Row> errors = JobOutputs.rows(dupOut, "errors");
+        assertEquals(java.util.Set.of("a", "b"), errors.stream().map(e -> e.getString(0))
+                .collect(java.util.stream.Collectors.toSet()));
+        for (Row e : errors) {
+            assertTrue(e.getString(1).endsWith("dup.fa") && e.getString(3).contains("duplicate sequence id"),
+                    e.toString());
+        }
+    }
+
+    @Test
     void fastqQualityMismatchAndBinaryJunkNameTheLine() throws Exception {
         Path fq = tmp.resolve("reads.fq");
         Files.writeString(fq, "@r1\nACGT\n+\nIIII\n@r2\nACGTA\n+\nIII\n");

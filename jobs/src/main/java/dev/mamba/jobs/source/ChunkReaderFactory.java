@@ -2,6 +2,7 @@ package dev.mamba.jobs.source;
 
 import dev.mamba.pipeline.io.Chunk;
 import dev.mamba.pipeline.io.ChunkReader;
+import dev.mamba.pipeline.io.DuplicateIdFilter;
 import dev.mamba.pipeline.io.InterleavedReader;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
@@ -35,13 +36,22 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
         ChunkPartition p = (ChunkPartition) partition;
         ArrayDeque<InternalRow> errors = new ArrayDeque<>();
         List<InterleavedReader.Opener> openers = new ArrayList<>();
+        // one set for all streams of the partition: the sub-splits of a file are read side by side
+        DuplicateIdFilter.SeenIds seen = new DuplicateIdFilter.SeenIds();
+        DuplicateIdFilter.Listener duplicates = (id, file, reason) -> {
+            InternalRow row = errorRow(id, file, 0, reason);
+            row.setLong(ChunkSchema.CHUNK_INDEX, ChunkSchema.SKIPPED_RECORD);
+            errors.add(row);
+        };
         for (InputStreamSpec s : p.streams()) {
             openers.add(() -> {
                 if (!reportErrors) {
-                    return format.open(s, options);
+                    return new DuplicateIdFilter(format.open(s, options), seen, duplicates);
                 }
                 try {
-                    return new Reporting(format.open(s, options), s.path(), errors);
+                    // the filter inside: a read error after a skipped record must not name (and stop) its id
+                    return new Reporting(new DuplicateIdFilter(format.open(s, options), seen, duplicates), s.path(),
+                            errors);
                 } catch (IOException e) {
                     errors.add(errorRow("", s.path(), 0, e.getMessage()));
                     return new ChunkReader() {

@@ -13,7 +13,9 @@ import org.apache.spark.sql.types.StructType;
  *       {@code length × features} float32 little-endian (binary, so no per-value boxing);</li>
  *   <li>{@code features} int: 0 for text, values per step for numeric;</li>
  *   <li>{@code error} string: null, except on the single row that reports a stream the reader could
- *       not read (only with {@code onError=report}).</li>
+ *       not read (only with {@code onError=report}), and on a row for a record the source skipped whole
+ *       (a duplicate id; always), whose {@code chunk_index} is {@link #SKIPPED_RECORD}: no chunk of it
+ *       was sent, so a sequence with the same id must not be stopped by it.</li>
  * </ul>
  */
 public final class ChunkSchema {
@@ -33,6 +35,9 @@ public final class ChunkSchema {
 
     public static final int SEQUENCE_ID = 0, FILE = 1, CHUNK_INDEX = 2, START = 3, LENGTH = 4, LAST = 5, PAYLOAD = 6,
             FEATURES = 7, ERROR = 8, TIMES = 9;
+
+    /** {@code chunk_index} of an error row for a record that was skipped whole (see {@code error}). */
+    public static final long SKIPPED_RECORD = -1;
 
     private ChunkSchema() {
     }

@@ -105,7 +105,11 @@ final class PartitionDriver implements Iterator<Row> {
         String error = r.isNullAt(ChunkSchema.ERROR) ? null : r.getString(ChunkSchema.ERROR);
         String id = r.getString(ChunkSchema.SEQUENCE_ID), file = r.getString(ChunkSchema.FILE);
         if (error != null) {
-            sch.abort(id, file, r.getLong(ChunkSchema.START), error, !r.getBoolean(ChunkSchema.LAST));
+            if (r.getLong(ChunkSchema.CHUNK_INDEX) == ChunkSchema.SKIPPED_RECORD) {
+                sch.reject(id, file, r.getLong(ChunkSchema.START), error);
+            } else {
+                sch.abort(id, file, r.getLong(ChunkSchema.START), error, !r.getBoolean(ChunkSchema.LAST));
+            }
             return;
         }
         sink.chunkRow(r);

@@ -123,6 +123,8 @@ public final class LaneScheduler implements AutoCloseable {
                 pendingChunks.put(s, new ArrayDeque<>());
             }
         } else if (c.chunkIndex() != s.nextChunkIndex) {
+            // Chunk 0 here is a second record with an active one's id; sources drop such records first
+            // (DuplicateIdFilter): interleaved, the two records' chunks could not be told apart here.
             throw new IllegalStateException(c.file() + ": sequence " + c.sequenceId() + " has chunk "
                     + c.chunkIndex() + " where chunk " + s.nextChunkIndex + " was expected"
                     + (c.chunkIndex() == 0 ? " (duplicate sequence id: ids must be unique within a file)" : ""));
@@ -163,6 +165,15 @@ public final class LaneScheduler implements AutoCloseable {
             return;
         }
         fail(active.get(k), id, file, position, reason, moreComing, k);
+    }
+
+    /**
+     * Reports a record that never reached the scheduler (the source skipped it whole, e.g. a duplicate id):
+     * unlike {@link #abort}, a sequence running under the same id goes on.
+     */
+    public void reject(String id, String file, long position, String reason) {
+        sequencesFailed++;
+        sink.sequenceFailed(id, file, position, reason);
     }
 
     /** Input is over: runs everything still queued and reports sequences that never got their last chunk. */
