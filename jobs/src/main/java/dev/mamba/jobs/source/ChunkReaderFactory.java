@@ -50,8 +50,7 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
                 }
                 try {
                     // the filter inside: a read error after a skipped record must not name (and stop) its id
-                    return new Reporting(new DuplicateIdFilter(format.open(s, options), seen, duplicates), s.path(),
-                            errors);
+                    return new Reporting(new DuplicateIdFilter(format.open(s, options), seen, duplicates), s, errors);
                 } catch (IOException e) {
                     errors.add(errorRow("", s.path(), 0, e.getMessage()));
                     return new ChunkReader() {
@@ -115,18 +114,22 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
                 0, true, null, 0, UTF8String.fromString(message)});
     }
 
-    /** Turns a stream's read error into one error row and ends that stream; the others go on. */
+    /**
+     * Turns a stream's read error into one error row and ends that stream; the others go on. A parser cannot
+     * trust anything after malformed bytes, so the records after the error in this stream's byte range are not
+     * read: the row says so, with the range, rather than leaving them silently missing.
+     */
     private static final class Reporting implements ChunkReader {
         private final ChunkReader in;
-        private final String file;
+        private final InputStreamSpec spec;
         private final ArrayDeque<InternalRow> errors;
         private String lastId = "";
         private long lastEnd;
         private boolean done;
 
-        Reporting(ChunkReader in, String file, ArrayDeque<InternalRow> errors) {
+        Reporting(ChunkReader in, InputStreamSpec spec, ArrayDeque<InternalRow> errors) {
             this.in = in;
-            this.file = file;
+            this.spec = spec;
             this.errors = errors;
         }
 
@@ -144,7 +147,8 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
                 return c;
             } catch (IOException e) {
                 done = true;
-                errors.add(errorRow(lastId, file, lastEnd, e.getMessage()));
+                errors.add(errorRow(lastId, spec.path(), lastEnd, e.getMessage() + "; records after it up to byte "
+                        + spec.end() + " of the file were not read"));
                 return null;
             }
         }
