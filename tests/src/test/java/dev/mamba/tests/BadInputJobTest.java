@@ -71,6 +71,20 @@ class BadInputJobTest {
                 .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
     }
 
+    /** samtools faidx leaves g.fa.fai next to g.fa; Spark leaves _SUCCESS: neither is input. */
+    @Test
+    void anIndexBesideTheFastaIsNotReadAsInput() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("indexed"));
+        Files.writeString(in.resolve("g.fa"), ">s1\nACGTACGTAC\nACG\n>s2\nGGGG\n");
+        Files.writeString(in.resolve("g.fa.fai"), "s1\t13\t4\t10\t11\ns2\t4\t23\t4\t5\n");
+        Files.writeString(in.resolve("_SUCCESS"), "");
+        Path out = tmp.resolve("out-indexed");
+        CliRunner r = embed(dna, in, out);
+        assertEquals(0, r.exit, r.err);
+        assertEquals(java.util.Set.of("s1", "s2"), JobOutputs.rows(out, "embeddings").stream()
+                .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
+    }
+
     @Test
     void emptyFilesAreMalformedFiles() throws Exception {
         Path in = Files.createDirectories(tmp.resolve("empty"));

@@ -1,7 +1,9 @@
 package dev.mamba.jobs.cli;
 
 import dev.mamba.jobs.models.BuiltinModels;
+import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.jobs.spark.JobSettings;
+import dev.mamba.pipeline.io.IoMessages;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -95,12 +97,18 @@ public final class JobOptions {
         }
         Path p = Path.of(inputs.get(0));
         if (Files.isDirectory(p)) {
-            try (var l = Files.list(p)) {
-                p = l.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
-                        .sorted().findFirst().orElse(p);
+            // The same files the job reads: not _SUCCESS, .crc or .fai next to the data.
+            InputFiles.Listing l;
+            try {
+                l = InputFiles.list(p);
             } catch (java.io.IOException e) {
-                throw new UserError("cannot list " + p + ": " + e.getMessage());
+                throw new UserError("cannot list " + p + ": " + IoMessages.reason(e));
             }
+            if (l.inputs().isEmpty()) {
+                throw new UserError("no input files in " + p + (l.skipped().isEmpty() ? ""
+                        : " (only files that are not input: " + InputFiles.describe(l.skipped(), 10) + ")"));
+            }
+            p = l.inputs().get(0);
         }
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT).replaceAll("\\.(gz|bgz)$", "");
         if (n.endsWith(".fa") || n.endsWith(".fasta") || n.endsWith(".fna") || n.endsWith(".ffn") || n.endsWith(".faa")) {

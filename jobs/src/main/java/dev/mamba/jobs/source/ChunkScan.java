@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /** Plans partitions: byte-range splits of plain FASTA/FASTQ files, groups of whole files otherwise. */
 public final class ChunkScan implements Scan, Batch {
@@ -48,9 +47,15 @@ public final class ChunkScan implements Scan, Batch {
         return format + " chunks of " + options.paths;
     }
 
-    /** Input files: each path, or the regular files of a directory (names not starting with '.' or '_'), sorted. */
+    /** Input files: each path, or the input files of a directory ({@link InputFiles#skipped}), sorted. */
     public static List<Path> files(List<String> paths) {
+        return expand(paths).inputs();
+    }
+
+    /** {@link #files}, plus the directory entries passed over (the driver logs them once). */
+    public static InputFiles.Listing expand(List<String> paths) {
         List<Path> out = new ArrayList<>();
+        List<Path> skipped = new ArrayList<>();
         for (String s : paths) {
             // Absolute: executors of a cluster run in their own working directories.
             Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s).toAbsolutePath().normalize();
@@ -58,11 +63,10 @@ public final class ChunkScan implements Scan, Batch {
                 throw new IllegalArgumentException("input path " + s + " does not exist");
             }
             if (Files.isDirectory(p)) {
-                try (Stream<Path> list = Files.list(p)) {
-                    list.filter(Files::isRegularFile)
-                            .filter(f -> !f.getFileName().toString().startsWith(".")
-                                    && !f.getFileName().toString().startsWith("_"))
-                            .sorted().forEach(out::add);
+                try {
+                    InputFiles.Listing l = InputFiles.list(p);
+                    out.addAll(l.inputs());
+                    skipped.addAll(l.skipped());
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot list input directory " + s, e);
                 }
@@ -71,9 +75,10 @@ public final class ChunkScan implements Scan, Batch {
             }
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException("no input files under " + paths);
+            throw new IllegalArgumentException("no input files under " + paths + (skipped.isEmpty() ? ""
+                    : " (only files that are not input: " + InputFiles.describe(skipped, 10) + ")"));
         }
-        return out;
+        return new InputFiles.Listing(out, skipped);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.mamba.jobs.spark;
 
+import dev.mamba.jobs.source.ChunkScan;
+import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.config.ConfigLoader;
 import dev.mamba.pipeline.config.MambaConfig;
 import dev.mamba.pipeline.config.ModelFamily;
@@ -7,6 +9,8 @@ import dev.mamba.pipeline.io.fasta.FaiIndex;
 import dev.mamba.pipeline.io.fasta.Fastx;
 import dev.mamba.pipeline.io.wav.WavOptions;
 import dev.mamba.pipeline.io.wav.WavReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,6 +23,8 @@ import java.util.Locale;
  * exist; and an estimate of the total steps for the progress line.
  */
 final class InputPlan {
+    private static final Logger LOG = LoggerFactory.getLogger(InputPlan.class);
+
     final String format;
     final MambaConfig config;
     final List<Path> files;
@@ -108,6 +114,11 @@ final class InputPlan {
     }
 
     static List<Path> files(List<String> inputs) {
-        return dev.mamba.jobs.source.ChunkScan.files(inputs);
+        InputFiles.Listing l = ChunkScan.expand(inputs);
+        if (!l.skipped().isEmpty()) {
+            LOG.info("input directories: skipped {} file(s) that are not input (hidden, Spark bookkeeping, indexes): {}",
+                    l.skipped().size(), InputFiles.describe(l.skipped(), 20));
+        }
+        return l.inputs();
     }
 }
