@@ -85,6 +85,19 @@ class BadInputJobTest {
                 .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
     }
 
+    /** The index only sizes the progress line, so a broken one is a warning, not a failed job. */
+    @Test
+    void aMalformedIndexDoesNotFailTheJob() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("bad-index"));
+        Path fa = Files.writeString(in.resolve("g.fa"), ">s1\nACGTACGTAC\nACG\n>s2\nGGGG\n");
+        Files.writeString(in.resolve("g.fa.fai"), "s1\tx\t4\t10\t11\n");
+        Path out = tmp.resolve("out-bad-index");
+        CliRunner r = embed(dna, fa, out);
+        assertEquals(0, r.exit, r.err);
+        assertEquals(2, JobOutputs.rows(out, "embeddings").size());
+        assertEquals(0, JobOutputs.rows(out, "errors").size());
+    }
+
     @Test
     void emptyFilesAreMalformedFiles() throws Exception {
         Path in = Files.createDirectories(tmp.resolve("empty"));

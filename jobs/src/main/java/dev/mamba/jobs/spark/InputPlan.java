@@ -5,6 +5,7 @@ import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.config.ConfigLoader;
 import dev.mamba.pipeline.config.MambaConfig;
 import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.fasta.FaiIndex;
 import dev.mamba.pipeline.io.fasta.Fastx;
 import dev.mamba.pipeline.io.wav.WavOptions;
@@ -79,7 +80,7 @@ final class InputPlan {
         try {
             for (Path f : files) {
                 if (text) {
-                    var fai = Fastx.isGzip(f) ? java.util.Optional.<FaiIndex>empty() : FaiIndex.forFasta(f);
+                    var fai = Fastx.isGzip(f) ? java.util.Optional.<FaiIndex>empty() : fai(f);
                     if (fai.isPresent()) {
                         total += fai.get().totalLength();
                     } else {
@@ -111,6 +112,23 @@ final class InputPlan {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
         return new InputPlan(fmt, cfg, files, total, est);
+    }
+
+    /**
+     * The index next to a FASTA file, if there is one and it parses. It only sizes the progress line, so a bad
+     * one must not fail a job that reads the FASTA itself fine: a warning, and the file size stands in.
+     */
+    private static java.util.Optional<FaiIndex> fai(Path fasta) {
+        try {
+            return FaiIndex.forFasta(fasta);
+        } catch (IOException e) {
+            // the index's parse errors name it and the line already; others may not name it
+            String fai = fasta + ".fai";
+            String why = IoMessages.reason(e);
+            LOG.warn("{}; index not used for the progress estimate, which falls back to the file size",
+                    why.contains(fai) ? why : fai + ": " + why);
+            return java.util.Optional.empty();
+        }
     }
 
     static List<Path> files(List<String> inputs) {
