@@ -326,4 +326,22 @@ class ShowCommandTest {
         assertEquals(2, r[0]);
         assertTrue(((String) r[2]).contains("cut.parquet"), (String) r[2]);
     }
+
+    /** The path once and why, not parquet-hadoop's message with its reader's object id in it. */
+    @Test
+    void aCorruptPartNamesItOnceWithAPlainReason() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("corrupt"));
+        Path part = Files.writeString(dir.resolve("part-00000.parquet"), "this is not parquet data at all\n");
+        Path tiny = Files.writeString(tmp.resolve("tiny.parquet"), "PAR");
+        Map<Path, String> cases = new LinkedHashMap<>();
+        cases.put(dir, "error: " + part + ": not a readable Parquet file: no PAR1 magic number at its end\n");
+        cases.put(part, "error: " + part + ": not a readable Parquet file: no PAR1 magic number at its end\n");
+        cases.put(tiny, "error: " + tiny + ": not a readable Parquet file: too short to be Parquet (3 bytes)\n");
+        for (Map.Entry<Path, String> c : cases.entrySet()) {
+            Object[] r = run("show", c.getKey().toString());
+            assertEquals(2, r[0], (String) r[2]);
+            assertEquals(c.getValue(), r[2]);
+            assertEquals("", r[1], "nothing on stdout");
+        }
+    }
 }

@@ -45,6 +45,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -189,8 +191,10 @@ public final class ShowCommand implements Callable<Integer> {
                         }
                     }
                 }
-            } catch (RuntimeException e) {
-                throw new UserError(f + ": cannot read as Parquet: " + e.getMessage(), e);
+            } catch (UserError e) {
+                throw e;  // from open(): names the file already
+            } catch (RuntimeException | IOException e) {
+                throw new UserError(f + ": cannot read as Parquet: " + reason(e, f), e);
             }
         }
         return true;
@@ -200,8 +204,35 @@ public final class ShowCommand implements Callable<Integer> {
         try {
             return ParquetFileReader.open(new LocalInputFile(f), ParquetReadOptions.builder().build());
         } catch (RuntimeException | IOException e) {
-            throw new UserError(f + ": not a readable Parquet file: " + e.getMessage(), e);
+            throw new UserError(f + ": not a readable Parquet file: " + reason(e, f), e);
         }
+    }
+
+    private static final Pattern READER_ID = Pattern.compile("[\\w.$]*LocalInputFile@\\p{XDigit}+");
+
+    /**
+     * Why parquet-hadoop could not read {@code f}, in words. Its messages start with the input file's object id
+     * ("org.apache.parquet.io.LocalInputFile@4ff4357f is not a Parquet file...") or repeat the path, which
+     * the caller prints once already.
+     */
+    static String reason(Throwable e, Path f) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        m = READER_ID.matcher(m.replace(f.toString(), "")).replaceAll("").strip();
+        if (m.startsWith(":")) {
+            m = m.substring(1).strip();
+        }
+        if (m.startsWith("is not a Parquet file. Expected magic number at tail")) {
+            return "no PAR1 magic number at its end";
+        }
+        Matcher tooShort = Pattern.compile("is not a Parquet file \\(length is too low: (\\d+)\\)").matcher(m);
+        if (tooShort.lookingAt()) {
+            return "too short to be Parquet (" + tooShort.group(1) + " bytes)";
+        }
+        if (e instanceof java.nio.file.FileSystemException) {
+            // NIO's message is the path alone: say why instead (and the path, if it is another file)
+            return dev.mamba.pipeline.io.IoMessages.reason((IOException) e).replace(" (" + f + ")", "");
+        }
+        return m.isEmpty() ? e.getClass().getSimpleName() : m;
     }
 
     private static void endLine(JsonGenerator gen) throws IOException {
