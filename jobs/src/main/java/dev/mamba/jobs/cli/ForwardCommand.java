@@ -4,6 +4,7 @@ import dev.mamba.kernels.Backend;
 import dev.mamba.pipeline.checkpoint.SafeTensorsWriter;
 import dev.mamba.pipeline.config.MambaConfig;
 import dev.mamba.pipeline.config.ModelFamily;
+import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.model.ForwardBatch;
 import dev.mamba.pipeline.model.ForwardResult;
 import dev.mamba.pipeline.model.MambaModel;
@@ -57,6 +58,7 @@ public final class ForwardCommand implements Callable<Integer> {
         if (chunk != null && chunk <= 0) {
             throw new UserError("--chunk must be > 0, is " + chunk);
         }
+        checkOutput(output);  // before the model runs, not after all of it has been computed
         List<int[]> lines = readTokens(tokens);
         long t0 = System.nanoTime();
         try (Backend be = backend.open()) {
@@ -129,8 +131,27 @@ public final class ForwardCommand implements Callable<Integer> {
         }
     }
 
+    /** The output can be written: not a directory, and its directory exists and is writable. */
+    static void checkOutput(Path out) {
+        if (Files.isDirectory(out)) {
+            throw new UserError("--output " + out + " is a directory; expected a file name such as "
+                    + out.resolve("out.safetensors"));
+        }
+        Path dir = out.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) {
+            throw new UserError("--output " + out + ": directory " + dir
+                    + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        }
+        if (!Files.isWritable(dir)) {
+            throw new UserError("--output " + out + ": directory " + dir + " is not writable");
+        }
+    }
+
     /** Reads the token file; errors name the line. */
     static List<int[]> readTokens(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new UserError("token file " + file + " is a directory (expected a file of token ids, one sequence a line)");
+        }
         List<int[]> lines = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
@@ -160,6 +181,8 @@ public final class ForwardCommand implements Callable<Integer> {
             throw new UserError("token file " + file + " not found", e);
         } catch (java.nio.charset.MalformedInputException e) {
             throw new UserError(file + ": not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new UserError("cannot read token file " + file + ": " + IoMessages.reason(e), e);
         }
         if (lines.isEmpty()) {
             throw new UserError(file + ": no sequences (the file is empty)");

@@ -3,6 +3,7 @@ package dev.mamba.pipeline.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mamba.pipeline.io.IoMessages;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -128,8 +129,13 @@ public final class SafeTensorsWriter implements AutoCloseable {
         byte[] json = JSON.writeValueAsBytes(header);
         // The data section starts 8-byte aligned; the spec allows padding the header with trailing spaces.
         int padded = (json.length + 7) & ~7;
-        Files.deleteIfExists(tmp);
-        this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            Files.deleteIfExists(tmp);
+            this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            // NIO names only the .tmp path; say which output it was for and why it failed
+            throw new IOException("cannot write " + file + ": " + IoMessages.reason(e), e);
+        }
         try {
             ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(padded).put(json);
@@ -281,6 +287,9 @@ public final class SafeTensorsWriter implements AutoCloseable {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
+        } catch (java.nio.file.FileSystemException e) {
+            discard();
+            throw new IOException("cannot write " + file + ": " + IoMessages.reason(e), e);
         } catch (IOException | RuntimeException e) {
             discard();
             throw e;

@@ -237,6 +237,14 @@ class SafeTensorsRoundTripTest {
     }
 
     @Test
+    void anUnwritableFileNamesItselfAndWhy() {
+        Path f = tmp.resolve("missing/out.safetensors");
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> new SafeTensorsWriter(f, List.of(new SafeTensorsWriter.Spec("a", new long[] {1}))));
+        assertEquals("cannot write " + f + ": no such file or directory (" + f + ".tmp)", e.getMessage());
+    }
+
+    @Test
     void writesOutOfOrderOrTooLongAreRejected() throws Exception {
         Path f = tmp.resolve("bad.safetensors");
         List<SafeTensorsWriter.Spec> specs = List.of(new SafeTensorsWriter.Spec("a", new long[] {2}),
