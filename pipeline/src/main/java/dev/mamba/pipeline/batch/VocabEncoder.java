@@ -5,6 +5,8 @@ import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.vocab.Vocab;
 import org.apache.arrow.memory.ArrowBuf;
 
+import java.util.stream.Collectors;
+
 /** Text chunks → token ids through a {@link Vocab}, written straight into the Arrow input buffer. */
 public final class VocabEncoder implements StepEncoder {
     private final Vocab vocab;
@@ -13,8 +15,11 @@ public final class VocabEncoder implements StepEncoder {
     /** {@code modelVocab}: rows of the model's embedding; every id the vocabulary yields must be below it. */
     public VocabEncoder(Vocab vocab, int modelVocab) {
         if (vocab.size() > modelVocab) {
-            throw new IllegalArgumentException("vocabulary has ids up to " + (vocab.size() - 1)
-                    + " but the model's embedding has only " + modelVocab + " rows");
+            // name the keys to fix, not just the largest id
+            String keys = vocab.entries().entrySet().stream().filter(e -> e.getValue() >= modelVocab)
+                    .map(e -> "\"" + e.getKey() + "\": " + e.getValue()).collect(Collectors.joining(", "));
+            throw new IllegalArgumentException(vocab.source() + ": " + keys + " out of range: the model's embedding has "
+                    + modelVocab + " rows, so ids must be 0.." + (modelVocab - 1) + " (vocab_size in config.json)");
         }
         this.vocab = vocab;
         this.modelVocab = modelVocab;

@@ -34,6 +34,7 @@ public final class Vocab {
     public static final String UNKNOWN_KEY = "<unk>";
 
     private final String source;
+    private final Map<String, Integer> entries;
     private final int[] table;
     private final UnknownPolicy policy;
     private final boolean caseInsensitive;
@@ -45,6 +46,7 @@ public final class Vocab {
     private Vocab(String source, Map<String, Integer> entries, UnknownPolicy policy, boolean caseInsensitive)
             throws InputFormatException {
         this.source = source;
+        this.entries = Collections.unmodifiableMap(entries);
         this.policy = policy;
         this.caseInsensitive = caseInsensitive;
         if (entries.isEmpty()) {
@@ -188,6 +190,16 @@ public final class Vocab {
         return new UnknownSymbolException(where + ": symbol " + InputFormatException.describeByte(b)
                 + " is not in the vocabulary " + source + " (keys: " + keys + "; case folding "
                 + (caseInsensitive ? "on" : "off") + ", policy FAIL)", seqId, position, b);
+    }
+
+    /** Where the vocabulary came from (the vocab.json path), for messages. */
+    public String source() {
+        return source;
+    }
+
+    /** The keys as given, with their ids, in file order. */
+    public Map<String, Integer> entries() {
+        return entries;
     }
 
     /** Number of ids: the largest id + 1 (the embedding rows the ids need). */
