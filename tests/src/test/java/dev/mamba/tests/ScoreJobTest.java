@@ -200,7 +200,7 @@ class ScoreJobTest {
         Path out = tmp.resolve("score-csvs");
         assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output",
                 out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
-                "--backend", "cpu", "--format", "csv"));
+                "--backend", "cpu"));
         Map<String, Map<Long, Row>> steps = new HashMap<>();
         for (Row r : JobOutputs.rows(out, "steps")) {
             steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);

@@ -1,6 +1,7 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.source.ChunkSchema;
+import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
@@ -118,17 +119,16 @@ final class TimeSeriesChunks {
                         .as("error"), lit(input).as("file"));
     }
 
-    /** The CSV files of the inputs: files as given, directories' files (not hidden, not _-bookkeeping). */
+    /** The CSV files of the inputs: files as given, directories' input files ({@link InputFiles}). */
     private static List<Path> csvFiles(List<String> inputs) {
         List<Path> files = new ArrayList<>();
         for (String in : inputs) {
             Path p = in.startsWith("file:") ? Path.of(java.net.URI.create(in)) : Path.of(in);
             if (Files.isDirectory(p)) {
-                try (var l = Files.list(p)) {
-                    l.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")
-                            && !f.getFileName().toString().startsWith("_")).sorted().forEach(files::add);
+                try {
+                    files.addAll(InputFiles.list(p).inputs());
                 } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException("cannot list " + p, e);
+                    throw new IllegalArgumentException("cannot list " + p + ": " + IoMessages.reason(e), e);
                 }
             } else {
                 files.add(p);
