@@ -99,10 +99,7 @@ class ScoreJobTest {
 
     @Test
     void timeSeriesScoresMatchInProcessAndBadRowsGoToErrors() throws Exception {
-        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
-                false, 2, 2);
-        Path model = Files.createDirectories(tmp.resolve("ts"));
-        RandomCheckpoint.writeRandom(model, cfg, 5, false, "F32");
+        Path model = continuousModel("ts", 2, 5);
         Random rnd = new Random(2);
         Map<String, float[][]> series = new LinkedHashMap<>();
         List<String> lines = new ArrayList<>();
@@ -184,10 +181,7 @@ class ScoreJobTest {
      */
     @Test
     void csvFilesAreReadByTheirOwnHeaders() throws Exception {
-        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
-                false, 1, 1);
-        Path model = Files.createDirectories(tmp.resolve("ts1"));
-        RandomCheckpoint.writeRandom(model, cfg, 6, false, "F32");
+        Path model = continuousModel("ts1", 1, 6);
         Path in = Files.createDirectories(tmp.resolve("csvs"));
         List<String> a = new ArrayList<>(List.of("time,value")), b = new ArrayList<>(List.of("value;time"));
         for (int t = 0; t < 60; t++) {
@@ -241,10 +235,7 @@ class ScoreJobTest {
     /** Parquet inputs: columns by name in each input, and without --id-column each input is its own series. */
     @Test
     void parquetInputsAreSeriesOfTheirOwn() throws Exception {
-        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
-                false, 1, 1);
-        Path model = Files.createDirectories(tmp.resolve("ts2"));
-        RandomCheckpoint.writeRandom(model, cfg, 7, false, "F32");
+        Path model = continuousModel("ts2", 1, 7);
         Path p1 = tmp.resolve("p1.parquet"), p2 = tmp.resolve("p2.parquet");
         org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
                 .config("spark.ui.enabled", "false").getOrCreate();
@@ -275,5 +266,14 @@ class ScoreJobTest {
             assertEquals(1000 + t, steps.get(p2.toString()).get(t).getDouble(2), 0);
             assertEquals(200 + t, ((Number) steps.get(p2.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
         }
+    }
+
+    /** A random continuous-input model (hidden 16, 2 layers) with {@code features} inputs and outputs. */
+    private static Path continuousModel(String dir, int features, long seed) throws Exception {
+        MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,
+                false, features, features);
+        Path model = Files.createDirectories(tmp.resolve(dir));
+        RandomCheckpoint.writeRandom(model, cfg, seed, false, "F32");
+        return model;
     }
 }
