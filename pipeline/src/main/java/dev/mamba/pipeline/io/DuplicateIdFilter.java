@@ -2,9 +2,7 @@ package dev.mamba.pipeline.io;
 
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Passes a stream's chunks on, except those of a record whose id an earlier record of the same file already
@@ -28,16 +26,16 @@ public final class DuplicateIdFilter implements ChunkReader {
 
     /**
      * The ids seen so far, per file, for the life of a task. Every id is kept (a duplicate may come any
-     * distance later): a HashSet of id strings costs about 100 bytes per record plus the id, i.e. ~100 MB per
-     * million records; a plain file's task reads one {@code --split-size} split, a gzip file is read whole by
-     * one task, so a gzip FASTQ of tens of millions of reads needs GBs here.
+     * distance later), as a 128-bit hash ({@link IdHashSet}: ≤ 32 bytes per record, so ~320 MB for a gzip
+     * FASTQ of 10 M reads, which one task reads whole; a plain file's task reads one {@code --split-size}
+     * split). A {@code HashSet<String>} took ~100 bytes per record plus the id: GBs for such a file.
      */
     public static final class SeenIds {
-        private final Map<String, Set<String>> byFile = new HashMap<>();
+        private final Map<String, IdHashSet> byFile = new HashMap<>();
 
         /** True the first time {@code id} is seen in {@code file}. */
         boolean firstTime(String file, String id) {
-            return byFile.computeIfAbsent(file, f -> new HashSet<>()).add(id);
+            return byFile.computeIfAbsent(file, f -> new IdHashSet()).add(id);
         }
     }
 
