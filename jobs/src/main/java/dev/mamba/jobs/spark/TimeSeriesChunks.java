@@ -50,7 +50,7 @@ final class TimeSeriesChunks {
         List<String> values;
         if (format.equals("csv")) {
             List<Path> files = csvFiles(inputs);
-            values = csvValueColumns(files.get(0), s);
+            values = csvValueColumns(files, s);
             df = csvRows(spark, files, values, s);
         } else {
             Dataset<Row> probe = spark.read().parquet(inputs.get(0));
@@ -140,13 +140,23 @@ final class TimeSeriesChunks {
         return files;
     }
 
-    /** The value columns from the first file's header (every file is checked again when it is read). */
-    private static List<String> csvValueColumns(Path first, JobSettings s) {
-        try (TimeSeriesCsvReader r = new TimeSeriesCsvReader(first, s.idColumn, s.timeColumn, List.of(s.timeColumn))) {
-            return valueColumns(first.toString(), r.header(), s);
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
+    /**
+     * The value columns from the first readable file's header (every file is checked again when it is read):
+     * with --on-error report an unreadable first file is only that file's error row, so the next one is asked.
+     */
+    private static List<String> csvValueColumns(List<Path> files, JobSettings s) {
+        IllegalArgumentException firstError = null;
+        for (Path f : files) {
+            try (TimeSeriesCsvReader r = new TimeSeriesCsvReader(f, s.idColumn, s.timeColumn, List.of(s.timeColumn))) {
+                return valueColumns(f.toString(), r.header(), s);
+            } catch (java.io.IOException e) {
+                if (!s.onError.equals("report")) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+                firstError = firstError != null ? firstError : new IllegalArgumentException(e.getMessage(), e);
+            }
         }
+        throw firstError;
     }
 
     private static final StructType CSV_ROWS = new StructType()
