@@ -270,6 +270,46 @@ class ScoreJobTest {
         }
     }
 
+    /**
+     * A symbol the vocabulary lacks stops its sequence there, but every step before it is scored, whatever the
+     * chunk length (before, only the chunks before the failing one were: nothing at all with long chunks).
+     */
+    @Test
+    void tokenStepsBeforeABadSymbolAreScoredWhateverTheChunkLength() throws Exception {
+        Path model = JobFixtures.dnaModel(Files.createDirectories(tmp.resolve("dna-bad")));
+        Map<String, String> recs = JobFixtures.randomRecords(new Random(4), "g", 2, 300);
+        String prefix = JobFixtures.randomRecords(new Random(5), "p", 1, 150).values().iterator().next();
+        int n = prefix.length();  // the bad symbol's position
+        recs.put("bad", prefix + "X" + prefix);
+        Path in = tmp.resolve("bad-symbol.fa");
+        JobFixtures.writeFasta(in, recs);
+        Map<Long, Float> first = null;
+        for (String chunk : new String[] {"1000", "100", "37"}) {
+            Path out = tmp.resolve("score-bad-" + chunk);
+            assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output",
+                    out.toString(), "--master", "local[2]", "--chunk-length", chunk, "--lanes", "2", "--backend", "cpu"));
+            Map<Long, Float> nll = new HashMap<>();
+            for (Row r : JobOutputs.rows(out, "positions")) {
+                if (r.getString(0).equals("bad")) {
+                    nll.put(r.getLong(2), r.isNullAt(4) ? null : r.getFloat(4));
+                }
+            }
+            assertEquals(n, nll.size(), "chunk " + chunk + ": every step before the bad symbol scored");
+            assertTrue(nll.keySet().stream().allMatch(p -> p < n), "chunk " + chunk);
+            assertNull(nll.get(n - 1L), "the step before the bad symbol has no target");
+            Row err = JobOutputs.byId(out, "errors").get("bad");
+            assertEquals(n, err.getLong(2), "chunk " + chunk + ": error position");
+            assertTrue(!JobOutputs.byId(out, "sequences").containsKey("bad"));
+            if (first == null) {
+                first = nll;
+            } else {
+                for (long t = 0; t < n - 1; t++) {
+                    assertEquals(first.get(t), nll.get(t), 1e-5f * Math.max(1, Math.abs(first.get(t))), "chunk " + chunk + " t" + t);
+                }
+            }
+        }
+    }
+
     /** A random continuous-input model (hidden 16, 2 layers) with {@code features} inputs and outputs. */
     private static Path continuousModel(String dir, int features, long seed) throws Exception {
         MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,

@@ -2,6 +2,7 @@ package dev.mamba.pipeline.batch;
 
 import dev.mamba.pipeline.io.Chunk;
 import dev.mamba.pipeline.io.InputFormatException;
+import dev.mamba.pipeline.io.vocab.UnknownSymbolException;
 import dev.mamba.pipeline.model.ForwardResult;
 import dev.mamba.pipeline.model.Output;
 import dev.mamba.pipeline.model.Runner;
@@ -262,6 +263,9 @@ public final class LaneScheduler implements AutoCloseable {
             fbuf.setZero(0, 4L * rows * enc.features());
         }
         int[] lens = new int[used];
+        // lanes whose sequence fails after this batch (a bad symbol inside the chunk), and whether chunks follow
+        UnknownSymbolException[] failAfter = new UnknownSymbolException[used];
+        boolean[] moreAfter = new boolean[used];
         for (int b = 0; b < used; b++) {
             Chunk c = batch[b];
             if (c == null) {
@@ -283,11 +287,28 @@ public final class LaneScheduler implements AutoCloseable {
                     enc.encodeFeatures(c, s, fbuf, 4L * b * steps * enc.features());
                 }
             } catch (InputFormatException e) {
-                batch[b] = null;
-                long at = e instanceof dev.mamba.pipeline.io.vocab.UnknownSymbolException
-                        ? ((dev.mamba.pipeline.io.vocab.UnknownSymbolException) e).position() : c.start();
-                fail(s, s.id, s.file, at, e.getMessage(), !c.last(), null);
-                continue;
+                long at = e instanceof UnknownSymbolException
+                        ? ((UnknownSymbolException) e).position() : c.start();
+                int prefix = (int) (at - c.start());
+                if (prefix <= 0 || prefix >= c.length()) {
+                    batch[b] = null;
+                    fail(s, s.id, s.file, at, e.getMessage(), !c.last(), null);
+                    continue;
+                }
+                // The steps before the bad symbol are valid input: they run (score keeps their rows, every step
+                // before the failing position, whatever the chunk length), then the sequence fails. The encoder
+                // wrote their ids before it threw; the last one's target stays -1 (the next symbol is the bad one).
+                batch[b] = Chunk.text(c.sequenceId(), c.file(), c.chunkIndex(), c.start(), prefix, false,
+                        java.util.Arrays.copyOf(c.symbols(), prefix));
+                failAfter[b] = (UnknownSymbolException) e;
+                moreAfter[b] = !c.last();
+                if (needTargets) {
+                    long row0 = (long) b * steps;
+                    for (int t = 0; t + 1 < prefix; t++) {
+                        buf.setInt(tgBase + 4 * (row0 + t), buf.getInt(idBase + 4 * (row0 + t + 1)));
+                    }
+                }
+                c = batch[b];
             }
             lens[b] = c.length();
             buf.setInt(4L * b, c.length());
@@ -320,6 +341,10 @@ public final class LaneScheduler implements AutoCloseable {
             s.stepsDone += c.length();
             s.chunksDone++;
             sink.chunkDone(s, c, r, b);
+            if (failAfter[b] != null) {
+                fail(s, s.id, s.file, failAfter[b].position(), failAfter[b].getMessage(), moreAfter[b], null);
+                continue;
+            }
             if (c.last()) {
                 sink.sequenceDone(s);
                 sequencesDone++;
