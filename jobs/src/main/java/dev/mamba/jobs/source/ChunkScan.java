@@ -58,8 +58,9 @@ public final class ChunkScan implements Scan, Batch {
         List<Path> skipped = new ArrayList<>();
         for (String s : paths) {
             // Absolute: executors of a cluster run in their own working directories.
-            Path p = Path.of(s.startsWith("file:") ? java.net.URI.create(s).getPath() : s).toAbsolutePath().normalize();
-            if (!Files.exists(p)) {
+            Path local = InputFiles.localPath(s);
+            Path p = local == null ? null : local.toAbsolutePath().normalize();
+            if (p == null || !Files.exists(p)) {
                 throw new IllegalArgumentException("input path " + s + " does not exist");
             }
             if (Files.isDirectory(p)) {

@@ -24,6 +24,17 @@ public final class InputFiles {
     private InputFiles() {
     }
 
+    /**
+     * An input as a local path: a plain path, or a {@code file:} URI; null for other schemes (hdfs://, s3a://),
+     * which this JVM cannot see as files.
+     */
+    public static Path localPath(String input) {
+        if (input.startsWith("file:")) {
+            return Path.of(java.net.URI.create(input).getPath());
+        }
+        return input.contains("://") ? null : Path.of(input);
+    }
+
     /** The files of a directory expansion: what is read, and what was passed over (for one log line). */
     public record Listing(List<Path> inputs, List<Path> skipped) {
     }

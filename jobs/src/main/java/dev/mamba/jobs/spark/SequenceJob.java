@@ -1,5 +1,6 @@
 package dev.mamba.jobs.spark;
 
+import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.kernels.BackendChoice;
 import dev.mamba.pipeline.batch.StepEncoder;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -133,7 +134,7 @@ public abstract class SequenceJob implements Serializable {
     /** The input as a DataFrame of chunks: a chunk data source, or time series turned into chunks. */
     protected Dataset<Row> readChunks(SparkSession spark, InputPlan plan, List<String> inputs) {
         if (plan.format.equals("csv") || plan.format.equals("parquet")) {
-            return TimeSeriesChunks.read(spark, plan.format, inputs, settings);
+            return TimeSeriesChunks.read(spark, plan.format, inputs, plan.files, settings);
         }
         return spark.read().format(plan.format)
                 .option("chunkLength", settings.chunkLength)
@@ -164,10 +165,9 @@ public abstract class SequenceJob implements Serializable {
     public OutputDir openOutput(List<String> inputs, Path output, boolean overwrite) {
         List<Path> reads = new java.util.ArrayList<>();
         for (String i : inputs) {
-            if (i.startsWith("file:")) {
-                reads.add(Path.of(java.net.URI.create(i)));
-            } else if (!i.contains("://")) {
-                reads.add(Path.of(i));
+            Path local = InputFiles.localPath(i);
+            if (local != null) {
+                reads.add(local);
             }
         }
         reads.add(settings.modelDir());

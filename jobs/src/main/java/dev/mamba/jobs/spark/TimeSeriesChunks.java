@@ -1,7 +1,6 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.source.ChunkSchema;
-import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
@@ -22,7 +21,6 @@ import org.apache.spark.sql.types.StructType;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,11 +43,11 @@ final class TimeSeriesChunks {
     private TimeSeriesChunks() {
     }
 
-    static Dataset<Row> read(SparkSession spark, String format, List<String> inputs, JobSettings s) {
+    /** {@code files}: the inputs' files as the plan listed them (CSV); Parquet reads each input as a table. */
+    static Dataset<Row> read(SparkSession spark, String format, List<String> inputs, List<Path> files, JobSettings s) {
         Dataset<Row> df;
         List<String> values;
         if (format.equals("csv")) {
-            List<Path> files = csvFiles(inputs);
             values = csvValueColumns(files, s);
             df = csvRows(spark, files, values, s);
         } else {
@@ -117,27 +115,6 @@ final class TimeSeriesChunks {
                         .when(time.isNull(), concat(lit("time '"), coalesce(timeText, lit("null")),
                                 lit("' is neither a number nor an ISO-8601 timestamp")))
                         .as("error"), lit(input).as("file"));
-    }
-
-    /** The CSV files of the inputs: files as given, directories' input files ({@link InputFiles}). */
-    private static List<Path> csvFiles(List<String> inputs) {
-        List<Path> files = new ArrayList<>();
-        for (String in : inputs) {
-            Path p = in.startsWith("file:") ? Path.of(java.net.URI.create(in)) : Path.of(in);
-            if (Files.isDirectory(p)) {
-                try {
-                    files.addAll(InputFiles.list(p).inputs());
-                } catch (java.io.IOException e) {
-                    throw new IllegalArgumentException("cannot list " + p + ": " + IoMessages.reason(e), e);
-                }
-            } else {
-                files.add(p);
-            }
-        }
-        if (files.isEmpty()) {
-            throw new IllegalArgumentException("no CSV files in " + String.join(", ", inputs));
-        }
-        return files;
     }
 
     /**
