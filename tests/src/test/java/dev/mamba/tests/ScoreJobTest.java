@@ -310,6 +310,53 @@ class ScoreJobTest {
         }
     }
 
+    /**
+     * A series stopped by a bad value keeps a steps/ row for every step before it, with the same values whatever
+     * the chunk length (the chunk holding the bad row runs up to it; the lanes' progress does not matter).
+     */
+    @Test
+    void seriesStepsBeforeABadValueAreScoredWhateverTheChunkLength() throws Exception {
+        Path model = continuousModel("ts-bad", 1, 6);
+        Random rnd = new Random(6);
+        int n = 150;  // the bad value's step
+        List<String> lines = new ArrayList<>(List.of("sensor,time,a"));
+        for (int s = 0; s < 3; s++) {
+            for (int t = 0; t < 300; t++) {
+                String v = s == 1 && t == n ? "oops" : String.valueOf((float) (Math.sin(t / 5.0 + s) + 0.1 * rnd.nextGaussian()));
+                lines.add("s" + s + "," + t + "," + v);
+            }
+        }
+        Path csv = tmp.resolve("bad-value.csv");
+        Files.write(csv, lines);
+        Map<Long, List<Float>> first = null;
+        for (String chunk : new String[] {"1000", "100", "37"}) {
+            Path out = tmp.resolve("score-bad-value-" + chunk);
+            assertEquals(0, Main.run("score", "--model", model.toString(), "--input", csv.toString(), "--output",
+                    out.toString(), "--master", "local[2]", "--id-column", "sensor", "--chunk-length", chunk, "--lanes", "2",
+                    "--backend", "cpu"));
+            Map<Long, List<Float>> pred = new HashMap<>();
+            for (Row r : JobOutputs.rows(out, "steps")) {
+                if (r.getString(0).equals("s1")) {
+                    pred.put(r.getLong(1), r.isNullAt(4) ? null : r.getList(4));
+                }
+            }
+            assertEquals(n, pred.size(), "chunk " + chunk + ": every step before the bad value scored");
+            assertTrue(pred.keySet().stream().allMatch(t -> t < n), "chunk " + chunk);
+            Row err = JobOutputs.byId(out, "errors").get("s1");
+            assertEquals(n, err.getLong(2), "chunk " + chunk + ": error position");
+            assertTrue(err.getString(3).contains("'oops' is not a number"), err.getString(3));
+            assertEquals(2, JobOutputs.rows(out, "series").size(), "chunk " + chunk + ": s0 and s2 finish");
+            if (first == null) {
+                first = pred;
+            } else {
+                for (long t = 1; t < n; t++) {
+                    float want = first.get(t).get(0);
+                    assertEquals(want, pred.get(t).get(0), 1e-5f * Math.max(1, Math.abs(want)), "chunk " + chunk + " t" + t);
+                }
+            }
+        }
+    }
+
     /** A random continuous-input model (hidden 16, 2 layers) with {@code features} inputs and outputs. */
     private static Path continuousModel(String dir, int features, long seed) throws Exception {
         MambaConfig cfg = new MambaConfig(ModelFamily.CONTINUOUS, 16, 2, 0, 8, 4, 32, 1, true, false, 1e-5f, true,

@@ -37,7 +37,8 @@ import static org.apache.spark.sql.functions.*;
  * inside the job, series are hash-partitioned so a partition holds about {@code lanes} of them, and each
  * partition is sorted by (chunk index, series, step) so its series interleave and share the lanes.
  * Non-numeric or non-finite values, unparseable times and duplicate times become error rows that
- * name the series, the time and the column.
+ * name the series, the time and the column; the steps of the series before such a row still come as a
+ * (shorter) chunk ahead of the error row, so that they are scored whatever the chunk length.
  */
 final class TimeSeriesChunks {
     private TimeSeriesChunks() {
@@ -332,7 +333,9 @@ final class TimeSeriesChunks {
                         if (error == null && !failed.contains(sid)) {
                             error = check(r, sid, v, t, len, lastTime);
                             errorStep = r.getLong(6);
-                            len++;
+                            if (error == null) {
+                                len++;
+                            }
                         }
                         if (!in.hasNext()) {
                             break;
@@ -349,16 +352,21 @@ final class TimeSeriesChunks {
                     }
                     if (error != null) {
                         failed.add(sid);
+                        if (len > 0) {  // the steps before the bad row run (their rows stay), then the series fails
+                            ready.add(chunkRow(sid, file, chunk, v, t, len, false));
+                        }
                         ready.add(RowFactory.create(sid, file, chunk, errorStep, 0, true, null, k, error, null));
                         return;
                     }
-                    boolean last = chunk == (n - 1) / chunkLength;
+                    ready.add(chunkRow(sid, file, chunk, v, t, len, chunk == (n - 1) / chunkLength));
+                }
+
+                private Row chunkRow(String sid, String file, long chunk, float[] v, double[] t, int len, boolean last) {
                     ByteBuffer pb = ByteBuffer.allocate(4 * len * k).order(ByteOrder.LITTLE_ENDIAN);
                     pb.asFloatBuffer().put(v, 0, len * k);
                     ByteBuffer tb = ByteBuffer.allocate(8 * len).order(ByteOrder.LITTLE_ENDIAN);
                     tb.asDoubleBuffer().put(t, 0, len);
-                    ready.add(RowFactory.create(sid, file, chunk, chunk * chunkLength, len, last, pb.array(), k, null,
-                            tb.array()));
+                    return RowFactory.create(sid, file, chunk, chunk * chunkLength, len, last, pb.array(), k, null, tb.array());
                 }
 
                 /** Parses one row into the chunk arrays; returns an error message or null. */

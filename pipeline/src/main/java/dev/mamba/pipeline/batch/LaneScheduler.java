@@ -158,14 +158,31 @@ public final class LaneScheduler implements AutoCloseable {
 
     /**
      * Stops a sequence from outside (its input turned out bad): reports the failure, frees its lane and
-     * skips its remaining chunks. {@code moreComing}: whether chunks of it may still arrive.
+     * skips its remaining chunks. {@code moreComing}: whether chunks of it may still arrive. Chunks of it
+     * that arrived before the failure are valid input (they end before the failing position) and run first,
+     * so that what a sequence leaves behind (score's per-step rows) does not depend on how far the lanes had
+     * got, nor on the chunk length.
      */
     public void abort(String id, String file, long position, String reason, boolean moreComing) {
         String k = file + '\0' + id;
         if (failed.contains(k)) {
             return;
         }
-        fail(active.get(k), id, file, position, reason, moreComing, k);
+        SequenceSlot s = active.get(k);
+        if (s != null && s.deferredReason == null && queued(s) > 0) {
+            s.deferredReason = reason;
+            s.deferredPosition = position;
+            if (moreComing) {
+                failed.add(k);  // its later chunks are skipped from now on
+            }
+            pump();
+            return;
+        }
+        fail(s, id, file, position, reason, moreComing, k);
+    }
+
+    private int queued(SequenceSlot s) {
+        return s.lane >= 0 ? queue[s.lane].size() : pendingChunks.get(s).size();
     }
 
     /**
@@ -207,7 +224,8 @@ public final class LaneScheduler implements AutoCloseable {
         if (q.isEmpty()) {
             return false;
         }
-        return !needTargets || inputEnded || q.peek().last() || q.size() >= 2;
+        // with targets a chunk waits for the next one's first symbol, unless none will come
+        return !needTargets || inputEnded || q.peek().last() || q.size() >= 2 || laneSlot[b].deferredReason != null;
     }
 
     private void pump() {
@@ -343,6 +361,10 @@ public final class LaneScheduler implements AutoCloseable {
             sink.chunkDone(s, c, r, b);
             if (failAfter[b] != null) {
                 fail(s, s.id, s.file, failAfter[b].position(), failAfter[b].getMessage(), moreAfter[b], null);
+                continue;
+            }
+            if (s.deferredReason != null && queue[b].isEmpty()) {  // the chunks before its failure have run
+                fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
                 continue;
             }
             if (c.last()) {

@@ -12,6 +12,9 @@ public final class SequenceSlot {
     public Object attachment;
     int lane = -1;
     long nextChunkIndex;
+    /** A failure reported while chunks of this sequence were still queued: it is reported after they ran. */
+    String deferredReason;
+    long deferredPosition;
 
     SequenceSlot(String id, String file) {
         this.id = id;

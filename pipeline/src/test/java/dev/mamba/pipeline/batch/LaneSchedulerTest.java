@@ -201,4 +201,60 @@ class LaneSchedulerTest {
         }
         assertEquals(0, backend.bytesAllocated());
     }
+
+    /**
+     * A failure reported from outside (a bad row the source found) while chunks of the sequence still wait for a
+     * lane: those chunks end before the failing position, so they run first, whether the sequence had a lane yet
+     * or not, and only then is the failure reported; a chunk of it that comes after the failure is skipped.
+     */
+    @Test
+    void abortRunsTheChunksQueuedBeforeIt() {
+        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
+        Collect sink = new Collect(cfg.hiddenSize);
+        try (MambaModel m = new MambaModel(w, backend); Runner r1 = m.newRunner(1, 16);
+             LaneScheduler sch = new LaneScheduler(r1, new Letters(6), sink, EnumSet.of(Output.HIDDEN, Output.NLL),
+                     allocator, 64)) {
+            List<Chunk> busy = chunks("busy", "abcdefabcdefabcdefabcdef", 8);
+            List<Chunk> late = chunks("late", "fedcbafedcbafedcba", 6);
+            sch.accept(busy.get(0));
+            sch.accept(late.get(0));          // waits: the one lane is busy's
+            sch.accept(late.get(1));
+            sch.abort("late", "f.txt", 12, "row 12 is bad", true);
+            assertTrue(sink.failures.isEmpty(), "reported only after its queued chunks ran: " + sink.failures);
+            sch.accept(late.get(2));          // after the failure: skipped
+            for (int i = 1; i < busy.size(); i++) {
+                sch.accept(busy.get(i));
+            }
+            sch.finish();
+            assertEquals("12: row 12 is bad", sink.failures.get("late"));
+            assertEquals(1, sink.failures.size(), String.valueOf(sink.failures));
+            assertEquals(List.of("busy"), sink.done);
+            assertEquals(12, sink.rows.get("late").size(), "every step before the failing row ran");
+            assertEquals(24, sink.rows.get("busy").size());
+            List<Float> nll = sink.nll.get("late");
+            assertTrue(Float.isNaN(nll.get(11)), "the last step before the failure has no target");
+            try (Runner one = m.newRunner(1, 16)) {
+                ForwardBatch b = new ForwardBatch(1, 12);
+                b.lens[0] = 12;
+                b.tokens = new int[12];
+                b.targets = new int[12];
+                for (int t = 0; t < 12; t++) {
+                    b.tokens[t] = "fedcbafedcba".charAt(t) - 'a';
+                    b.targets[t] = t + 1 < 12 ? "fedcbafedcba".charAt(t + 1) - 'a' : -1;
+                }
+                one.reset(0);
+                ForwardResult ref = one.forward(b, EnumSet.of(Output.HIDDEN, Output.NLL));
+                for (int t = 0; t < 12; t++) {
+                    for (int j = 0; j < cfg.hiddenSize; j++) {
+                        assertEquals(ref.hidden[t * cfg.hiddenSize + j], sink.rows.get("late").get(t)[j], 1e-5, "t" + t);
+                    }
+                    if (t < 11) {
+                        assertEquals(ref.nll[t], nll.get(t), 1e-4, "nll t" + t);
+                    }
+                }
+            }
+        }
+        assertEquals(0, backend.bytesAllocated());
+    }
 }
