@@ -71,6 +71,24 @@ class BadInputJobTest {
                 .map(x -> x.getString(0)).collect(java.util.stream.Collectors.toSet()));
     }
 
+    /** A record that turns out malformed before its first chunk is still named in its errors row, not left blank. */
+    @Test
+    void aRecordMalformedBeforeItsFirstChunkIsNamed() throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("named"));
+        Path fq = Files.writeString(in.resolve("reads.fq"), "@r1\nACGT\n+\nIIII\n@r2\nACGT\nIIII\n@r3\nAC\n+\nII\n");
+        Path fa = Files.writeString(in.resolve("g.fa"), ">s1\nACGT\n>s2\nAC\u0001GT\n");
+        String[][] cases = {{fq.toString(), "r2", "reads.fq:7", "r1"}, {fa.toString(), "s2", "g.fa:4", "s1"}};
+        for (String[] c : cases) {
+            Path out = tmp.resolve("out-named-" + c[1]);
+            assertEquals(0, embed(dna, Path.of(c[0]), out, "--on-error", "report").exit);
+            java.util.Map<String, Row> errors = JobOutputs.byId(out, "errors");
+            assertEquals(java.util.Set.of(c[1]), errors.keySet(), errors.toString());
+            assertTrue(errors.get(c[1]).getString(3).contains(c[2]), errors.toString());
+            java.util.Set<String> embedded = JobOutputs.byId(out, "embeddings").keySet();
+            assertTrue(embedded.contains(c[3]) && !embedded.contains(c[1]), embedded + " " + errors);
+        }
+    }
+
     /** samtools faidx leaves g.fa.fai next to g.fa; Spark leaves _SUCCESS: neither is input. */
     @Test
     void anIndexBesideTheFastaIsNotReadAsInput() throws Exception {

@@ -3,6 +3,7 @@ package dev.mamba.jobs.source;
 import dev.mamba.pipeline.io.Chunk;
 import dev.mamba.pipeline.io.ChunkReader;
 import dev.mamba.pipeline.io.DuplicateIdFilter;
+import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.InterleavedReader;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
@@ -147,7 +148,10 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
                 return c;
             } catch (IOException e) {
                 done = true;
-                errors.add(errorRow(lastId, spec.path(), lastEnd, e.getMessage() + "; records after it up to byte "
+                // a record that fails before its first chunk is named by the reader's exception
+                String named = e instanceof InputFormatException ? ((InputFormatException) e).recordId() : null;
+                String id = lastId.isEmpty() && named != null ? named : lastId;
+                errors.add(errorRow(id, spec.path(), lastEnd, e.getMessage() + "; records after it up to byte "
                         + spec.end() + " of the file were not read"));
                 return null;
             }

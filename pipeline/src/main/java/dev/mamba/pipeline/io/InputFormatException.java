@@ -8,6 +8,8 @@ import java.io.IOException;
  */
 public class InputFormatException extends IOException {
     private static final long serialVersionUID = 1L;
+    /** The record the error is in, when one had begun; null for errors between records or of the whole file. */
+    private String recordId;
 
     public InputFormatException(String message) {
         super(message);
@@ -24,7 +26,18 @@ public class InputFormatException extends IOException {
 
     /** {@code file:record <id>: what}. */
     public static InputFormatException atRecord(String file, String recordId, String what) {
-        return new InputFormatException(file + ":record " + recordId + ": " + what);
+        return new InputFormatException(file + ":record " + recordId + ": " + what).inRecord(recordId);
+    }
+
+    /** Names the record the error is in (a reader whose messages give the line says which record that was). */
+    public InputFormatException inRecord(String id) {
+        this.recordId = id;
+        return this;
+    }
+
+    /** The record the error is in, or null (an error between records, or of the whole file). */
+    public String recordId() {
+        return recordId;
     }
 
     /** A byte as a reader sees it: {@code 'x' (0x78)} when printable ASCII, else {@code 0x00 (NUL)} style. */

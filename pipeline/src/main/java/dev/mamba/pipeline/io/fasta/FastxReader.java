@@ -306,14 +306,14 @@ abstract class FastxReader implements ChunkReader {
         return c;
     }
 
-    /** {@code file:line: what}, with the line number counted from the file's start. */
+    /** {@code file:line: what}, with the line number counted from the file's start (and the record, if inside one). */
     final InputFormatException error(String what) {
-        return InputFormatException.atLine(file, absoluteLine(), what);
+        return InputFormatException.atLine(file, absoluteLine(), what).inRecord(inRecord ? id : null);
     }
 
     /** {@code file:line: what} for an earlier line, given as a value of {@link #line}. */
     final InputFormatException errorAtLine(long localLine, String what) {
-        return InputFormatException.atLine(file, absoluteLine() - line + localLine, what);
+        return InputFormatException.atLine(file, absoluteLine() - line + localLine, what).inRecord(inRecord ? id : null);
     }
 
     /** 1-based line number of the current line in the whole file. */
