@@ -89,6 +89,18 @@ class BadInputJobTest {
         }
     }
 
+    /** A duplicate record that is malformed before its first chunk is an errors row; the kept record goes on. */
+    @Test
+    void aMalformedDuplicateDoesNotStopTheKeptRecord() throws Exception {
+        Path fq = Files.writeString(tmp.resolve("dup-bad.fq"), "@x\nACGT\n+\nIIII\n@x\nACGT\nIIII\n");
+        Path out = tmp.resolve("out-dup-bad");
+        assertEquals(0, embed(dna, fq, out, "--on-error", "report").exit);
+        List<Row> errors = JobOutputs.rows(out, "errors");
+        assertEquals(java.util.Set.of("x"), JobOutputs.byId(out, "embeddings").keySet(), errors.toString());
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).getString(3).contains("missing '+' line"), errors.toString());
+    }
+
     /** samtools faidx leaves g.fa.fai next to g.fa; Spark leaves _SUCCESS: neither is input. */
     @Test
     void anIndexBesideTheFastaIsNotReadAsInput() throws Exception {

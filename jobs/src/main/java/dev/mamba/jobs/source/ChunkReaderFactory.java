@@ -148,11 +148,17 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
                 return c;
             } catch (IOException e) {
                 done = true;
-                // a record that fails before its first chunk is named by the reader's exception
+                // A record that fails before its first chunk is named by the reader's exception. It never reached
+                // the lanes, so its row is a skipped record's: a kept record with the same id (this one may be a
+                // duplicate the filter was dropping) goes on.
                 String named = e instanceof InputFormatException ? ((InputFormatException) e).recordId() : null;
-                String id = lastId.isEmpty() && named != null ? named : lastId;
-                errors.add(errorRow(id, spec.path(), lastEnd, e.getMessage() + "; records after it up to byte "
-                        + spec.end() + " of the file were not read"));
+                boolean unstarted = lastId.isEmpty() && named != null;
+                InternalRow row = errorRow(unstarted ? named : lastId, spec.path(), lastEnd, e.getMessage()
+                        + "; records after it up to byte " + spec.end() + " of the file were not read");
+                if (unstarted) {
+                    row.setLong(ChunkSchema.CHUNK_INDEX, ChunkSchema.SKIPPED_RECORD);
+                }
+                errors.add(row);
                 return null;
             }
         }

@@ -104,6 +104,11 @@ public final class LaneScheduler implements AutoCloseable {
             return;
         }
         SequenceSlot s = active.get(k);
+        if (s != null && s.deferredReason != null && c.chunkIndex() == 0) {
+            // a new record under the id of one whose failure waits for its queued chunks: that one ends here
+            fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+            s = null;
+        }
         if (s == null) {
             if (c.chunkIndex() != 0) {
                 fail(null, c.sequenceId(), c.file(), c.start(), "chunk " + c.chunkIndex()
@@ -197,8 +202,34 @@ public final class LaneScheduler implements AutoCloseable {
     /** Input is over: runs everything still queued and reports sequences that never got their last chunk. */
     public void finish() {
         inputEnded = true;
-        pump();
+        while (true) {
+            fillFreeLanes();
+            pump();  // runs every queued chunk of the sequences in lanes
+            if (pending.isEmpty()) {
+                break;
+            }
+            // The sequences left in lanes get no more chunks: ending them hands their lanes to the waiting ones
+            // (a snapshot: a lane freed here is refilled at once, and its new sequence must run first).
+            int ended = 0;
+            for (SequenceSlot s : laneSlot.clone()) {
+                if (s != null) {
+                    endUnfinished(s);
+                    ended++;
+                }
+            }
+            if (ended == 0) {
+                break;  // not reached: sequences wait for a lane only while every lane is taken
+            }
+        }
         for (SequenceSlot s : active.values().toArray(new SequenceSlot[0])) {
+            endUnfinished(s);
+        }
+    }
+
+    private void endUnfinished(SequenceSlot s) {
+        if (s.deferredReason != null) {
+            fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+        } else {
             fail(s, s.id, s.file, s.stepsDone, "input ended before the sequence's last chunk", false, null);
         }
     }

@@ -257,4 +257,47 @@ class LaneSchedulerTest {
         }
         assertEquals(0, backend.bytesAllocated());
     }
+
+    /**
+     * At the end of input a sequence whose failure waits for its queued chunks still gets a lane, runs them and is
+     * reported with its own failure, even while the lanes are held by sequences that never got their last chunk.
+     */
+    @Test
+    void aDeferredFailureWaitingForALaneIsReportedAtTheEnd() {
+        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
+        Collect sink = new Collect(cfg.hiddenSize);
+        try (MambaModel m = new MambaModel(w, backend); Runner r1 = m.newRunner(1, 16);
+             LaneScheduler sch = new LaneScheduler(r1, new Letters(6), sink, EnumSet.of(Output.HIDDEN), allocator, 64)) {
+            sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // a never gets its last chunk
+            sch.accept(chunks("b", "fedcbafedcba", 6).get(0));   // waits for the lane
+            sch.abort("b", "f.txt", 6, "row 6 is bad", false);
+            sch.finish();
+            assertEquals("6: row 6 is bad", sink.failures.get("b"), String.valueOf(sink.failures));
+            assertEquals(6, sink.rows.get("b").size(), "b's chunk before the bad row ran");
+            assertTrue(sink.failures.get("a").contains("input ended before the sequence's last chunk"));
+        }
+        assertEquals(0, backend.bytesAllocated());
+    }
+
+    /** A new record under the id of one whose failure is deferred starts afresh (the old one is reported). */
+    @Test
+    void aNewRecordUnderADeferredFailuresIdStartsAfresh() {
+        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
+        Collect sink = new Collect(cfg.hiddenSize);
+        try (MambaModel m = new MambaModel(w, backend); Runner r2 = m.newRunner(2, 16);
+             LaneScheduler sch = new LaneScheduler(r2, new Letters(6), sink, EnumSet.of(Output.HIDDEN), allocator, 64)) {
+            List<Chunk> b = chunks("b", "fedcbafedcba", 6);
+            sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // holds the other lane, so nothing runs yet
+            sch.accept(b.get(0));
+            sch.abort("b", "f.txt", 6, "bad", true);
+            sch.accept(b.get(1));                       // the old record's last chunk: skipped
+            sch.accept(chunks("b", "abc", 6).get(0));   // a new record b
+            sch.finish();
+            assertEquals("6: bad", sink.failures.get("b"), String.valueOf(sink.failures));
+            assertTrue(sink.done.contains("b"), "the new b ran to its end: " + sink.done);
+        }
+        assertEquals(0, backend.bytesAllocated());
+    }
 }
