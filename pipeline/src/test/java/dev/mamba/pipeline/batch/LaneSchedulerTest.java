@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -109,6 +110,14 @@ class LaneSchedulerTest {
         }
     }
 
+    /** A small token model (hidden 24, 2 layers, vocab 6): every test here runs one. */
+    static final MambaConfig SMALL = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true,
+            true, 0, 0);
+
+    private LaneScheduler scheduler(Runner r, Collect sink, Set<Output> outputs) {
+        return new LaneScheduler(r, new Letters(6), sink, outputs, allocator, 64);
+    }
+
     static List<Chunk> chunks(String id, String seq, int chunk) {
         List<Chunk> out = new ArrayList<>();
         for (int s = 0, i = 0; s < seq.length() || (s == 0 && seq.isEmpty()); s += chunk, i++) {
@@ -124,7 +133,7 @@ class LaneSchedulerTest {
 
     @Test
     void interleavedLanesEqualOnePassPerSequence() {
-        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaConfig cfg = SMALL;
         MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 4);
         Random rnd = new Random(8);
         Map<String, String> seqs = new HashMap<>();
@@ -209,12 +218,11 @@ class LaneSchedulerTest {
      */
     @Test
     void abortRunsTheChunksQueuedBeforeIt() {
-        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaConfig cfg = SMALL;
         MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
         Collect sink = new Collect(cfg.hiddenSize);
         try (MambaModel m = new MambaModel(w, backend); Runner r1 = m.newRunner(1, 16);
-             LaneScheduler sch = new LaneScheduler(r1, new Letters(6), sink, EnumSet.of(Output.HIDDEN, Output.NLL),
-                     allocator, 64)) {
+             LaneScheduler sch = scheduler(r1, sink, EnumSet.of(Output.HIDDEN, Output.NLL))) {
             List<Chunk> busy = chunks("busy", "abcdefabcdefabcdefabcdef", 8);
             List<Chunk> late = chunks("late", "fedcbafedcbafedcba", 6);
             sch.accept(busy.get(0));
@@ -264,11 +272,11 @@ class LaneSchedulerTest {
      */
     @Test
     void aDeferredFailureWaitingForALaneIsReportedAtTheEnd() {
-        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaConfig cfg = SMALL;
         MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
         Collect sink = new Collect(cfg.hiddenSize);
         try (MambaModel m = new MambaModel(w, backend); Runner r1 = m.newRunner(1, 16);
-             LaneScheduler sch = new LaneScheduler(r1, new Letters(6), sink, EnumSet.of(Output.HIDDEN), allocator, 64)) {
+             LaneScheduler sch = scheduler(r1, sink, EnumSet.of(Output.HIDDEN))) {
             sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // a never gets its last chunk
             sch.accept(chunks("b", "fedcbafedcba", 6).get(0));   // waits for the lane
             sch.abort("b", "f.txt", 6, "row 6 is bad", false);
@@ -283,11 +291,11 @@ class LaneSchedulerTest {
     /** A new record under the id of one whose failure is deferred starts afresh (the old one is reported). */
     @Test
     void aNewRecordUnderADeferredFailuresIdStartsAfresh() {
-        MambaConfig cfg = new MambaConfig(ModelFamily.TOKENS, 24, 2, 6, 8, 4, 48, 2, true, false, 1e-5f, true, true, 0, 0);
+        MambaConfig cfg = SMALL;
         MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
         Collect sink = new Collect(cfg.hiddenSize);
         try (MambaModel m = new MambaModel(w, backend); Runner r2 = m.newRunner(2, 16);
-             LaneScheduler sch = new LaneScheduler(r2, new Letters(6), sink, EnumSet.of(Output.HIDDEN), allocator, 64)) {
+             LaneScheduler sch = scheduler(r2, sink, EnumSet.of(Output.HIDDEN))) {
             List<Chunk> b = chunks("b", "fedcbafedcba", 6);
             sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // holds the other lane, so nothing runs yet
             sch.accept(b.get(0));
