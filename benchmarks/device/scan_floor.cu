@@ -20,6 +20,23 @@
 
 constexpr int TW = 16, DT = 32, N = 16;
 
+// B and C of a tile (the same made-up values in every kernel here)
+__device__ void fill_bc(float (*sb)[N], float (*sc)[N], int tid) {
+    for (int i = tid; i < TW * N; i += blockDim.x) {
+        sb[i / N][i % N] = 0.5f - ((i * 40503u) % 100) / 100.f;
+        sc[i / N][i % N] = 0.25f - ((i * 9973u) % 100) / 200.f;
+    }
+}
+
+// A = -(n + 1) (times log2 e, as the scan keeps it) and zero states for the thread's NPT states from n0
+template <int NPT> __device__ void init_states(float (&a2)[NPT], float (&h)[NPT], int n0) {
+#pragma unroll
+    for (int j = 0; j < NPT; ++j) {
+        a2[j] = -(float)(n0 + j + 1) * 1.4426950f;
+        h[j] = 0.f;
+    }
+}
+
 // MODE 0 smem, 1 regs, 2 smem + idle warps at a barrier; NPT states per thread (RT = DT * N / NPT threads)
 template <int MODE, int NPT = 4>
 __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) rec(float* out, int T) {
@@ -32,10 +49,7 @@ __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) r
         const float dl = 0.001f + 0.099f * ((i * 2654435761u) % 1000) / 1000.f;  // δ in [0.001, 0.1]
         sdd[i / DT][i % DT] = make_float2(dl, dl * 0.37f);
     }
-    for (int i = tid; i < TW * N; i += blockDim.x) {
-        sb[i / N][i % N] = 0.5f - ((i * 40503u) % 100) / 100.f;
-        sc[i / N][i % N] = 0.25f - ((i * 9973u) % 100) / 200.f;
-    }
+    fill_bc(sb, sc, tid);
     __syncthreads();
     const int ntiles = T / TW;
     if (MODE == 2 && tid >= RT) {  // idle helpers: one barrier per tile, like the ws kernel's rounds
@@ -44,11 +58,7 @@ __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) r
     }
     const int dl = tid % DT, g = tid / DT, n0 = g * NPT;
     float a2[NPT], h[NPT];
-#pragma unroll
-    for (int j = 0; j < NPT; ++j) {
-        a2[j] = -(float)(n0 + j + 1) * 1.4426950f;
-        h[j] = 0.f;
-    }
+    init_states<NPT>(a2, h, n0);
     float sum = 0.f;
     for (int k = 0; k < ntiles; ++k) {
         if (MODE == 1) {
@@ -148,10 +158,7 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
         const int r = 2 * (i / DT), c = i % DT;
         sdd2[r / 2][c] = make_float4(sdd[r][c].x, sdd[r][c].y, sdd[r + 1][c].x, sdd[r + 1][c].y);
     }
-    for (int i = tid; i < TW * N; i += blockDim.x) {
-        sb[i / N][i % N] = 0.5f - ((i * 40503u) % 100) / 100.f;
-        sc[i / N][i % N] = 0.25f - ((i * 9973u) % 100) / 200.f;
-    }
+    fill_bc(sb, sc, tid);
     __syncthreads();
     const int ntiles = T / TW;
     if (tid >= RT) {
@@ -160,11 +167,7 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
     }
     const int dl = tid % DT, g = tid / DT, n0 = g * NPT;
     float a2[NPT], h[NPT];
-#pragma unroll
-    for (int j = 0; j < NPT; ++j) {
-        a2[j] = -(float)(n0 + j + 1) * 1.4426950f;
-        h[j] = 0.f;
-    }
+    init_states<NPT>(a2, h, n0);
     float sum = 0.f;
     for (int k = 0; k < ntiles; ++k) {
         float ys[4];
