@@ -38,10 +38,6 @@ final class CudaModule {
         loaded = true;
     }
 
-    /**
-     * The fatbin bytes from the classpath; throws UnsupportedOperationException naming why it is missing
-     * (including the text the build wrote when nvcc was absent).
-     */
     /** Throws readFatbin's reason when the jar carries no kernels, without reading them. */
     static void requireFatbin() {
         if (CudaModule.class.getResource(RESOURCE) == null) {
@@ -49,6 +45,10 @@ final class CudaModule {
         }
     }
 
+    /**
+     * The fatbin bytes from the classpath; throws UnsupportedOperationException naming why it is missing
+     * (including the text the build wrote when nvcc was absent).
+     */
     static byte[] readFatbin() {
         try (InputStream in = CudaModule.class.getResourceAsStream(RESOURCE)) {
             if (in != null) {

@@ -1,7 +1,5 @@
 package dev.mamba.pipeline.io.fasta;
 
-import dev.mamba.pipeline.io.InputFormatException;
-
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
@@ -11,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.zip.ZipException;
 
 /**
  * A buffered forward byte source over a plain file (from any offset) or a gzip file (whole, decompressed),
@@ -76,13 +73,6 @@ final class ByteInput implements Closeable {
         }
     }
 
-    static InputFormatException gzipError(String file, IOException e) {
-        // the JDK's EOFException for a cut stream has no message: say nothing rather than "(null)"
-        String detail = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
-        String what = e instanceof EOFException ? "gzip stream is truncated" + detail : "gzip stream is corrupt" + detail;
-        return new InputFormatException(file + ": " + what, e);
-    }
-
     /** Offset of the byte at {@link #pos}. */
     long offset() {
         return bufOffset + pos;
@@ -103,14 +93,10 @@ final class ByteInput implements Closeable {
         if (channel != null) {
             n = channel.read(ByteBuffer.wrap(buf));
         } else {
-            try {
-                n = gzip.read(buf, 0, buf.length);
-            } catch (ZipException | EOFException e) {
-                throw gzipError(file, e);
-            }
+            n = gzip.read(buf, 0, buf.length);  // GzipStream names the file and member in its own errors
         }
         if (n <= 0) {
-            // a channel or GZIPInputStream returns 0 only for a 0-length request, so <= 0 means end
+            // a channel or GzipStream returns 0 only for a 0-length request, so <= 0 means end
             eof = true;
             return false;
         }
