@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.NoSuchElementException;
 
 import static org.apache.spark.sql.functions.*;
@@ -52,12 +51,16 @@ final class TimeSeriesChunks {
             values = csvValueColumns(files, s);
             df = csvRows(spark, files, values, s);
         } else {
-            Dataset<Row> probe = spark.read().parquet(inputs.get(0));
-            values = valueColumns(String.join(", ", inputs), Arrays.asList(probe.schema().fieldNames()), s);
+            values = null;
             df = null;
-            // one read per input, so that without --id-column each input is its own series (its path)
+            // one read per input, so that without --id-column each input is its own series (its path); the
+            // value columns come from the first input's schema
             for (String in : inputs) {
-                Dataset<Row> one = parquetRows(spark.read().parquet(in), in, values, s);
+                Dataset<Row> raw = spark.read().parquet(in);
+                if (values == null) {
+                    values = valueColumns(String.join(", ", inputs), Arrays.asList(raw.schema().fieldNames()), s);
+                }
+                Dataset<Row> one = parquetRows(raw, in, values, s);
                 df = df == null ? one : df.unionByName(one);
             }
         }
@@ -387,21 +390,11 @@ final class TimeSeriesChunks {
                     List<String> vals = r.getList(3);
                     for (int f = 0; f < k; f++) {
                         String sv = vals.get(f);
-                        float x;
-                        if (sv == null || sv.isBlank()) {
-                            return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' is empty";
+                        try {  // the CSV reader's rule (CSV values were checked already; Parquet ones come as text)
+                            v[at * k + f] = TimeSeriesCsvReader.value(columns.get(f), sv == null ? "" : sv.trim());
+                        } catch (IllegalArgumentException e) {
+                            return "series " + sid + ", time " + timeText + ": " + e.getMessage();
                         }
-                        String bad = TimeSeriesCsvReader.checkNumber(sv.trim());
-                        if (bad != null && bad.equals("is not a number")) {
-                            return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' = '" + sv
-                                    + "' is not a number";
-                        }
-                        x = Float.parseFloat(sv.trim());
-                        if (!Float.isFinite(x)) {
-                            return "series " + sid + ", time " + timeText + ": column '" + columns.get(f) + "' is "
-                                    + sv.trim().toLowerCase(Locale.ROOT).replace("infinity", "Inf");
-                        }
-                        v[at * k + f] = x;
                     }
                     t[at] = time;
                     return null;

@@ -276,17 +276,29 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
     }
 
     private float parseValue(String s, String column, long line) throws InputFormatException {
+        try {
+            return value(column, s);
+        } catch (IllegalArgumentException e) {
+            throw InputFormatException.atLine(file, line, e.getMessage());
+        }
+    }
+
+    /**
+     * A value field (trimmed) of {@code column} as a finite float; else IllegalArgumentException saying why
+     * ("column 'x' is empty", "column 'x' = 'abc' is not a number", ... is NaN, is infinite, is out of float
+     * range), for the caller to place (a file and line here; a series and time in the Spark job's Parquet path).
+     */
+    public static float value(String column, String s) {
         if (s.isEmpty()) {
-            throw InputFormatException.atLine(file, line, "column '" + column + "' is empty");
+            throw new IllegalArgumentException("column '" + column + "' is empty");
         }
         String bad = checkNumber(s);
         if (bad != null) {
-            throw InputFormatException.atLine(file, line, "column '" + column + "' = '" + s + "' " + bad);
+            throw new IllegalArgumentException("column '" + column + "' = '" + s + "' " + bad);
         }
-        double d = Double.parseDouble(s);
-        float f = (float) d;
+        float f = (float) Double.parseDouble(s);
         if (Float.isInfinite(f)) {
-            throw InputFormatException.atLine(file, line, "column '" + column + "' = '" + s + "' is out of float range");
+            throw new IllegalArgumentException("column '" + column + "' = '" + s + "' is out of float range");
         }
         return f;
     }
@@ -296,7 +308,7 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
      * "is NaN", "is infinite" or "is not a number". Stricter than {@link Double#parseDouble}, which also takes
      * hex floats and suffixes like "1f".
      */
-    public static String checkNumber(String s) {
+    static String checkNumber(String s) {
         int i = 0;
         int n = s.length();
         if (i < n && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
