@@ -123,10 +123,20 @@ public final class ExecutorRuntime {
     }
 
     /**
-     * Local mode only (this JVM is the executor): an explicit {@code cuda} that this JVM cannot serve fails here,
-     * once, with the reason, instead of in every task (each a page of Spark's logging) after Spark has started.
+     * Local mode only (this JVM is the executor), before the job's tasks: refuses a backend this JVM cannot serve
+     * and starts the {@link #prewarm}. The CLI calls it before it starts Spark, the job again when it runs (a
+     * session made elsewhere); the second call finds the prewarm started.
      */
-    public static void requireLocalBackend(JobSettings s) {
+    public static void prepareLocal(JobSettings s) {
+        requireLocalBackend(s);
+        prewarm(s);
+    }
+
+    /**
+     * An explicit {@code cuda} that this JVM cannot serve fails here, once, with the reason, instead of in every
+     * task (each a page of Spark's logging) after Spark has started.
+     */
+    private static void requireLocalBackend(JobSettings s) {
         if (BackendChoice.resolve(s.backend, "--backend") == BackendChoice.CUDA) {
             try {
                 Backends.cuda().requireUsable(Math.max(0, s.device));

@@ -54,8 +54,7 @@ public abstract class SequenceJob implements Serializable {
         settings.validate();
         InputPlan plan = InputPlan.of(settings, format, inputs);
         if (spark.sparkContext().isLocal()) {
-            ExecutorRuntime.requireLocalBackend(settings);
-            ExecutorRuntime.prewarm(settings);  // this JVM runs the tasks: load while Spark plans
+            ExecutorRuntime.prepareLocal(settings);  // this JVM runs the tasks: load while Spark plans
         }
         long t0 = System.nanoTime();
         JobCounters counters = new JobCounters(spark);

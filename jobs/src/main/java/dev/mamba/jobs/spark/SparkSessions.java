@@ -60,8 +60,7 @@ public final class SparkSessions {
         requireSupportedJdk();
         SparkConf conf = conf(appName, master);
         if (conf.get("spark.master").startsWith("local")) {
-            ExecutorRuntime.requireLocalBackend(job.settings);
-            ExecutorRuntime.prewarm(job.settings);
+            ExecutorRuntime.prepareLocal(job.settings);
         }
         return SparkSession.builder().config(conf).getOrCreate();
     }
