@@ -43,6 +43,27 @@ class ExecutorRuntimeTest {
         return s;
     }
 
+    /**
+     * Local mode refuses an explicit cuda this JVM cannot serve before any task runs, with the reason, and starts
+     * no prewarm for it; where a GPU serves it, the same call passes.
+     */
+    @Test
+    void prepareLocalRefusesACudaItCannotServe() {
+        JobSettings s = settings(tmp.resolve("no-model-needed"));
+        s.backend = "cuda";
+        String why;
+        try {
+            dev.mamba.kernels.Backends.cuda().requireUsable(0);
+            why = null;
+        } catch (UnsupportedOperationException e) {
+            why = e.getMessage();
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(why != null, "a GPU serves cuda here");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ExecutorRuntime.prepareLocal(s));
+        assertEquals("backend cuda was asked for but cannot serve: " + why, e.getMessage());
+        assertFalse(ExecutorRuntime.loaded(s, 0), "nothing was started for it");
+    }
+
     @Test
     void prewarmLoadsTheModelTheTasksBorrow() throws Exception {
         Path model = RandomCheckpoint.writeRandom(tmp.resolve("m"), PipelineBench.tinyDna(), 3, true, "F32");
