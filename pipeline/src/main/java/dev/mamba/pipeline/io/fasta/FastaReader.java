@@ -50,7 +50,7 @@ public final class FastaReader extends FastxReader {
 
     @Override
     boolean isRecordStart(int first, int prev1, int prev2) {
-        return first == '>';
+        return first == headerByte();
     }
 
     @Override

@@ -127,7 +127,6 @@ abstract class FastxReader implements ChunkReader {
      * for the file's first header, which a later split then reads. None at all: the file is empty.
      */
     private void checkRecordFollows() throws IOException {
-        String expected = "a " + formatName() + " record starting with '" + (char) headerByte() + "'";
         while (true) {
             int b = in.peek();
             if (b < 0) {
@@ -137,7 +136,7 @@ abstract class FastxReader implements ChunkReader {
                 return;
             }
             if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
-                throw error("expected " + expected + ", found " + InputFormatException.describeByte(b));
+                throw error("expected " + expectedRecord() + ", found " + InputFormatException.describeByte(b));
             }
             in.pos++;
             if (b == '\n') {
@@ -147,8 +146,11 @@ abstract class FastxReader implements ChunkReader {
     }
 
     private InputFormatException emptyFile() {
-        return new InputFormatException(file + ": empty file: expected a " + formatName() + " record starting with '"
-                + (char) headerByte() + "'");
+        return new InputFormatException(file + ": empty file: expected " + expectedRecord());
+    }
+
+    private String expectedRecord() {
+        return "a " + formatName() + " record starting with '" + (char) headerByte() + "'";
     }
 
     /** Positions {@link #in} at the first record header in {@code [splitStart, splitEnd)}, or sets done. */
