@@ -125,10 +125,7 @@ class ScoreJobTest {
         assertEquals(0, Main.run("score", "--model", model.toString(), "--input", csv.toString(), "--output",
                 out.toString(), "--master", "local[2]", "--id-column", "sensor", "--chunk-length", "40", "--lanes", "2",
                 "--norm-half-life", "100", "--backend", "cpu"));
-        Map<String, Map<Long, Row>> steps = new HashMap<>();
-        for (Row r : JobOutputs.rows(out, "steps")) {
-            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
-        }
+        Map<String, Map<Long, Row>> steps = stepsBySeries(out);
         try (CpuBackend be = new CpuBackend(2); MambaModel m = MambaModel.load(model, be); Runner run = m.newRunner(1, 400)) {
             for (Map.Entry<String, float[][]> e : series.entrySet()) {
                 float[][] v = e.getValue();
@@ -195,10 +192,7 @@ class ScoreJobTest {
         assertEquals(0, Main.run("score", "--model", model.toString(), "--input", in.toString(), "--output",
                 out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
                 "--backend", "cpu"));
-        Map<String, Map<Long, Row>> steps = new HashMap<>();
-        for (Row r : JobOutputs.rows(out, "steps")) {
-            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
-        }
+        Map<String, Map<Long, Row>> steps = stepsBySeries(out);
         assertEquals(java.util.Set.of("a", "b"), steps.keySet(), "one series per file, named after it");
         for (long t = 0; t < 60; t++) {
             Row ra = steps.get("a").get(t), rb = steps.get("b").get(t);
@@ -258,10 +252,7 @@ class ScoreJobTest {
         assertEquals(0, Main.run("score", "--model", model.toString(), "--input", p1.toString(), p2.toString(),
                 "--output", out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
                 "--backend", "cpu", "--format", "parquet"));
-        Map<String, Map<Long, Row>> steps = new HashMap<>();
-        for (Row r : JobOutputs.rows(out, "steps")) {
-            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
-        }
+        Map<String, Map<Long, Row>> steps = stepsBySeries(out);
         assertEquals(java.util.Set.of(p1.toString(), p2.toString()), steps.keySet());
         for (long t = 0; t < 40; t++) {
             assertEquals(t % 5, ((Number) steps.get(p1.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
@@ -355,6 +346,15 @@ class ScoreJobTest {
                 }
             }
         }
+    }
+
+    /** The steps/ rows of a score output, by series and step. */
+    private static Map<String, Map<Long, Row>> stepsBySeries(Path out) {
+        Map<String, Map<Long, Row>> steps = new HashMap<>();
+        for (Row r : JobOutputs.rows(out, "steps")) {
+            steps.computeIfAbsent(r.getString(0), k -> new HashMap<>()).put(r.getLong(1), r);
+        }
+        return steps;
     }
 
     /** A random continuous-input model (hidden 16, 2 layers) with {@code features} inputs and outputs. */
