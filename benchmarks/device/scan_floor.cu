@@ -2,7 +2,7 @@
 // 16 states): the main pass's recurrence warps without their helpers (no tile loads, no softplus, no output
 // phase, no barriers), to bound what any work on the helpers could win. Standalone (no Java), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I kernels/src/main/cuda -o /tmp/scan_floor benchmarks/device/scan_floor.cu && /tmp/scan_floor
-// (Run 113 added rec2, a sweep of which operand reads and stores cost what, and the time-segment rows.)
+// (Run 117 added PF: part of the exps on the FMA pipe. Run 113 added rec2, a sweep of which operand reads and stores cost what, and the time-segment rows.)
 // Variants, each 384 blocks of 128 recurrence threads (4 states each, the p4 / ws layout), 16-step tiles:
 //   smem:  operands of each step read from shared memory as recur_tile reads them (float2 (δ, δu), float4 B,
 //          float4 C), the partial y stored to shared memory: the recurrence warps' whole instruction stream;
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <vector>
 #include <algorithm>
+#include <cstdlib>
 #include <cuda_runtime.h>
 #include "common.cuh"  // ex2_approx: the scan's own exp
 
@@ -140,7 +141,7 @@ float timeit(float* out, int blocks, int T) {
 // as smem+4w above): DD 0 (δ, δu) made in registers, 1 one float2 per step, 2 one float4 per two steps (layout
 // [TW/2][DT] float4); BC 0 B and C made in registers, 1 one float4 each per step; Y 0 partial y summed in a
 // register, 1 one store per step, 2 one float4 store per four steps (layout [TW/4][RT] float4).
-template <int DD, int BC, int Y>
+template <int DD, int BC, int Y, int PF = 0>
 __global__ void __launch_bounds__(256) rec2(float* out, int T) {
     constexpr int NPT = 4, RT = DT * N / NPT;
     __shared__ __align__(16) float2 sdd[TW][DT];
@@ -193,7 +194,7 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
             float yv = 0.f;
 #pragma unroll
             for (int j = 0; j < NPT; ++j) {
-                const float a = ex2_approx(dlt * a2[j]);
+                const float a = j >= NPT - PF ? exp2_fma(dlt * a2[j]) : ex2_approx(dlt * a2[j]);
                 h[j] = fmaf(a, h[j], du * bb[j]);
                 yv = fmaf(h[j], cc[j], yv);
             }
@@ -214,16 +215,16 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
     out[blockIdx.x * RT + tid] = s;
 }
 
-template <int DD, int BC, int Y>
+template <int DD, int BC, int Y, int PF = 0>
 float timeit2(float* out, int blocks, int T) {
     cudaEvent_t a, b;
     cudaEventCreate(&a);
     cudaEventCreate(&b);
     std::vector<float> ms;
     for (int i = 0; i < 12; ++i) {
-        rec2<DD, BC, Y><<<blocks, 256>>>(out, T);
+        rec2<DD, BC, Y, PF><<<blocks, 256>>>(out, T);
         cudaEventRecord(a);
-        rec2<DD, BC, Y><<<blocks, 256>>>(out, T);
+        rec2<DD, BC, Y, PF><<<blocks, 256>>>(out, T);
         cudaEventRecord(b);
         cudaEventSynchronize(b);
         float t;
@@ -262,7 +263,13 @@ int main() {
     printf("    DD2 BC1 Y1              %.4f\n", timeit2<2, 1, 1>(out, blocks, T));
     printf("    DD1 BC1 Y2              %.4f\n", timeit2<1, 1, 2>(out, blocks, T));
     printf("    DD2 BC1 Y2              %.4f\n", timeit2<2, 1, 2>(out, blocks, T));
+    printf("  FMA-pipe exps (exp2_fma) for PF of the thread's 4 states, the rest on the exp unit:\n");
+    printf("    DD1 BC1 Y1 PF1          %.4f\n", timeit2<1, 1, 1, 1>(out, blocks, T));
+    printf("    DD1 BC1 Y1 PF2          %.4f\n", timeit2<1, 1, 1, 2>(out, blocks, T));
+    printf("    DD1 BC0 Y0 PF1          %.4f\n", timeit2<1, 0, 0, 1>(out, blocks, T));
+    printf("    DD1 BC0 Y0 PF2          %.4f\n", timeit2<1, 0, 0, 2>(out, blocks, T));
     CK(cudaGetLastError());
+    if (getenv("FLOOR_QUICK")) return 0;
     // time segments: the same state-steps in nseg x more blocks of T / nseg steps each (what a main pass over
     // nseg segments would cost before its fix-up), to see what more resident recurrence warps buy
     for (int nseg = 2; nseg <= 4; nseg *= 2) {
