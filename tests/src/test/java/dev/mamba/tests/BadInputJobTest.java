@@ -170,6 +170,52 @@ class BadInputJobTest {
         }
     }
 
+    /**
+     * The record kept for a duplicate id is the file's first, whatever the splits: a second "a" at the start of the
+     * second half is read (as a lane's first chunk) long before the first "a", which follows a 400-base record in
+     * the first half; with small splits the two are in different tasks. Before the pre-scan, the first kept the
+     * later "a" and the second embedded both.
+     */
+    @Test
+    void theFirstRecordOfTheFileIsKeptWhateverTheSplits() throws Exception {
+        String first = ">long\n" + "ACGT".repeat(100) + "\n>a\nACGT\n>b\nACGTA\n";
+        StringBuilder second = new StringBuilder(">a\nAC\n>b\nGG\n");
+        for (int i = 0; second.length() < first.length() - 6; i++) {
+            second.append(">r").append(i).append("\nACGTACGTAC\n");
+        }
+        // the half point falls in the first half's last record or just after it: the second half's first
+        // record is the duplicate "a"
+        second.setLength(first.length() - 6);
+        second.append("\nACG\n");
+        Path fa = Files.writeString(tmp.resolve("dup-halves.fa"), first + second);
+        java.util.Set<String> expectedIds = new java.util.TreeSet<>();
+        for (String line : Files.readAllLines(fa)) {
+            if (line.startsWith(">")) {
+                expectedIds.add(line.substring(1));
+            }
+        }
+        String[][] settings = {{"--lanes", "2", "--chunk-length", "16"}, {"--lanes", "2", "--split-size", "150"},
+                {"--lanes", "1", "--split-size", "64", "--chunk-length", "16"}};
+        for (String[] extra : settings) {
+            String label = String.join(" ", extra);
+            Path out = tmp.resolve("out-dup-halves-" + label.replaceAll("[^0-9a-z]+", "-"));
+            CliRunner r = embed(dna, fa, out, extra);
+            assertEquals(0, r.exit, label + ": " + r.err);
+            List<Row> rows = JobOutputs.rows(out, "embeddings");
+            java.util.Map<String, Row> byId = JobOutputs.byId(out, "embeddings");
+            assertEquals(rows.size(), byId.size(), label + ": one row per id");
+            assertEquals(expectedIds, new java.util.TreeSet<>(byId.keySet()), label);
+            assertEquals(4L, byId.get("a").getLong(2), label + ": the file's first a");
+            assertEquals(5L, byId.get("b").getLong(2), label + ": the file's first b");
+            assertEquals(400L, byId.get("long").getLong(2), label);
+            List<Row> errors = JobOutputs.rows(out, "errors");
+            assertEquals(List.of("a", "b"), errors.stream().map(e -> e.getString(0)).sorted().toList(), label + ": " + errors);
+            for (Row e : errors) {
+                assertTrue(e.getString(3).contains("duplicate sequence id"), label + ": " + e);
+            }
+        }
+    }
+
     @Test
     void fastqQualityMismatchAndBinaryJunkNameTheLine() throws Exception {
         Path fq = tmp.resolve("reads.fq");

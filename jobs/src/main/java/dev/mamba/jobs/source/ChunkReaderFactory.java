@@ -37,7 +37,7 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
         ChunkPartition p = (ChunkPartition) partition;
         ArrayDeque<InternalRow> errors = new ArrayDeque<>();
         List<InterleavedReader.Opener> openers = new ArrayList<>();
-        // one set for all streams of the partition: the sub-splits of a file are read side by side
+        // one set for all streams of the partition that were not pre-scanned (RepeatedIds): whole files
         DuplicateIdFilter.SeenIds seen = new DuplicateIdFilter.SeenIds();
         DuplicateIdFilter.Listener duplicates = (id, file, reason) -> {
             InternalRow row = errorRow(id, file, 0, reason);
@@ -47,11 +47,12 @@ final class ChunkReaderFactory implements PartitionReaderFactory {
         for (InputStreamSpec s : p.streams()) {
             openers.add(() -> {
                 if (!reportErrors) {
-                    return new DuplicateIdFilter(format.open(s, options), seen, duplicates);
+                    return new DuplicateIdFilter(format.open(s, options), seen, duplicates, s.repeated());
                 }
                 try {
                     // the filter inside: a read error after a skipped record must not name (and stop) its id
-                    return new Reporting(new DuplicateIdFilter(format.open(s, options), seen, duplicates), s, errors);
+                    return new Reporting(new DuplicateIdFilter(format.open(s, options), seen, duplicates, s.repeated()),
+                            s, errors);
                 } catch (IOException e) {
                     errors.add(errorRow("", s.path(), 0, e.getMessage()));
                     return new ChunkReader() {

@@ -20,6 +20,8 @@ public final class ChunkScan implements Scan, Batch {
     private final ChunkFormat format;
     private final SourceOptions options;
     private final boolean reportErrors;
+    /** The partitions, once planned (the pre-scan for repeated ids is a Spark job: run it once per scan). */
+    private List<ChunkPartition> planned;
 
     ChunkScan(ChunkFormat format, SourceOptions options, Map<String, String> raw) {
         this.format = format;
@@ -84,7 +86,17 @@ public final class ChunkScan implements Scan, Batch {
 
     @Override
     public InputPartition[] planInputPartitions() {
-        List<InputPartition> parts = new ArrayList<>();
+        if (planned == null) {
+            List<ChunkPartition> parts = split();
+            // a Spark job of its own when some plain file is read as several streams
+            planned = format.splittable() ? RepeatedIds.mark(parts, format, options) : parts;
+        }
+        return planned.toArray(new InputPartition[0]);
+    }
+
+    /** Byte-range splits of the plain FASTA/FASTQ files, each cut into sub-ranges; whole files in groups. */
+    private List<ChunkPartition> split() {
+        List<ChunkPartition> parts = new ArrayList<>();
         List<InputStreamSpec> wholeFiles = new ArrayList<>();
         try {
             for (Path f : files(options.paths)) {
@@ -104,7 +116,7 @@ public final class ChunkScan implements Scan, Batch {
             parts.add(new ChunkPartition(parts.size(),
                     List.copyOf(wholeFiles.subList(i, Math.min(wholeFiles.size(), i + options.lanes)))));
         }
-        return parts.toArray(new InputPartition[0]);
+        return parts;
     }
 
     /** Cuts a split into {@code lanes} sub-ranges; readers resolve record boundaries in each. */

@@ -20,7 +20,10 @@ import java.util.Set;
  * at once per partition, interleaved so a task can fill its lanes), {@code splitSize} (64 MiB per split
  * of a plain FASTA/FASTQ file), {@code frameSize} (WAV: 400 samples per step), {@code mixToMono} (WAV:
  * false), {@code onError} ({@code fail}: a malformed file fails the read naming file and line;
- * {@code report}: it becomes one row with {@code error} set and the other streams go on).
+ * {@code report}: it becomes one row with {@code error} set and the other streams go on). A record whose id an
+ * earlier record of its file already had is skipped, as a row with {@code error} set; for plain FASTA/FASTQ
+ * files read as several byte ranges, planning the read runs one Spark job that finds those records
+ * ({@link RepeatedIds}), so the record kept is the file's first whatever the splits.
  */
 public abstract class ChunkSource implements TableProvider, DataSourceRegister {
 

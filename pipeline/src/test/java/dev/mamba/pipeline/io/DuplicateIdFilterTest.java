@@ -73,4 +73,34 @@ class DuplicateIdFilterTest {
         }
         assertEquals(List.of(nearFile.toString()), reported);
     }
+
+    /** Pre-scanned ordinals decide alone: those records are skipped and reported, other repeats pass. */
+    @Test
+    void preScannedOrdinalsAreSkippedAndNothingElse() throws IOException {
+        Path f = Files.writeString(dir.resolve("scanned.fa"), ">a\nACGTAC\n>b\nAC\n>a\nGG\n>c\nT\n>b\nTTTT\n");
+        for (long[] repeated : new long[][] {{2, 4}, {}, {0}}) {
+            List<String> reported = new ArrayList<>();
+            List<String> kept = new ArrayList<>();
+            try (ChunkReader r = new DuplicateIdFilter(new FastaReader(f, 2), new DuplicateIdFilter.SeenIds(),
+                    (id, file, why) -> reported.add(id), repeated)) {
+                Chunk c;
+                while ((c = r.next()) != null) {
+                    if (c.last()) {
+                        kept.add(c.sequenceId() + (c.start() + c.length()));
+                    }
+                }
+            }
+            String label = java.util.Arrays.toString(repeated);
+            if (repeated.length == 2) {
+                assertEquals(List.of("a6", "b2", "c1"), kept, label);
+                assertEquals(List.of("a", "b"), reported, label);
+            } else if (repeated.length == 0) {
+                assertEquals(List.of("a6", "b2", "a2", "c1", "b4"), kept, label);
+                assertEquals(List.of(), reported, label);
+            } else {
+                assertEquals(List.of("b2", "a2", "c1", "b4"), kept, label);
+                assertEquals(List.of("a"), reported, label);
+            }
+        }
+    }
 }
