@@ -24,9 +24,9 @@ import java.util.NoSuchElementException;
  * two records in different splits both came out, and which of two in one split's interleaved byte ranges was
  * kept depended on how far each range had got.
  *
- * <p>The streams of every file cut into more than one are read, each record's id listed with its place (stream
- * start, ordinal in the stream), and per (file, id) the first place kept plus any later ones: only the later
- * ones are kept. When those streams hold at most one split's bytes ({@code splitSize}), the driver reads them
+ * <p>The streams of every file cut into more than one are read and each record's id listed with its place
+ * (stream start, ordinal in the stream). Per (file, id) the first place is the record kept; any later places
+ * are the records to skip. When those streams hold at most one split's bytes ({@code splitSize}), the driver reads them
  * itself (a Spark job cost ~1.5 s on the 2-core dev machine for the README's 145 KB); otherwise one Spark job
  * does, a task per partition of the main read, and only the later places come back to the driver. A stream
  * that hits malformed bytes stops listing there, as the main read stops reading it; the main read reports the
@@ -87,7 +87,7 @@ final class RepeatedIds {
     }
 
     /** Stream key → ordinals of its records that repeat an earlier id of the file, read by this JVM. */
-    static Map<String, List<Long>> findHere(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
+    private static Map<String, List<Long>> findHere(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
         Map<Tuple2<String, String>, Place> first = new HashMap<>();
         for (List<InputStreamSpec> part : parts) {
             for (Iterator<Tuple2<Tuple2<String, String>, Place>> it = records(part, format, options); it.hasNext(); ) {
@@ -101,7 +101,7 @@ final class RepeatedIds {
     }
 
     /** The same, one Spark job: a task per partition; only the later places come back. */
-    static Map<String, List<Long>> findInSpark(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
+    private static Map<String, List<Long>> findInSpark(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkSession.active().sparkContext());
         String description = sc.getLocalProperty("spark.job.description");
         sc.setJobDescription("duplicate record ids in " + parts.size() + " splits");
