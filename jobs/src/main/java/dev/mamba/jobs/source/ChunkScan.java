@@ -54,10 +54,15 @@ public final class ChunkScan implements Scan, Batch {
         return expand(paths).inputs();
     }
 
-    /** {@link #files}, plus the directory entries passed over (the driver logs them once). */
+    /**
+     * {@link #files}, plus the directory entries passed over (the driver logs them once). A file named more than
+     * once (twice, or itself and through its directory or a link) is listed once, where it first came: read
+     * twice, each of its records would repeat an id of the file.
+     */
     public static InputFiles.Listing expand(List<String> paths) {
         List<Path> out = new ArrayList<>();
         List<Path> skipped = new ArrayList<>();
+        java.util.Set<Path> seen = new java.util.HashSet<>();
         for (String s : paths) {
             // Absolute: executors of a cluster run in their own working directories.
             Path local = InputFiles.localPath(s);
@@ -65,16 +70,20 @@ public final class ChunkScan implements Scan, Batch {
             if (p == null || !Files.exists(p)) {
                 throw new IllegalArgumentException("input path " + s + " does not exist");
             }
-            if (Files.isDirectory(p)) {
-                try {
+            try {
+                if (Files.isDirectory(p)) {
                     InputFiles.Listing l = InputFiles.list(p);
-                    out.addAll(l.inputs());
+                    for (Path f : l.inputs()) {
+                        if (seen.add(f.toRealPath())) {
+                            out.add(f);
+                        }
+                    }
                     skipped.addAll(l.skipped());
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot list input directory " + s, e);
+                } else if (seen.add(p.toRealPath())) {
+                    out.add(p);
                 }
-            } else {
-                out.add(p);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot list input " + s + ": " + e.getMessage(), e);
             }
         }
         if (out.isEmpty()) {

@@ -52,4 +52,15 @@ class InputFilesTest {
                 .getMessage();
         assertTrue(m.contains("no input files under") && m.contains("g.fa.fai"), m);
     }
+
+    /** Read twice, every record of a file would repeat an id of it: a file named again is listed once. */
+    @Test
+    void aFileNamedTwiceIsListedOnce() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("in"));
+        Path a = Files.writeString(dir.resolve("a.fa"), ">a\nACGT\n");
+        Path b = Files.writeString(dir.resolve("b.fa"), ">b\nACGT\n");
+        Path link = Files.createSymbolicLink(tmp.resolve("link.fa"), a);
+        assertEquals(List.of(b, a), ChunkScan.files(List.of(b.toString(), dir.toString(), link.toString(), a.toString())));
+        assertEquals(List.of(link, b), ChunkScan.files(List.of(link.toString(), dir.toString())));
+    }
 }
