@@ -22,8 +22,8 @@ import java.util.Set;
  * false), {@code onError} ({@code fail}: a malformed file fails the read naming file and line;
  * {@code report}: it becomes one row with {@code error} set and the other streams go on). A record whose id an
  * earlier record of its file already had is skipped, as a row with {@code error} set; for plain FASTA/FASTQ
- * files read as several byte ranges, planning the read runs one Spark job that finds those records
- * ({@link RepeatedIds}), so the record kept is the file's first whatever the splits.
+ * files read as several byte ranges, planning the read finds those records first ({@link RepeatedIds}: on the
+ * driver, or in one Spark job past 16 MiB), so the record kept is the file's first whatever the splits.
  */
 public abstract class ChunkSource implements TableProvider, DataSourceRegister {
 

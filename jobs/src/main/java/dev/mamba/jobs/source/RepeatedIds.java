@@ -5,7 +5,6 @@ import dev.mamba.pipeline.io.ChunkReader;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
-import scala.Tuple3;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -26,13 +25,17 @@ import java.util.NoSuchElementException;
  *
  * <p>The streams of every file cut into more than one are read and each record's id listed with its place
  * (stream start, ordinal in the stream). Per (file, id) the first place is the record kept; any later places
- * are the records to skip. When those streams hold at most one split's bytes ({@code splitSize}), the driver reads them
- * itself (a Spark job cost ~1.5 s on the 2-core dev machine for the README's 145 KB); otherwise one Spark job
- * does, a task per partition of the main read, and only the later places come back to the driver. A stream
- * that hits malformed bytes stops listing there, as the main read stops reading it; the main read reports the
- * error.
+ * are the records to skip. When those streams hold at most {@link #DRIVER_BYTES} (and one split's bytes), the
+ * driver reads them itself (a Spark job cost ~1.5 s on the 2-core dev machine for the README's 145 KB; the driver's
+ * map costs ~155 bytes per record); otherwise one Spark job does, a task per partition of the main read, and only
+ * the ordinals to skip come back to the driver, as one {@code long[]} per stream (8 bytes per duplicate: a file of
+ * interleaved read pairs whose mates share an id sends half its record count). A stream that hits malformed bytes
+ * stops listing there, as the main read stops reading it; the main read reports the error.
  */
 final class RepeatedIds {
+    /** Most bytes the driver scans itself; more go to a Spark job. */
+    static final long DRIVER_BYTES = 16L << 20;
+
     private RepeatedIds() {
     }
 
@@ -48,13 +51,15 @@ final class RepeatedIds {
                 streamsPerFile.merge(s.path(), 1, Integer::sum);
             }
         }
-        List<List<InputStreamSpec>> scanned = new ArrayList<>();  // per partition
+        // the scanned streams, numbered, grouped as the main read's partitions
+        List<List<Tuple2<Integer, InputStreamSpec>>> scanned = new ArrayList<>();
+        int n = 0;
         long bytes = 0;
         for (ChunkPartition p : parts) {
-            List<InputStreamSpec> l = new ArrayList<>();
+            List<Tuple2<Integer, InputStreamSpec>> l = new ArrayList<>();
             for (InputStreamSpec s : p.streams()) {
                 if (streamsPerFile.get(s.path()) > 1) {
-                    l.add(s);
+                    l.add(new Tuple2<>(n++, s));
                     bytes += s.end() - s.start();
                 }
             }
@@ -65,15 +70,15 @@ final class RepeatedIds {
         if (scanned.isEmpty()) {
             return parts;
         }
-        Map<String, List<Long>> later = bytes <= options.splitBytes ? findHere(scanned, format, options)
-                : findInSpark(scanned, format, options);
+        Map<Integer, long[]> repeated = bytes <= Math.min(DRIVER_BYTES, options.splitBytes)
+                ? findHere(scanned, format, options) : findInSpark(scanned, format, options);
         List<ChunkPartition> out = new ArrayList<>(parts.size());
+        n = 0;
         for (ChunkPartition p : parts) {
             List<InputStreamSpec> streams = new ArrayList<>(p.streams().size());
             for (InputStreamSpec s : p.streams()) {
                 if (streamsPerFile.get(s.path()) > 1) {
-                    List<Long> ks = later.getOrDefault(key(s.path(), s.start()), List.of());
-                    s = s.withRepeated(ks.stream().mapToLong(Long::longValue).sorted().toArray());
+                    s = s.withRepeated(repeated.getOrDefault(n++, new long[0]));
                 }
                 streams.add(s);
             }
@@ -82,70 +87,64 @@ final class RepeatedIds {
         return out;
     }
 
-    private static String key(String path, long start) {
-        return start + ":" + path;
-    }
-
-    /** Stream key → ordinals of its records that repeat an earlier id of the file, read by this JVM. */
-    private static Map<String, List<Long>> findHere(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
+    /** Stream number → ordinals of its records that repeat an earlier id of the file, ascending; read by this JVM. */
+    private static Map<Integer, long[]> findHere(List<List<Tuple2<Integer, InputStreamSpec>>> parts, ChunkFormat format,
+                                                SourceOptions options) {
         Map<Tuple2<String, String>, Place> first = new HashMap<>();
-        for (List<InputStreamSpec> part : parts) {
+        for (List<Tuple2<Integer, InputStreamSpec>> part : parts) {
             for (Iterator<Tuple2<Tuple2<String, String>, Place>> it = records(part, format, options); it.hasNext(); ) {
                 Tuple2<Tuple2<String, String>, Place> r = it.next();
                 first.merge(r._1(), r._2(), Place::merge);
             }
         }
-        List<Tuple3<String, Long, Long>> found = new ArrayList<>();
-        first.forEach((k, p) -> found.addAll(laterOf(k, p)));
-        return byStream(found);
+        Map<Integer, List<Long>> byStream = new HashMap<>();
+        for (Place p : first.values()) {
+            for (Tuple2<Integer, Long> at : p.laterPlaces()) {
+                byStream.computeIfAbsent(at._1(), k -> new ArrayList<>()).add(at._2());
+            }
+        }
+        Map<Integer, long[]> out = new HashMap<>();
+        byStream.forEach((k, v) -> out.put(k, sorted(v)));
+        return out;
     }
 
-    /** The same, one Spark job: a task per partition; only the later places come back. */
-    private static Map<String, List<Long>> findInSpark(List<List<InputStreamSpec>> parts, ChunkFormat format, SourceOptions options) {
+    /** The same, one Spark job: a task per partition; the ordinals come back as one array per stream. */
+    private static Map<Integer, long[]> findInSpark(List<List<Tuple2<Integer, InputStreamSpec>>> parts, ChunkFormat format,
+                                                   SourceOptions options) {
         JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkSession.active().sparkContext());
         String description = sc.getLocalProperty("spark.job.description");
         sc.setJobDescription("duplicate record ids in " + parts.size() + " splits");
         try {
-            return byStream(sc.parallelize(parts, parts.size())
+            return new HashMap<>(sc.parallelize(parts, parts.size())
                     .flatMapToPair(part -> records(part, format, options))
                     .reduceByKey(Place::merge)
-                    .filter(kv -> kv._2().later != null)
-                    .flatMap(kv -> laterOf(kv._1(), kv._2()).iterator())
-                    .collect());
+                    .flatMapToPair(kv -> kv._2().laterPlaces().iterator())
+                    .groupByKey()
+                    .mapValues(RepeatedIds::sorted)
+                    .collectAsMap());
         } finally {
             sc.setJobDescription(description);
         }
     }
 
-    private static List<Tuple3<String, Long, Long>> laterOf(Tuple2<String, String> fileAndId, Place p) {
-        List<Tuple3<String, Long, Long>> l = new ArrayList<>();
-        if (p.later != null) {
-            for (long[] at : p.later) {
-                l.add(new Tuple3<>(fileAndId._1(), at[0], at[1]));
-            }
-        }
-        return l;
-    }
-
-    private static Map<String, List<Long>> byStream(List<Tuple3<String, Long, Long>> found) {
-        Map<String, List<Long>> out = new HashMap<>();
-        for (Tuple3<String, Long, Long> t : found) {
-            out.computeIfAbsent(key(t._1(), t._2()), k -> new ArrayList<>()).add(t._3());
-        }
-        return out;
+    private static long[] sorted(Iterable<Long> ordinals) {
+        List<Long> l = new ArrayList<>();
+        ordinals.forEach(l::add);
+        return l.stream().mapToLong(Long::longValue).sorted().toArray();
     }
 
     /** The records of a partition's streams, one stream after the other. */
-    private static Iterator<Tuple2<Tuple2<String, String>, Place>> records(List<InputStreamSpec> streams, ChunkFormat format,
-                                                                          SourceOptions options) {
-        Iterator<InputStreamSpec> specs = streams.iterator();
+    private static Iterator<Tuple2<Tuple2<String, String>, Place>> records(List<Tuple2<Integer, InputStreamSpec>> streams,
+                                                                          ChunkFormat format, SourceOptions options) {
+        Iterator<Tuple2<Integer, InputStreamSpec>> specs = streams.iterator();
         return new Iterator<>() {
             private Records current;
 
             @Override
             public boolean hasNext() {
                 while ((current == null || !current.hasNext()) && specs.hasNext()) {
-                    current = new Records(specs.next(), format, options);  // opened when reached, closed at its end
+                    Tuple2<Integer, InputStreamSpec> s = specs.next();
+                    current = new Records(s._1(), s._2(), format, options);  // opened when reached, closed at its end
                 }
                 return current != null && current.hasNext();
             }
@@ -160,15 +159,20 @@ final class RepeatedIds {
         };
     }
 
-    /** Where a record starts: (stream start, ordinal in the stream); file order is their order. */
+    /**
+     * Where a record starts: its stream's number and start, and its ordinal in the stream. Within a file, (start,
+     * ordinal) is file order.
+     */
     static final class Place implements Serializable {
         private static final long serialVersionUID = 1L;
-        long start;
-        long ordinal;
-        /** The later places of the same (file, id); null while there are none. */
+        final int stream;
+        final long start;
+        final long ordinal;
+        /** The later places of the same (file, id) as {stream, ordinal}; null while there are none. */
         List<long[]> later;
 
-        Place(long start, long ordinal) {
+        Place(int stream, long start, long ordinal) {
+            this.stream = stream;
             this.start = start;
             this.ordinal = ordinal;
         }
@@ -183,23 +187,36 @@ final class RepeatedIds {
             if (first.later == null) {
                 first.later = new ArrayList<>();
             }
-            first.later.add(new long[]{second.start, second.ordinal});
+            first.later.add(new long[]{second.stream, second.ordinal});
             if (second.later != null) {
                 first.later.addAll(second.later);
             }
             return first;
         }
+
+        /** The later places as (stream, ordinal): the records to skip. */
+        List<Tuple2<Integer, Long>> laterPlaces() {
+            List<Tuple2<Integer, Long>> l = new ArrayList<>();
+            if (later != null) {
+                for (long[] at : later) {
+                    l.add(new Tuple2<>((int) at[0], at[1]));
+                }
+            }
+            return l;
+        }
     }
 
     /** A stream's records as ((file, id), place), read lazily; malformed bytes end it. */
     private static final class Records implements Iterator<Tuple2<Tuple2<String, String>, Place>> {
+        private final int stream;
         private final InputStreamSpec spec;
         private final ChunkReader in;
         private long ordinal;
         private Tuple2<Tuple2<String, String>, Place> next;
         private boolean done;
 
-        Records(InputStreamSpec spec, ChunkFormat format, SourceOptions options) {
+        Records(int stream, InputStreamSpec spec, ChunkFormat format, SourceOptions options) {
+            this.stream = stream;
             this.spec = spec;
             ChunkReader r;
             try {
@@ -228,7 +245,7 @@ final class RepeatedIds {
                         // nothing more was to be read from it
                     }
                 } else if (c.chunkIndex() == 0) {
-                    next = new Tuple2<>(new Tuple2<>(spec.path(), c.sequenceId()), new Place(spec.start(), ordinal++));
+                    next = new Tuple2<>(new Tuple2<>(spec.path(), c.sequenceId()), new Place(stream, spec.start(), ordinal++));
                 }
             }
             return next != null;
