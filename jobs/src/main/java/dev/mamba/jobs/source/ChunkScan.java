@@ -20,7 +20,7 @@ public final class ChunkScan implements Scan, Batch {
     private final ChunkFormat format;
     private final SourceOptions options;
     private final boolean reportErrors;
-    /** The partitions, once planned (the pre-scan for repeated ids is a Spark job: run it once per scan). */
+    /** The partitions, once planned: the pre-scan for repeated ids reads the files, so it runs once per scan. */
     private List<ChunkPartition> planned;
 
     ChunkScan(ChunkFormat format, SourceOptions options, Map<String, String> raw) {
@@ -97,7 +97,7 @@ public final class ChunkScan implements Scan, Batch {
     public InputPartition[] planInputPartitions() {
         if (planned == null) {
             List<ChunkPartition> parts = split();
-            // a Spark job of its own when some plain file is read as several streams
+            // the pre-scan for repeated ids, when some plain file is read as several streams (RepeatedIds)
             planned = format.splittable() ? RepeatedIds.mark(parts, format, options) : parts;
         }
         return planned.toArray(new InputPartition[0]);
