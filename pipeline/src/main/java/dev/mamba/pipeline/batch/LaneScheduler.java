@@ -106,7 +106,7 @@ public final class LaneScheduler implements AutoCloseable {
         SequenceSlot s = active.get(k);
         if (s != null && s.deferredReason != null && c.chunkIndex() == 0) {
             // a new record under the id of one whose failure waits for its queued chunks: that one ends here
-            fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+            failDeferred(s);
             s = null;
         }
         if (s == null) {
@@ -186,6 +186,11 @@ public final class LaneScheduler implements AutoCloseable {
         fail(s, id, file, position, reason, moreComing, k);
     }
 
+    /** Reports the failure {@link #abort} deferred until the sequence's queued chunks had run. */
+    private void failDeferred(SequenceSlot s) {
+        fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+    }
+
     private int queued(SequenceSlot s) {
         return s.lane >= 0 ? queue[s.lane].size() : pendingChunks.get(s).size();
     }
@@ -228,7 +233,7 @@ public final class LaneScheduler implements AutoCloseable {
 
     private void endUnfinished(SequenceSlot s) {
         if (s.deferredReason != null) {
-            fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+            failDeferred(s);
         } else {
             fail(s, s.id, s.file, s.stepsDone, "input ended before the sequence's last chunk", false, null);
         }
@@ -395,7 +400,7 @@ public final class LaneScheduler implements AutoCloseable {
                 continue;
             }
             if (s.deferredReason != null && queue[b].isEmpty()) {  // the chunks before its failure have run
-                fail(s, s.id, s.file, s.deferredPosition, s.deferredReason, false, null);
+                failDeferred(s);
                 continue;
             }
             if (c.last()) {

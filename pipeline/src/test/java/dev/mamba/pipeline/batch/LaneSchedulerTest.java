@@ -272,40 +272,41 @@ class LaneSchedulerTest {
      */
     @Test
     void aDeferredFailureWaitingForALaneIsReportedAtTheEnd() {
-        MambaConfig cfg = SMALL;
-        MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
-        Collect sink = new Collect(cfg.hiddenSize);
-        try (MambaModel m = new MambaModel(w, backend); Runner r1 = m.newRunner(1, 16);
-             LaneScheduler sch = scheduler(r1, sink, EnumSet.of(Output.HIDDEN))) {
+        Collect sink = hiddenRun(1, sch -> {
             sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // a never gets its last chunk
             sch.accept(chunks("b", "fedcbafedcba", 6).get(0));   // waits for the lane
             sch.abort("b", "f.txt", 6, "row 6 is bad", false);
             sch.finish();
-            assertEquals("6: row 6 is bad", sink.failures.get("b"), String.valueOf(sink.failures));
-            assertEquals(6, sink.rows.get("b").size(), "b's chunk before the bad row ran");
-            assertTrue(sink.failures.get("a").contains("input ended before the sequence's last chunk"));
+        });
+        assertEquals("6: row 6 is bad", sink.failures.get("b"), String.valueOf(sink.failures));
+        assertEquals(6, sink.rows.get("b").size(), "b's chunk before the bad row ran");
+        assertTrue(sink.failures.get("a").contains("input ended before the sequence's last chunk"));
+    }
+
+    /** Drives a scheduler of {@code lanes} lanes (SMALL, random weights of seed 5, hidden states) and checks for leaks. */
+    private Collect hiddenRun(int lanes, java.util.function.Consumer<LaneScheduler> steps) {
+        Collect sink = new Collect(SMALL.hiddenSize);
+        try (MambaModel m = new MambaModel(dev.mamba.pipeline.model.TestWeightsAccess.random(SMALL, 5), backend);
+             Runner r = m.newRunner(lanes, 16); LaneScheduler sch = scheduler(r, sink, EnumSet.of(Output.HIDDEN))) {
+            steps.accept(sch);
         }
         assertEquals(0, backend.bytesAllocated());
+        return sink;
     }
 
     /** A new record under the id of one whose failure is deferred starts afresh (the old one is reported). */
     @Test
     void aNewRecordUnderADeferredFailuresIdStartsAfresh() {
-        MambaConfig cfg = SMALL;
-        MambaWeights w = dev.mamba.pipeline.model.TestWeightsAccess.random(cfg, 5);
-        Collect sink = new Collect(cfg.hiddenSize);
-        try (MambaModel m = new MambaModel(w, backend); Runner r2 = m.newRunner(2, 16);
-             LaneScheduler sch = scheduler(r2, sink, EnumSet.of(Output.HIDDEN))) {
-            List<Chunk> b = chunks("b", "fedcbafedcba", 6);
+        List<Chunk> b = chunks("b", "fedcbafedcba", 6);
+        Collect sink = hiddenRun(2, sch -> {
             sch.accept(chunks("a", "abcdefabcdef", 6).get(0));   // holds the other lane, so nothing runs yet
             sch.accept(b.get(0));
             sch.abort("b", "f.txt", 6, "bad", true);
             sch.accept(b.get(1));                       // the old record's last chunk: skipped
             sch.accept(chunks("b", "abc", 6).get(0));   // a new record b
             sch.finish();
-            assertEquals("6: bad", sink.failures.get("b"), String.valueOf(sink.failures));
-            assertTrue(sink.done.contains("b"), "the new b ran to its end: " + sink.done);
-        }
-        assertEquals(0, backend.bytesAllocated());
+        });
+        assertEquals("6: bad", sink.failures.get("b"), String.valueOf(sink.failures));
+        assertTrue(sink.done.contains("b"), "the new b ran to its end: " + sink.done);
     }
 }
