@@ -52,21 +52,34 @@ class RepeatedIdsTest {
     record Result(Map<String, String> kept, List<String> skipped) {
     }
 
+    /** Collects a read: each kept record's chunks as text ("|" after a chunk, "$" after the last), the skipped ids. */
+    static final class Reading {
+        final Map<String, StringBuilder> kept = new TreeMap<>();
+        final List<String> skipped = new ArrayList<>();
+
+        void chunk(String id, byte[] symbols, boolean last) {
+            kept.computeIfAbsent(id, k -> new StringBuilder()).append(new String(symbols, StandardCharsets.US_ASCII))
+                    .append(last ? "$" : "|");
+        }
+
+        Result result() {
+            Map<String, String> out = new TreeMap<>();
+            kept.forEach((k, v) -> out.put(k, v.toString()));
+            skipped.sort(null);
+            return new Result(out, skipped);
+        }
+    }
+
     static Result reference(Path f, boolean fastq, int chunkLen) throws Exception {
-        Map<String, StringBuilder> kept = new TreeMap<>();
-        List<String> skipped = new ArrayList<>();
+        Reading got = new Reading();
         ChunkReader r0 = fastq ? new FastqReader(f, chunkLen) : new FastaReader(f, chunkLen);
-        try (ChunkReader r = new DuplicateIdFilter(r0, new DuplicateIdFilter.SeenIds(), (id, file, why) -> skipped.add(id))) {
+        try (ChunkReader r = new DuplicateIdFilter(r0, new DuplicateIdFilter.SeenIds(), (id, file, why) -> got.skipped.add(id))) {
             Chunk c;
             while ((c = r.next()) != null) {
-                kept.computeIfAbsent(c.sequenceId(), k -> new StringBuilder())
-                        .append(new String(c.symbols(), StandardCharsets.US_ASCII)).append(c.last() ? "$" : "|");
+                got.chunk(c.sequenceId(), c.symbols(), c.last());
             }
         }
-        Map<String, String> out = new TreeMap<>();
-        kept.forEach((k, v) -> out.put(k, v.toString()));
-        skipped.sort(null);
-        return new Result(out, skipped);
+        return got.result();
     }
 
     static Map<String, String> options(int chunkLen, long split, int lanes) {
@@ -99,22 +112,16 @@ class RepeatedIdsTest {
             js.append(js.length() > 1 ? "," : "").append('"').append(p).append('"');
         }
         raw.put("paths", js + "]");
-        Map<String, StringBuilder> kept = new TreeMap<>();
-        List<String> skipped = new ArrayList<>();
+        Reading got = new Reading();
         for (InternalRow row : read(fastq ? ChunkFormat.FASTQ : ChunkFormat.FASTA, raw)) {
             String id = row.getUTF8String(ChunkSchema.SEQUENCE_ID).toString();
             if (!row.isNullAt(ChunkSchema.ERROR)) {
-                skipped.add(id);
+                got.skipped.add(id);
             } else {
-                kept.computeIfAbsent(id, x -> new StringBuilder())
-                        .append(new String(row.getBinary(ChunkSchema.PAYLOAD), StandardCharsets.US_ASCII))
-                        .append(row.getBoolean(ChunkSchema.LAST) ? "$" : "|");
+                got.chunk(id, row.getBinary(ChunkSchema.PAYLOAD), row.getBoolean(ChunkSchema.LAST));
             }
         }
-        Map<String, String> out = new TreeMap<>();
-        kept.forEach((k, v) -> out.put(k, v.toString()));
-        skipped.sort(null);
-        return new Result(out, skipped);
+        return got.result();
     }
 
     static String randomFile(Random rnd, boolean fastq, int records) {
