@@ -29,6 +29,16 @@ __device__ void fill_bc(float (*sb)[N], float (*sc)[N], int tid) {
     }
 }
 
+// (δ, δ·u) of a tile: δ in [0.001, 0.1], as Mamba initialises dt
+__device__ void fill_dd(float2 (*sdd)[DT], int tid) {
+    fill_dd(sdd, tid);
+}
+
+// The ws kernel's helper warps with nothing to do: one barrier per tile with the RT recurrence threads
+__device__ void idle_helper(int ntiles, int RT) {
+    for (int k = 0; k < ntiles; ++k) asm volatile("bar.sync 1, %0;" :: "r"(2 * RT));
+}
+
 // A = -(n + 1) (times log2 e, as the scan keeps it) and zero states for the thread's NPT states from n0
 template <int NPT> __device__ void init_states(float (&a2)[NPT], float (&h)[NPT], int n0) {
 #pragma unroll
@@ -46,15 +56,12 @@ __global__ void __launch_bounds__(MODE == 2 ? 2 * DT * N / NPT : DT * N / NPT) r
     __shared__ __align__(16) float sb[TW][N], sc[TW][N];
     __shared__ float sy[TW][DT * N / NPT];
     const int tid = threadIdx.x;
-    for (int i = tid; i < TW * DT; i += blockDim.x) {
-        const float dl = 0.001f + 0.099f * ((i * 2654435761u) % 1000) / 1000.f;  // δ in [0.001, 0.1]
-        sdd[i / DT][i % DT] = make_float2(dl, dl * 0.37f);
-    }
+    fill_dd(sdd, tid);
     fill_bc(sb, sc, tid);
     __syncthreads();
     const int ntiles = T / TW;
-    if (MODE == 2 && tid >= RT) {  // idle helpers: one barrier per tile, like the ws kernel's rounds
-        for (int k = 0; k < ntiles; ++k) asm volatile("bar.sync 1, %0;" :: "r"(2 * RT));
+    if (MODE == 2 && tid >= RT) {
+        idle_helper(ntiles, RT);
         return;
     }
     const int dl = tid % DT, g = tid / DT, n0 = g * NPT;
@@ -150,10 +157,7 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
     __shared__ __align__(16) float sy[TW][RT];
     __shared__ __align__(16) float4 sy4[TW / 4][RT];
     const int tid = threadIdx.x;
-    for (int i = tid; i < TW * DT; i += blockDim.x) {
-        const float dl = 0.001f + 0.099f * ((i * 2654435761u) % 1000) / 1000.f;
-        sdd[i / DT][i % DT] = make_float2(dl, dl * 0.37f);
-    }
+    fill_dd(sdd, tid);
     __syncthreads();
     for (int i = tid; i < TW / 2 * DT; i += blockDim.x) {
         const int r = 2 * (i / DT), c = i % DT;
@@ -163,7 +167,7 @@ __global__ void __launch_bounds__(256) rec2(float* out, int T) {
     __syncthreads();
     const int ntiles = T / TW;
     if (tid >= RT) {
-        for (int k = 0; k < ntiles; ++k) asm volatile("bar.sync 1, %0;" :: "r"(2 * RT));
+        idle_helper(ntiles, RT);
         return;
     }
     const int dl = tid % DT, g = tid / DT, n0 = g * NPT;
