@@ -319,18 +319,13 @@ class ScoreJobTest {
         }
         Path csv = tmp.resolve("bad-value.csv");
         Files.write(csv, lines);
-        Map<Long, List<Float>> first = null;
+        Map<Long, Row> first = null;
         for (String chunk : new String[] {"1000", "100", "37"}) {
             Path out = tmp.resolve("score-bad-value-" + chunk);
             assertEquals(0, Main.run("score", "--model", model.toString(), "--input", csv.toString(), "--output",
                     out.toString(), "--master", "local[2]", "--id-column", "sensor", "--chunk-length", chunk, "--lanes", "2",
                     "--backend", "cpu"));
-            Map<Long, List<Float>> pred = new HashMap<>();
-            for (Row r : JobOutputs.rows(out, "steps")) {
-                if (r.getString(0).equals("s1")) {
-                    pred.put(r.getLong(1), r.isNullAt(4) ? null : r.getList(4));
-                }
-            }
+            Map<Long, Row> pred = stepsBySeries(out).get("s1");
             assertEquals(n, pred.size(), "chunk " + chunk + ": every step before the bad value scored");
             assertTrue(pred.keySet().stream().allMatch(t -> t < n), "chunk " + chunk);
             Row err = JobOutputs.byId(out, "errors").get("s1");
@@ -341,8 +336,9 @@ class ScoreJobTest {
                 first = pred;
             } else {
                 for (long t = 1; t < n; t++) {
-                    float want = first.get(t).get(0);
-                    assertEquals(want, pred.get(t).get(0), 1e-5f * Math.max(1, Math.abs(want)), "chunk " + chunk + " t" + t);
+                    float want = first.get(t).<Float>getList(4).get(0);
+                    assertEquals(want, pred.get(t).<Float>getList(4).get(0), 1e-5f * Math.max(1, Math.abs(want)),
+                            "chunk " + chunk + " t" + t);
                 }
             }
         }
