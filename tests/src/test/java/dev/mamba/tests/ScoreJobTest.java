@@ -228,7 +228,10 @@ class ScoreJobTest {
         assertTrue(!Files.exists(tmp.resolve("never")));
     }
 
-    /** Parquet inputs: columns by name in each input, and without --id-column each input is its own series. */
+    /**
+     * Parquet inputs: columns by name in each input, and without --id-column each input is its own series. A table
+     * named twice, or through a link, or a data file of a table that is named too, is read once.
+     */
     @Test
     void parquetInputsAreSeriesOfTheirOwn() throws Exception {
         Path model = continuousModel("ts2", 1, 7);
@@ -248,16 +251,30 @@ class ScoreJobTest {
         } finally {
             spark.stop();
         }
-        Path out = tmp.resolve("score-parquet");
-        assertEquals(0, Main.run("score", "--model", model.toString(), "--input", p1.toString(), p2.toString(),
-                "--output", out.toString(), "--master", "local[2]", "--chunk-length", "16", "--value-columns", "value",
-                "--backend", "cpu", "--format", "parquet"));
-        Map<String, Map<Long, Row>> steps = stepsBySeries(out);
-        assertEquals(java.util.Set.of(p1.toString(), p2.toString()), steps.keySet());
-        for (long t = 0; t < 40; t++) {
-            assertEquals(t % 5, ((Number) steps.get(p1.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
-            assertEquals(1000 + t, steps.get(p2.toString()).get(t).getDouble(2), 0);
-            assertEquals(200 + t, ((Number) steps.get(p2.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
+        // the second run names p1 again, and its data file on its own, and p2 through a link: each is read once
+        Path part;
+        try (var l = Files.list(p1)) {
+            part = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        Path link = Files.createSymbolicLink(tmp.resolve("p2-link.parquet"), p2);
+        List<List<String>> inputs = List.of(List.of(p1.toString(), p2.toString()),
+                List.of(part.toString(), p1.toString(), p2.toString(), p1.toString(), link.toString()));
+        for (int run = 0; run < inputs.size(); run++) {
+            Path out = tmp.resolve("score-parquet-" + run);
+            List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
+            args.addAll(inputs.get(run));
+            args.addAll(List.of("--output", out.toString(), "--master", "local[2]", "--chunk-length", "16",
+                    "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
+            assertEquals(0, Main.run(args.toArray(new String[0])));
+            Map<String, Map<Long, Row>> steps = stepsBySeries(out);
+            assertEquals(java.util.Set.of(p1.toString(), p2.toString()), steps.keySet());
+            for (long t = 0; t < 40; t++) {
+                assertEquals(t % 5, ((Number) steps.get(p1.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
+                assertEquals(1000 + t, steps.get(p2.toString()).get(t).getDouble(2), 0);
+                assertEquals(200 + t, ((Number) steps.get(p2.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
+            }
+            assertEquals(80, steps.values().stream().mapToInt(Map::size).sum());
+            assertEquals(List.of(), JobOutputs.rows(out, "errors"), "run " + run);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.source.ChunkSchema;
+import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
@@ -40,6 +41,8 @@ import static org.apache.spark.sql.functions.*;
  * (shorter) chunk ahead of the error row, so that they are scored whatever the chunk length.
  */
 final class TimeSeriesChunks {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TimeSeriesChunks.class);
+
     private TimeSeriesChunks() {
     }
 
@@ -55,7 +58,7 @@ final class TimeSeriesChunks {
             df = null;
             // one read per input, so that without --id-column each input is its own series (its path); the
             // value columns come from the first input's schema
-            for (String in : inputs) {
+            for (String in : distinctTables(inputs)) {
                 Dataset<Row> raw = spark.read().parquet(in);
                 if (values == null) {
                     values = valueColumns(String.join(", ", inputs), Arrays.asList(raw.schema().fieldNames()), s);
@@ -73,6 +76,58 @@ final class TimeSeriesChunks {
                 .sortWithinPartitions(floor(col("step").divide(len)), col("sid"), col("step"));
         return df.mapPartitions(new Build(s.chunkLength, values),
                 Encoders.row(ChunkSchema.WITH_TIMES));
+    }
+
+    /**
+     * The Parquet inputs that are read: each table once. An input named again, or lying inside another input's
+     * directory (whose read takes in everything under it), is left out with one log line: read twice, every
+     * row of it would repeat a time of its series. Remote inputs (hdfs://, s3a://) are compared as written.
+     */
+    static List<String> distinctTables(List<String> inputs) {
+        List<Path> real = new ArrayList<>();
+        for (String in : inputs) {
+            Path local = InputFiles.localPath(in);
+            try {
+                real.add(local == null ? null : local.toRealPath());
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("input path " + in + " cannot be read: " + IoMessages.reason(e), e);
+            }
+        }
+        List<String> read = new ArrayList<>();
+        List<String> left = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            String through = null;
+            for (int j = 0; j < inputs.size() && through == null; j++) {
+                Path p = real.get(i), q = real.get(j);
+                boolean same = p == null || q == null ? inputs.get(i).equals(inputs.get(j)) : p.equals(q);
+                // the first of equal inputs is read; an input strictly inside a directory input is read through it
+                if (j != i && (same ? j < i : p != null && q != null && readWith(p, q))) {
+                    through = inputs.get(j);
+                }
+            }
+            if (through == null) {
+                read.add(inputs.get(i));
+            } else {
+                left.add(inputs.get(i) + " (read through " + through + ")");
+            }
+        }
+        if (!left.isEmpty()) {
+            LOG.info("parquet inputs named more than once are read once: {}", String.join(", ", left));
+        }
+        return read;
+    }
+
+    /** Whether reading directory {@code dir} reads {@code p}: p lies under it, and not under a name Spark hides. */
+    private static boolean readWith(Path p, Path dir) {
+        if (!p.startsWith(dir)) {
+            return false;
+        }
+        for (Path name : dir.relativize(p)) {
+            if (name.toString().startsWith("_") || name.toString().startsWith(".")) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The value columns: as asked, or every column but the id and time columns; each must exist. */
