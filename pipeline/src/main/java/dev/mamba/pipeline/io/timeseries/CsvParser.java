@@ -24,9 +24,15 @@ final class CsvParser implements Closeable {
     private int pushedBack = -2;
 
     CsvParser(BufferedReader in, String file, char delimiter) {
+        this(in, file, delimiter, 1);
+    }
+
+    /** A parser whose input starts at line {@code firstLine} of the file (a range of it: {@link CsvSplits}). */
+    CsvParser(BufferedReader in, String file, char delimiter, long firstLine) {
         this.in = in;
         this.file = file;
         this.delimiter = delimiter;
+        this.line = firstLine;
     }
 
     /** Line on which the last returned record started. */

@@ -6,7 +6,6 @@ import dev.mamba.pipeline.io.InputFormatException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.Instant;
@@ -73,13 +72,33 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
      */
     public TimeSeriesCsvReader(Path file, String idColumn, String fixedId, String timeColumn, List<String> valueColumns,
                                char delimiter) throws IOException {
+        this(file, idColumn, fixedId, timeColumn, valueColumns, delimiter, null, null);
+    }
+
+    /**
+     * The records of one range of the file ({@link CsvSplits#ranges}) only: the header is read from the file's
+     * start, then the range's bytes. {@code timeKind}: how the file writes its times (its first row with a readable
+     * time), which this range's rows must match as they would in a read of the whole file; null: set by the
+     * range's own first readable time.
+     */
+    public static TimeSeriesCsvReader range(Path file, String idColumn, String fixedId, String timeColumn,
+                                            List<String> valueColumns, CsvSplits.Range range, TimeKind timeKind)
+            throws IOException {
+        return new TimeSeriesCsvReader(file, idColumn, fixedId, timeColumn, valueColumns, (char) 0, range, timeKind);
+    }
+
+    private TimeSeriesCsvReader(Path file, String idColumn, String fixedId, String timeColumn, List<String> valueColumns,
+                                char delimiter, CsvSplits.Range range, TimeKind timeKind) throws IOException {
         this.file = file.toString();
         this.timeColumn = timeColumn;
         this.valueColumns = List.copyOf(valueColumns);
+        this.timeKind = timeKind;
         if (valueColumns.isEmpty()) {
             throw new IllegalArgumentException(file + ": at least one value column is needed");
         }
-        BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+        // a range from byte 0 holds the header and ends where the range does; a later one is read after the header
+        BufferedReader r = reader(file, 0, range != null && range.start() == 0 ? range.end() : Long.MAX_VALUE);
+        CsvParser data = null;
         try {
             r.mark(4);
             if (r.read() != '\uFEFF') {
@@ -98,10 +117,16 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
                 delimiter = CsvParser.detectDelimiter(first);
             }
             this.delimiter = delimiter;
-            this.csv = new CsvParser(r, this.file, delimiter);
-            List<String> h = csv.next();
+            CsvParser head = new CsvParser(r, this.file, delimiter);
+            List<String> h = head.next();
             if (h == null) {
                 throw new InputFormatException(this.file + ": empty file, expected a header row");
+            }
+            if (range != null && range.start() > 0) {
+                r.close();
+                data = new CsvParser(reader(file, range.start(), range.end()), this.file, delimiter, range.firstLine());
+            } else {
+                data = head;
             }
             List<String> names = new ArrayList<>(h.size());
             for (String s : h) {
@@ -116,11 +141,83 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             r.close();
+            if (data != null) {
+                data.close();
+            }
             throw e;
         }
+        this.csv = data;
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
         this.fixedId = fixedId != null ? fixedId : dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    /** UTF-8 text of bytes {@code [start, end)} of the file (the end clamped to the file's). */
+    private static BufferedReader reader(Path file, long start, long end) throws IOException {
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ);
+        try {
+            ch.position(start);
+            java.io.InputStream in = java.nio.channels.Channels.newInputStream(ch);
+            if (end != Long.MAX_VALUE) {
+                in = new Bounded(in, end - start);
+            }
+            // a decoder that reports malformed bytes, as Files.newBufferedReader's does (not one that replaces them)
+            return new BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()), 1 << 16);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** At most {@code left} bytes of a stream: a range's reader must not run into the next range's records. */
+    private static final class Bounded extends java.io.FilterInputStream {
+        private long left;
+
+        Bounded(java.io.InputStream in, long left) {
+            super(in);
+            this.left = left;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int c = in.read();
+            if (c >= 0) {
+                left--;
+            }
+            return c;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long k = in.skip(Math.min(n, left));
+            left -= k;
+            return k;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(in.available(), left);
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
     }
 
     private int column(String name) throws InputFormatException {
