@@ -229,6 +229,71 @@ class ScoreJobTest {
     }
 
     /**
+     * A CSV file larger than --split-size is read as ranges by several tasks: the same steps and errors as one read
+     * of the whole file, with quoted fields holding line breaks, CRLF and row errors; a malformed large file is its
+     * first fault, as in one read: one error row with --on-error report, else a failed job naming file and line.
+     */
+    @Test
+    void largeCsvFilesAreReadInRangesAsIfWhole() throws Exception {
+        Path model = continuousModel("ts3", 1, 8);
+        Path in = Files.createDirectories(tmp.resolve("csv-large"));
+        Random rnd = new Random(5);
+        StringBuilder a = new StringBuilder("sensor,note,time,value\r\n");
+        for (int t = 0; t < 400; t++) {
+            String note = rnd.nextInt(5) == 0 ? "\"line\nbreak, \"\"quoted\"\"\"" : "n" + t;
+            String value = t == 123 ? "abc" : String.format(java.util.Locale.ROOT, "%.4f", rnd.nextGaussian());
+            a.append("s").append(t % 3).append(',').append(note).append(',').append(1000 + t).append(',').append(value)
+                    .append(t % 4 == 0 ? "\r\n" : "\n");
+        }
+        Files.writeString(in.resolve("a.csv"), a);
+        Files.writeString(in.resolve("b.csv"), "sensor,time,value,note\nq,1,2.5,x\nq,2,3.5,y\n");
+        List<String> base = List.of("score", "--model", model.toString(), "--input", in.toString(), "--master", "local[2]",
+                "--chunk-length", "16", "--id-column", "sensor", "--value-columns", "value", "--backend", "cpu",
+                "--format", "csv");
+        java.util.function.BiFunction<String, List<String>, CliRunner> score = (name, extra) -> {
+            List<String> args = new ArrayList<>(base);
+            args.addAll(List.of("--output", tmp.resolve(name).toString()));
+            args.addAll(extra);
+            return CliRunner.run(args.toArray(new String[0]));
+        };
+        assertEquals(0, score.apply("csv-whole", List.of()).exit);
+        assertEquals(0, score.apply("csv-ranges", List.of("--split-size", "300")).exit);
+        for (String part : List.of("steps", "errors", "series")) {
+            assertEquals(sortedRows(tmp.resolve("csv-whole"), part), sortedRows(tmp.resolve("csv-ranges"), part), part);
+        }
+        assertEquals(4, stepsBySeries(tmp.resolve("csv-ranges")).size());
+        assertTrue(sortedRows(tmp.resolve("csv-ranges"), "errors").toString().contains("a.csv:"),
+                "the row error names its file and line");
+
+        // a short row (record 301; the quoted line breaks before it put it further down in lines)
+        String broken = a.toString().replace(",1300,", ",1300\n");
+        Files.writeString(in.resolve("a.csv"), broken);
+        assertEquals(0, score.apply("csv-whole-bad", List.of("--on-error", "report")).exit);
+        assertEquals(0, score.apply("csv-ranges-bad", List.of("--on-error", "report", "--split-size", "300")).exit);
+        List<String> errors = sortedRows(tmp.resolve("csv-ranges-bad"), "errors");
+        assertEquals(sortedRows(tmp.resolve("csv-whole-bad"), "errors"), errors);
+        assertEquals(1, errors.size(), errors.toString());
+        assertTrue(errors.get(0).contains("fields, the header has 4"), errors.toString());
+        assertEquals(java.util.Set.of("q"), stepsBySeries(tmp.resolve("csv-ranges-bad")).keySet(),
+                "nothing of the malformed file is scored");
+        CliRunner failed = score.apply("csv-ranges-fail", List.of("--split-size", "300"));
+        assertEquals(2, failed.exit);
+        String where = errors.get(0).replaceAll(".*(a\\.csv:\\d+):.*", "$1");
+        assertTrue(failed.err.contains(where) && failed.err.contains("fields, the header has 4"), failed.err);
+        assertTrue(!Files.exists(tmp.resolve("csv-ranges-fail")));
+    }
+
+    /** Every row of a part as text, sorted: two outputs with the same rows compare equal. */
+    private static List<String> sortedRows(Path out, String part) {
+        List<String> rows = new ArrayList<>();
+        for (Row r : JobOutputs.rows(out, part)) {
+            rows.add(r.toString());
+        }
+        Collections.sort(rows);
+        return rows;
+    }
+
+    /**
      * Parquet inputs: columns by name in each input, and without --id-column each input is its own series. A table
      * named twice, or through a link, or a data file of a table that is named too, is read once.
      */

@@ -204,20 +204,23 @@ final class TimeSeriesChunks {
      * CSV rows read on the executors with this project's strict reader ({@link TimeSeriesCsvReader}: columns by
      * each file's own header, RFC 4180 quoting, the delimiter detected, ISO-8601 times): Spark's CSV source
      * applies the first file's header to every file by position and drops or invents fields on ragged rows.
-     * Without --id-column each file is one series, named after the file (its path when names repeat).
+     * Without --id-column each file is one series, named after the file (its path when names repeat). A file
+     * larger than --split-size is read as ranges by several tasks ({@link CsvParts}).
      */
     private static Dataset<Row> csvRows(SparkSession spark, List<Path> files, List<String> values, JobSettings s) {
         java.util.Map<String, Long> names = files.stream().collect(java.util.stream.Collectors.groupingBy(
                 TimeSeriesChunks::stem, java.util.stream.Collectors.counting()));
-        List<String> specs = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
         for (Path f : files) {
-            String id = names.get(stem(f)) > 1 ? f.toAbsolutePath().toString().replaceFirst("\\.[^./]*$", "") : stem(f);
-            specs.add(id + "\t" + f.toAbsolutePath());
+            ids.add(names.get(stem(f)) > 1 ? f.toAbsolutePath().toString().replaceFirst("\\.[^./]*$", "") : stem(f));
         }
-        int parts = Math.max(1, Math.min(files.size(), spark.sparkContext().defaultParallelism()));
-        return spark.createDataset(specs, Encoders.STRING()).repartition(parts)
-                .flatMap(new ReadCsv(s.idColumn, s.timeColumn, values, s.onError.equals("report")),
-                        Encoders.row(CSV_ROWS));
+        CsvParts.Columns cols = new CsvParts.Columns(s.idColumn, s.timeColumn, values);
+        boolean report = s.onError.equals("report");
+        List<CsvParts.Part> parts = CsvParts.plan(spark, files, ids, cols, s.splitBytes, report);
+        int n = Math.max(1, Math.min(parts.size(), spark.sparkContext().defaultParallelism()));
+        var rows = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(parts, n).flatMap(new ReadCsv(cols, report));
+        return spark.createDataFrame(rows, CSV_ROWS);
     }
 
     private static String stem(Path f) {
@@ -226,38 +229,36 @@ final class TimeSeriesChunks {
         return dot > 0 ? n.substring(0, dot) : n;
     }
 
-    /** Reads one CSV file ("id TAB path") into rows; a bad time or value is that row's error. */
-    private static final class ReadCsv implements FlatMapFunction<String, Row> {
+    /** Reads one CSV part (a file, or a range of one) into rows; a bad time or value is that row's error. */
+    private static final class ReadCsv implements FlatMapFunction<CsvParts.Part, Row> {
         private static final long serialVersionUID = 1L;
-        private final String idColumn;
-        private final String timeColumn;
-        private final List<String> values;
+        private final CsvParts.Columns cols;
         private final boolean report;
 
-        ReadCsv(String idColumn, String timeColumn, List<String> values, boolean report) {
-            this.idColumn = idColumn;
-            this.timeColumn = timeColumn;
-            this.values = new ArrayList<>(values);
+        ReadCsv(CsvParts.Columns cols, boolean report) {
+            this.cols = cols;
             this.report = report;
         }
 
         @Override
-        public Iterator<Row> call(String spec) throws Exception {
-            int tab = spec.indexOf('\t');
-            Path file = Path.of(spec.substring(tab + 1));
-            String id = spec.substring(0, tab);
-            if (report) {
+        public Iterator<Row> call(CsvParts.Part part) throws Exception {
+            Path file = Path.of(part.file());
+            if (part.error() != null) {
+                return List.of(fileError(file, part.error())).iterator();  // a large file's fault (CsvParts)
+            }
+            if (report && !part.isRange()) {
                 // A malformed file is one error row and nothing else, so its structure is checked in a first
-                // pass: rows already handed on could not be taken back (only --on-error report reads twice).
-                try (TimeSeriesCsvReader check = new TimeSeriesCsvReader(file, idColumn, id, timeColumn, values, (char) 0)) {
+                // pass: rows already handed on could not be taken back (only --on-error report reads twice; the
+                // ranges of a large file were checked before the read, by CsvParts).
+                try (TimeSeriesCsvReader check = cols.open(part)) {
                     while (check.nextCells() != null) {
                         // fields and ids only; times and values are the rows' own errors
                     }
                 } catch (InputFormatException e) {
-                    return List.of(fileError(file, e)).iterator();
+                    return List.of(fileError(file, e.getMessage())).iterator();
                 }
             }
-            TimeSeriesCsvReader r = new TimeSeriesCsvReader(file, idColumn, id, timeColumn, values, (char) 0);
+            TimeSeriesCsvReader r = cols.open(part);
             return new Iterator<>() {
                 Row next;
                 boolean done;
@@ -320,8 +321,8 @@ final class TimeSeriesChunks {
         }
 
         /** --on-error report: the file's error as a row of a series of its own, named after the file. */
-        private static Row fileError(Path file, InputFormatException e) {
-            return RowFactory.create(file.toString(), null, null, new String[0], e.getMessage(), file.toString());
+        private static Row fileError(Path file, String message) {
+            return RowFactory.create(file.toString(), null, null, new String[0], message, file.toString());
         }
     }
 
