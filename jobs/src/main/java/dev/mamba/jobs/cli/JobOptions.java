@@ -40,7 +40,7 @@ public final class JobOptions {
             description = "Lanes × steps of one forward call (default: ${DEFAULT-VALUE}; raise it on a GPU, e.g. 131072).")
     int batchTokens;
 
-    @Option(names = "--split-size", defaultValue = "67108864", description = "Bytes per split of a plain FASTA/FASTQ file (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--split-size", defaultValue = "67108864", description = "Bytes per split of a plain FASTA/FASTQ file or a CSV file (default: ${DEFAULT-VALUE}).")
     long splitBytes;
 
     @Option(names = "--unknown", defaultValue = "fail", paramLabel = "fail|unk",
