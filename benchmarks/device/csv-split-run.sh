@@ -7,16 +7,7 @@ set -uo pipefail
 R=$PWD
 . "$(dirname "$0")/device-env.sh" > /dev/null
 cd "$R"
-mkdir -p jobs/target/lib
-for j in "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar; do
-  case "$(basename "$j")" in
-    mamba-jobs-*) cp "$j" jobs/target/ ;;
-    slf4j-simple-*) ;;
-    *) cp "$j" jobs/target/lib/ ;;
-  esac
-done
-export JAVA_HOME="$D/jre" MAMBA_NO_BUILD=1
-[ -f "$D/jre/lib/server/classes.jsa" ] || "$D/jre/bin/java" -Xshare:dump > /dev/null 2>&1
+use_launcher
 CSV=/tmp/csv-big/big.csv
 mkdir -p /tmp/csv-big
 python3 - "$CSV" "${ROWS:-40000000}" <<'PY'

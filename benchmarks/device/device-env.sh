@@ -30,3 +30,19 @@ spark_gpu_tests() {
     -cp "$D/junit-console.jar:$(ls "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar | grep -v slf4j-simple | tr '\n' ':')$D/classes/tests-test" \
     org.junit.platform.console.ConsoleLauncher execute "$@" --details=tree --disable-banner > "$OUT/tests.txt" 2>&1
 }
+# For runs through bin/mamba-pipeline (from the repository root): its jars where a build leaves them
+# (jobs/target/mamba-jobs-*.jar and jobs/target/lib/), the JRE, no build (there is no Maven there), and the JRE's
+# base class-data archive, on top of which the launcher writes its own.
+use_launcher() {
+  mkdir -p jobs/target/lib
+  local j
+  for j in "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar; do
+    case "$(basename "$j")" in
+      mamba-jobs-*) cp "$j" jobs/target/ ;;
+      slf4j-simple-*) ;;  # would take over from Spark's log4j2 binding
+      *) cp "$j" jobs/target/lib/ ;;
+    esac
+  done
+  export JAVA_HOME="$D/jre" MAMBA_NO_BUILD=1
+  [ -f "$D/jre/lib/server/classes.jsa" ] || "$D/jre/bin/java" -Xshare:dump > /dev/null 2>&1
+}

@@ -9,17 +9,7 @@ set -uo pipefail
 R=$PWD
 . "$(dirname "$0")/device-env.sh" > /dev/null
 cd "$R"
-mkdir -p jobs/target/lib
-for j in "$D"/lib/*.jar "$D"/spark-[a-e]/*.jar; do
-  case "$(basename "$j")" in
-    mamba-jobs-*) cp "$j" jobs/target/ ;;
-    slf4j-simple-*) ;;  # would take over from Spark's log4j2 binding
-    *) cp "$j" jobs/target/lib/ ;;
-  esac
-done
-export JAVA_HOME="$D/jre" MAMBA_NO_BUILD=1
-# the jlink'd JRE has no base class-data archive; bin/mamba-pipeline writes its own only on top of one
-[ -f "$D/jre/lib/server/classes.jsa" ] || "$D/jre/bin/java" -Xshare:dump > /dev/null 2>&1
+use_launcher
 run() {  # name, command line...: time, exit status and the log's last lines
   local name=$1; shift
   local t0=$(date +%s%N)

@@ -4,7 +4,6 @@ import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.timeseries.CsvSplits;
 import dev.mamba.pipeline.io.timeseries.TimeKind;
-import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
 import dev.mamba.pipeline.io.timeseries.TimeSeriesCsvReader;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -161,16 +160,7 @@ final class CsvParts {
     /** The time kind of the first row of the range whose time reads; null when none does, or the range is malformed. */
     private static TimeKind firstKind(Columns cols, Part first) {
         try (TimeSeriesCsvReader r = cols.open(first)) {
-            TimeSeriesCells c;
-            while ((c = r.nextCells()) != null) {
-                try {
-                    r.time(c);
-                    return r.timeKind();
-                } catch (InputFormatException e) {
-                    // this row's error; the next row decides
-                }
-            }
-            return null;
+            return CsvSplits.firstTimeKind(r);
         } catch (IOException e) {
             return null;  // the whole-file read reports it
         }

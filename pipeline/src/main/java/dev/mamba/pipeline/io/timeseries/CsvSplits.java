@@ -111,6 +111,24 @@ public final class CsvSplits {
     }
 
     /**
+     * How a file writes its times, from its reader at the start: the kind of the first row whose time reads, which
+     * a range's reader needs to hold the later rows to it as one read of the whole file would; null when no row's
+     * time reads. A structural error is thrown.
+     */
+    public static TimeKind firstTimeKind(TimeSeriesCsvReader r) throws IOException {
+        TimeSeriesCells c;
+        while ((c = r.nextCells()) != null) {
+            try {
+                r.time(c);
+                return r.timeKind();
+            } catch (dev.mamba.pipeline.io.InputFormatException e) {
+                // this row's own error; the next row decides
+            }
+        }
+        return null;
+    }
+
+    /**
      * The record ranges of a file from the scans of its consecutive cuts (the first starting at 0, the last ending
      * at the file's end): a range per cut that holds a record start, from that start to the next one.
      */
