@@ -283,6 +283,50 @@ class ScoreJobTest {
         assertTrue(!Files.exists(tmp.resolve("csv-ranges-fail")));
     }
 
+    /**
+     * Bytes damaged inside a Parquet input's data pages fail the job naming the file: parquet-mr writes a CRC per
+     * page but does not check it on reads unless asked, and without Hadoop's .crc sidecar files damaged
+     * uncompressed values were read as other numbers.
+     */
+    @Test
+    void aDamagedParquetInputFailsTheJob() throws Exception {
+        Path model = continuousModel("ts4", 1, 9);
+        Path table = tmp.resolve("damaged.parquet");
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<Row> rows = new ArrayList<>();
+            for (int t = 0; t < 20000; t++) {
+                rows.add(org.apache.spark.sql.RowFactory.create((long) t, Math.sin(t / 9.0)));
+            }
+            var schema = new org.apache.spark.sql.types.StructType().add("time", "long").add("value", "double");
+            spark.createDataFrame(rows, schema).coalesce(1).write().option("compression", "none").parquet(table.toString());
+        } finally {
+            spark.stop();
+        }
+        Path data;
+        try (var l = Files.list(table)) {
+            data = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(data);
+        for (int i = b.length * 3 / 4; i < b.length * 3 / 4 + 64; i++) {
+            b[i] ^= 0x5a;  // inside the value column's page: doubles that still decode, as other numbers
+        }
+        Files.write(data, b);
+        // without Hadoop's .crc sidecars (a table copied, or written by another tool), only the page CRCs tell
+        try (var l = Files.list(table)) {
+            for (Path crc : l.filter(f -> f.getFileName().toString().endsWith(".crc")).toList()) {
+                Files.delete(crc);
+            }
+        }
+        CliRunner r = CliRunner.run("score", "--model", model.toString(), "--input", table.toString(), "--output",
+                tmp.resolve("score-damaged").toString(), "--master", "local[1]", "--value-columns", "value",
+                "--backend", "cpu", "--format", "parquet");
+        assertEquals(2, r.exit, r.err);
+        assertTrue(r.err.contains(data.getFileName().toString()) && r.err.toLowerCase().contains("checksum"), r.err);
+        assertTrue(!Files.exists(tmp.resolve("score-damaged")));
+    }
+
     /** Every row of a part as text, sorted: two outputs with the same rows compare equal. */
     private static List<String> sortedRows(Path out, String part) {
         List<String> rows = new ArrayList<>();

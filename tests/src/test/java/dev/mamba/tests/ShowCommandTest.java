@@ -344,4 +344,33 @@ class ShowCommandTest {
             assertEquals("", r[1], "nothing on stdout");
         }
     }
+
+    /** Bytes damaged inside a data page: the page's CRC says so (unchecked, they were printed as other numbers). */
+    @Test
+    void aDamagedPageIsAnErrorNotOtherNumbers() throws Exception {
+        Path dir = tmp.resolve("damaged");
+        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<Row> rows = new ArrayList<>();
+            for (long i = 0; i < 5000; i++) {
+                rows.add(RowFactory.create(i, Math.sqrt(i)));
+            }
+            spark.createDataFrame(rows, new StructType().add("id", "long").add("x", "double")).coalesce(1).write()
+                    .option("compression", "none").parquet(dir.toString());
+        } finally {
+            spark.stop();
+        }
+        Path f;
+        try (Stream<Path> s = Files.list(dir)) {
+            f = s.filter(p -> p.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(f);
+        for (int i = b.length * 3 / 4; i < b.length * 3 / 4 + 32; i++) {
+            b[i] ^= 0x21;  // inside the x column's page: still doubles, other ones
+        }
+        Files.write(f, b);
+        Object[] r = run("show", f.toString());
+        assertEquals(2, r[0], (String) r[2]);
+        assertTrue(((String) r[2]).contains(f + ": cannot read as Parquet: could not verify page integrity"), (String) r[2]);
+    }
 }

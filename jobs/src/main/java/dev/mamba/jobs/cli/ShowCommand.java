@@ -202,7 +202,10 @@ public final class ShowCommand implements Callable<Integer> {
 
     private static ParquetFileReader open(Path f) throws IOException {
         try {
-            return ParquetFileReader.open(new LocalInputFile(f), ParquetReadOptions.builder().build());
+            // Page checksums checked: parquet-mr writes a CRC per page but reads without checking it by default, so
+            // bytes damaged inside a page came out as wrong values, not an error.
+            return ParquetFileReader.open(new LocalInputFile(f),
+                    ParquetReadOptions.builder().usePageChecksumVerification(true).build());
         } catch (RuntimeException | IOException e) {
             throw new UserError(f + ": not a readable Parquet file: " + reason(e, f), e);
         }

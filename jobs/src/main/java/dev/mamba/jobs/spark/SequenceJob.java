@@ -198,6 +198,10 @@ public abstract class SequenceJob implements Serializable {
             return (RuntimeException) e;
         }
         String msg = pick.getMessage() != null ? pick.getMessage() : pick.toString();
+        String file = fileRead(e, pick);
+        if (file != null && !msg.contains(file)) {
+            msg = file + ": " + msg;  // Parquet's own errors (a damaged page) do not name the file
+        }
         if (pick.getCause() instanceof java.io.IOException) {
             String why = dev.mamba.pipeline.io.IoMessages.reason((java.io.IOException) pick.getCause());
             if (!msg.contains(why)) {
@@ -205,6 +209,25 @@ public abstract class SequenceJob implements Serializable {
             }
         }
         return new IllegalStateException(msg, e);
+    }
+
+    private static final java.util.regex.Pattern READING_FILE =
+            java.util.regex.Pattern.compile("while reading file (\\S+?)\\.?(?:\\s|$)");
+
+    /** The file a Spark exception between {@code e} and {@code pick} says it was reading (FAILED_READ_FILE), or null. */
+    private static String fileRead(Throwable e, Throwable pick) {
+        for (Throwable t = e; t != null && t != pick; t = t.getCause() == t ? null : t.getCause()) {
+            java.util.regex.Matcher m = READING_FILE.matcher(String.valueOf(t.getMessage()));
+            if (m.find()) {
+                String f = m.group(1);
+                try {
+                    return f.startsWith("file:") ? java.nio.file.Path.of(java.net.URI.create(f)).toString() : f;
+                } catch (RuntimeException notAUri) {
+                    return f;
+                }
+            }
+        }
+        return null;
     }
 
     /** Builds the token or feature encoder for the model. */

@@ -73,6 +73,10 @@ public final class SparkSessions {
             conf.setMaster("local[*]");
         }
         conf.setIfMissing("spark.app.name", appName);
+        // Parquet inputs: check the CRC that parquet-mr writes per page (reads skip it by default). Hadoop's .crc
+        // sidecar files catch damage only where they exist: not in a table copied without them or written by
+        // another tool, whose damaged pages were read as other numbers.
+        conf.setIfMissing("spark.hadoop.parquet.page.verify-checksum.enabled", "true");
         // Heartbeats carry running tasks' accumulators: frequent ones keep the progress line live.
         conf.setIfMissing("spark.executor.heartbeatInterval", "2s");
         if (conf.get("spark.master").startsWith("local")) {

@@ -30,4 +30,17 @@ class RootCauseTest {
         var plain = new IllegalArgumentException("--lanes must be > 0, is 0");
         assertEquals(plain, SequenceJob.rootCause(plain), "a non-Spark exception is passed through");
     }
+
+    @Test
+    void namesTheFileSparkWasReadingWhenTheMessageDoesNot() {
+        var parquet = new RuntimeException("could not verify page integrity, CRC checksum verification failed");
+        var read = new SparkException("[FAILED_READ_FILE.NO_HINT] Encountered error while reading file "
+                + "file:///data/in%20put/part-0.parquet. SQLSTATE: KD001", parquet);
+        assertEquals("/data/in put/part-0.parquet: " + parquet.getMessage(),
+                SequenceJob.rootCause(new SparkException("Job aborted.", read)).getMessage());
+        var named = new IllegalArgumentException("/data/x.csv:3: 3 fields, the header has 2");
+        var read2 = new SparkException("Encountered error while reading file file:///data/x.csv.", named);
+        assertEquals(named.getMessage(), SequenceJob.rootCause(new SparkException("Job aborted.", read2)).getMessage(),
+                "a message that names the file already is left alone");
+    }
 }
