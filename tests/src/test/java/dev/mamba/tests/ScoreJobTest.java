@@ -339,7 +339,8 @@ class ScoreJobTest {
 
     /**
      * Parquet inputs: columns by name in each input, and without --id-column each input is its own series. A table
-     * named twice, or through a link, or a data file of a table that is named too, is read once.
+     * named twice, or through a link, or a data file of a table that is named too, is read once; a table inside
+     * another's directory that Spark does not read with it is read for itself.
      */
     @Test
     void parquetInputsAreSeriesOfTheirOwn() throws Exception {
@@ -355,19 +356,23 @@ class ScoreJobTest {
             }
             var s1 = new org.apache.spark.sql.types.StructType().add("time", "long").add("value", "double");
             var s2 = new org.apache.spark.sql.types.StructType().add("value", "double").add("time", "long");
-            spark.createDataFrame(r1, s1).write().parquet(p1.toString());
+            spark.createDataFrame(r1, s1).repartition(2).write().parquet(p1.toString());  // two data files
             spark.createDataFrame(r2, s2).write().parquet(p2.toString());
+            // a table inside p1's directory, but not one of its partitions: a read of p1 does not read it
+            spark.createDataFrame(r1, s1).write().parquet(p1.resolve("sub").toString());
         } finally {
             spark.stop();
         }
-        // the second run names p1 again, and its data file on its own, and p2 through a link: each is read once
+        // the second run names p1 again, and its data file on its own, and p2 through a link: each is read once;
+        // p1/sub is read, for itself
         Path part;
         try (var l = Files.list(p1)) {
             part = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
         }
         Path link = Files.createSymbolicLink(tmp.resolve("p2-link.parquet"), p2);
+        String sub = p1.resolve("sub").toString();
         List<List<String>> inputs = List.of(List.of(p1.toString(), p2.toString()),
-                List.of(part.toString(), p1.toString(), p2.toString(), p1.toString(), link.toString()));
+                List.of(part.toString(), p1.toString(), p2.toString(), p1.toString(), link.toString(), sub));
         for (int run = 0; run < inputs.size(); run++) {
             Path out = tmp.resolve("score-parquet-" + run);
             List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
@@ -376,13 +381,15 @@ class ScoreJobTest {
                     "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
             assertEquals(0, Main.run(args.toArray(new String[0])));
             Map<String, Map<Long, Row>> steps = stepsBySeries(out);
-            assertEquals(java.util.Set.of(p1.toString(), p2.toString()), steps.keySet());
+            java.util.Set<String> series = run == 0 ? java.util.Set.of(p1.toString(), p2.toString())
+                    : java.util.Set.of(p1.toString(), p2.toString(), sub);
+            assertEquals(series, steps.keySet());
             for (long t = 0; t < 40; t++) {
                 assertEquals(t % 5, ((Number) steps.get(p1.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
                 assertEquals(1000 + t, steps.get(p2.toString()).get(t).getDouble(2), 0);
                 assertEquals(200 + t, ((Number) steps.get(p2.toString()).get(t).getList(3).get(0)).doubleValue(), 0);
             }
-            assertEquals(80, steps.values().stream().mapToInt(Map::size).sum());
+            assertEquals(40 * series.size(), steps.values().stream().mapToInt(Map::size).sum());
             assertEquals(List.of(), JobOutputs.rows(out, "errors"), "run " + run);
         }
     }

@@ -127,6 +127,8 @@ final class CsvParts {
                 return "";
             } catch (InputFormatException e) {
                 return e.getMessage();
+            } catch (IOException e) {
+                throw new UncheckedIOException(p.file() + ": " + IoMessages.reason(e), e);
             }
         }).collect();
         // a large file is its ranges, or its first fault; the others stay whole

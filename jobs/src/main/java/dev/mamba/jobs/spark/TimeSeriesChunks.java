@@ -1,7 +1,6 @@
 package dev.mamba.jobs.spark;
 
 import dev.mamba.jobs.source.ChunkSchema;
-import dev.mamba.jobs.source.InputFiles;
 import dev.mamba.pipeline.io.InputFormatException;
 import dev.mamba.pipeline.io.IoMessages;
 import dev.mamba.pipeline.io.timeseries.TimeSeriesCells;
@@ -58,12 +57,19 @@ final class TimeSeriesChunks {
             df = null;
             // one read per input, so that without --id-column each input is its own series (its path); the
             // value columns come from the first input's schema
-            for (String in : distinctTables(inputs)) {
+            List<Dataset<Row>> tables = new ArrayList<>();
+            List<java.util.Set<String>> read = new ArrayList<>();
+            for (String in : inputs) {
                 Dataset<Row> raw = spark.read().parquet(in);
+                tables.add(raw);
+                read.add(realFiles(raw.inputFiles()));
+            }
+            for (int i : distinctTables(inputs, read)) {
+                Dataset<Row> raw = tables.get(i);
                 if (values == null) {
                     values = valueColumns(String.join(", ", inputs), Arrays.asList(raw.schema().fieldNames()), s);
                 }
-                Dataset<Row> one = parquetRows(raw, in, values, s);
+                Dataset<Row> one = parquetRows(raw, inputs.get(i), values, s);
                 df = df == null ? one : df.unionByName(one);
             }
         }
@@ -79,55 +85,47 @@ final class TimeSeriesChunks {
     }
 
     /**
-     * The Parquet inputs that are read: each table once. An input named again, or lying inside another input's
-     * directory (whose read takes in everything under it), is left out with one log line: read twice, every
-     * row of it would repeat a time of its series. Remote inputs (hdfs://, s3a://) are compared as written.
+     * The Parquet inputs that are read, by index: each file once. An input whose files ({@code files}: what Spark
+     * reads for it) are all read by another input is left out, with one log line: read twice, every row of it would
+     * repeat a time of its series. That is an input named again (the first is kept), named through a link, or lying
+     * inside another input's table; the files Spark reads for an input decide it, not its path (Spark reads a
+     * table's subdirectories only when they are partitions, and passes over hidden and in-progress files).
      */
-    static List<String> distinctTables(List<String> inputs) {
-        List<Path> real = new ArrayList<>();
-        for (String in : inputs) {
-            Path local = InputFiles.localPath(in);
-            try {
-                real.add(local == null ? null : local.toRealPath());
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException("input path " + in + " cannot be read: " + IoMessages.reason(e), e);
-            }
-        }
-        List<String> read = new ArrayList<>();
+    static List<Integer> distinctTables(List<String> inputs, List<java.util.Set<String>> files) {
+        List<Integer> keep = new ArrayList<>();
         List<String> left = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {
             String through = null;
             for (int j = 0; j < inputs.size() && through == null; j++) {
-                Path p = real.get(i), q = real.get(j);
-                boolean same = p == null || q == null ? inputs.get(i).equals(inputs.get(j)) : p.equals(q);
-                // the first of equal inputs is read; an input strictly inside a directory input is read through it
-                if (j != i && (same ? j < i : p != null && q != null && readWith(p, q))) {
+                java.util.Set<String> mine = files.get(i), theirs = files.get(j);
+                // the first of inputs that read the same files is read; one that reads a part of another's is not
+                if (j != i && !mine.isEmpty() && theirs.containsAll(mine) && (j < i || theirs.size() > mine.size())) {
                     through = inputs.get(j);
                 }
             }
             if (through == null) {
-                read.add(inputs.get(i));
+                keep.add(i);
             } else {
                 left.add(inputs.get(i) + " (read through " + through + ")");
             }
         }
         if (!left.isEmpty()) {
-            LOG.info("parquet inputs named more than once are read once: {}", String.join(", ", left));
+            LOG.info("parquet inputs whose files another input reads are read once: {}", String.join(", ", left));
         }
-        return read;
+        return keep;
     }
 
-    /** Whether reading directory {@code dir} reads {@code p}: p lies under it, and not under a name Spark hides. */
-    private static boolean readWith(Path p, Path dir) {
-        if (!p.startsWith(dir)) {
-            return false;
-        }
-        for (Path name : dir.relativize(p)) {
-            if (name.toString().startsWith("_") || name.toString().startsWith(".")) {
-                return false;
+    /** Spark's input files (URIs) as real paths where they are local files, so that links compare equal. */
+    private static java.util.Set<String> realFiles(String[] uris) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (String u : uris) {
+            try {
+                out.add(u.startsWith("file:") ? Path.of(java.net.URI.create(u)).toRealPath().toString() : u);
+            } catch (java.io.IOException | RuntimeException e) {
+                out.add(u);  // compared as Spark wrote it
             }
         }
-        return true;
+        return out;
     }
 
     /** The value columns: as asked, or every column but the id and time columns; each must exist. */

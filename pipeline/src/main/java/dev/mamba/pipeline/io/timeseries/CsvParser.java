@@ -15,6 +15,13 @@ import java.util.List;
  * an error rather than a guess. Empty lines are skipped.
  */
 final class CsvParser implements Closeable {
+    /**
+     * What the reader's decoder puts for bytes that are not UTF-8 ({@link TimeSeriesCsvReader}): a noncharacter,
+     * so that the parser fails at their line. A decoder that throws instead fails a whole buffer (64 KiB) ahead,
+     * at another line, or before an earlier fault of the file.
+     */
+    static final char NOT_UTF8 = '\uFFFF';
+
     private final BufferedReader in;
     private final String file;
     private final char delimiter;
@@ -46,7 +53,11 @@ final class CsvParser implements Closeable {
             pushedBack = -2;
             return c;
         }
-        return in.read();
+        int c = in.read();
+        if (c == NOT_UTF8) {
+            throw InputFormatException.atLine(file, line, "bytes that are not UTF-8 text (the file must be UTF-8)");
+        }
+        return c;
     }
 
     /** The next record's fields, or null at end of input. */

@@ -31,8 +31,8 @@ import java.util.List;
  * any realistic date; sub-millisecond digits become the fraction). All rows must use the same kind.
  *
  * <p>Errors name file, line, column and value: non-numeric ({@code file.csv:17: column 'value' = 'abc' is not
- * a number}), NaN, infinite or out of float range values, empty cells, ragged rows, missing columns
- * ({@code file.csv: no column 'value'; columns are [...]}).
+ * a number}), NaN, infinite or out of float range values, empty cells, ragged rows, bytes that are not UTF-8
+ * (at their line), missing columns ({@code file.csv: no column 'value'; columns are [...]}).
  *
  * <p>{@link #chunks(int)} groups, sorts and chunks the whole file in memory: meant for tests and small
  * inputs; in Spark the grouping and sorting are Spark's, row by row from {@link #next()}.
@@ -161,8 +161,12 @@ public final class TimeSeriesCsvReader implements AutoCloseable {
             if (end != Long.MAX_VALUE) {
                 in = new Bounded(in, end - start);
             }
-            // a decoder that reports malformed bytes, as Files.newBufferedReader's does (not one that replaces them)
-            return new BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()), 1 << 16);
+            // bytes that are not UTF-8 become CsvParser.NOT_UTF8, an error at their line when the parser reaches them
+            java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPLACE)
+                    .replaceWith(String.valueOf(CsvParser.NOT_UTF8));
+            return new BufferedReader(new java.io.InputStreamReader(in, utf8), 1 << 16);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;

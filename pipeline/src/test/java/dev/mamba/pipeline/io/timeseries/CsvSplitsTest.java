@@ -144,9 +144,10 @@ class CsvSplitsTest {
                 at = 25 + rnd.nextInt(b.length - 25);
             } while (b[at] < 0 || b[at - 1] < 0);
             String text = new String(b, StandardCharsets.ISO_8859_1);
-            String broken = switch (round % 3) {
+            String broken = switch (round % 4) {
                 case 0 -> text.substring(0, at) + "\"" + text.substring(at);
                 case 1 -> text.substring(0, at) + "\n1,2\n" + text.substring(at);
+                case 2 -> text.substring(0, at) + "\u00ff" + text.substring(at);  // a byte that is not UTF-8
                 default -> text.substring(0, at) + ",\"open" + text.substring(at).replace("\"", "");
             };
             Files.write(f, broken.getBytes(StandardCharsets.ISO_8859_1));
@@ -157,6 +158,28 @@ class CsvSplitsTest {
             }
         }
         assertTrue(stopped >= 20, stopped + " of 40 broken files stop with a structural error");
+    }
+
+    /**
+     * A byte that is not UTF-8 is an error at its own line, after the file's earlier faults: a decoder that throws
+     * failed a whole buffer ahead of the parser, before an earlier ragged row, and without a line.
+     */
+    @Test
+    void aByteThatIsNotUtf8IsAnErrorAtItsLine() throws IOException {
+        Path f = dir.resolve("latin.csv");
+        for (boolean ragged : new boolean[]{true, false}) {
+            StringBuilder sb = new StringBuilder("id,time,v\n");
+            for (int t = 0; t < 20000; t++) {
+                sb.append(t == 2 && ragged ? "a,2\n" : "a," + t + "," + (t % 7) + "\n");
+            }
+            byte[] b = sb.toString().getBytes(StandardCharsets.US_ASCII);
+            b[sb.indexOf("\na,18000,") + 3] = (byte) 0xff;  // inside line 18002
+            Files.write(f, b);
+            List<String> want = whole(f);
+            assertEquals("stopped " + f + (ragged ? ":4: 2 fields, the header has 3"
+                    : ":18002: bytes that are not UTF-8 text (the file must be UTF-8)"), want.get(want.size() - 1));
+            assertEquals(want, split(f, 50000));
+        }
     }
 
     @Test
