@@ -17,7 +17,7 @@ import java.util.List;
  * breaks, and its first record start under either parity at its start. {@link #ranges} then chains the parities
  * and keeps, per range, the start that holds. In a file whose quotes are malformed the cuts past the fault may be
  * wrong, but the range holding the fault starts right, so its reader reports the fault; readers check every range
- * before any row is used ({@code TimeSeriesChunks}).
+ * before any row is used (CsvParts, in the jobs module).
  */
 public final class CsvSplits {
     private static final int BUFFER = 1 << 20;
