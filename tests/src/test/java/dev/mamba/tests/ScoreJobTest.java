@@ -395,6 +395,51 @@ class ScoreJobTest {
     }
 
     /**
+     * A table named with its only data file, or with its only partition directory, is read as the table whichever
+     * comes first: its name is the series (without --id-column), its partition column is there (with one).
+     */
+    @Test
+    void aTableIsReadRatherThanItsOwnFilesWhateverTheOrder() throws Exception {
+        Path model = continuousModel("ts5", 1, 10);
+        Path one = tmp.resolve("one.parquet"), parted = tmp.resolve("parted.parquet");
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<Row> rows = new ArrayList<>();
+            for (int t = 0; t < 30; t++) {
+                rows.add(org.apache.spark.sql.RowFactory.create((long) t, (double) t, 1));
+            }
+            var schema = new org.apache.spark.sql.types.StructType().add("time", "long").add("value", "double")
+                    .add("k", "int");
+            spark.createDataFrame(rows, schema).coalesce(1).write().parquet(one.toString());
+            spark.createDataFrame(rows, schema).coalesce(1).write().partitionBy("k").parquet(parted.toString());
+        } finally {
+            spark.stop();
+        }
+        Path part;
+        try (var l = Files.list(one)) {
+            part = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        String k1 = parted.resolve("k=1").toString();
+        List<List<String>> orders = List.of(List.of(part.toString(), one.toString()), List.of(one.toString(), part.toString()),
+                List.of(k1, parted.toString()), List.of(parted.toString(), k1));
+        for (int run = 0; run < orders.size(); run++) {
+            Path out = tmp.resolve("score-table-" + run);
+            List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
+            args.addAll(orders.get(run));
+            args.addAll(List.of("--output", out.toString(), "--master", "local[1]", "--chunk-length", "16",
+                    "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
+            if (run >= 2) {
+                args.addAll(List.of("--id-column", "k"));
+            }
+            assertEquals(0, Main.run(args.toArray(new String[0])), "run " + run);
+            Map<String, Map<Long, Row>> steps = stepsBySeries(out);
+            assertEquals(java.util.Set.of(run < 2 ? one.toString() : "1"), steps.keySet(), "run " + run);
+            assertEquals(30, steps.values().iterator().next().size(), "run " + run);
+        }
+    }
+
+    /**
      * A symbol the vocabulary lacks stops its sequence there, but every step before it is scored, whatever the
      * chunk length (before, only the chunks before the failing one were: nothing at all with long chunks).
      */

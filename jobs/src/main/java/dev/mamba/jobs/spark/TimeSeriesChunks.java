@@ -88,18 +88,31 @@ final class TimeSeriesChunks {
      * The Parquet inputs that are read, by index: each file once. An input whose files ({@code files}: what Spark
      * reads for it) are all read by another input is left out, with one log line: read twice, every row of it would
      * repeat a time of its series. That is an input named again (the first is kept), named through a link, or lying
-     * inside another input's table; the files Spark reads for an input decide it, not its path (Spark reads a
-     * table's subdirectories only when they are partitions, and passes over hidden and in-progress files).
+     * inside another input's table (the table is kept); the files Spark reads for an input decide it, not its path
+     * (Spark reads a table's subdirectories only when they are partitions, and passes over hidden and in-progress
+     * files).
      */
     static List<Integer> distinctTables(List<String> inputs, List<java.util.Set<String>> files) {
+        List<Path> real = new ArrayList<>();
+        for (String in : inputs) {
+            Path local = dev.mamba.jobs.source.InputFiles.localPath(in);
+            try {
+                real.add(local == null ? null : local.toRealPath());
+            } catch (java.io.IOException e) {
+                real.add(null);  // Spark read it, so it exists; compared by its files only
+            }
+        }
         List<Integer> keep = new ArrayList<>();
         List<String> left = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {
             String through = null;
             for (int j = 0; j < inputs.size() && through == null; j++) {
                 java.util.Set<String> mine = files.get(i), theirs = files.get(j);
-                // the first of inputs that read the same files is read; one that reads a part of another's is not
-                if (j != i && !mine.isEmpty() && theirs.containsAll(mine) && (j < i || theirs.size() > mine.size())) {
+                // One that reads a part of another's files is not read. Of two that read the same files, the table
+                // is read rather than a data file or partition directory inside it (which would lose the table's
+                // name or its partition columns), else the first named.
+                if (j != i && !mine.isEmpty() && theirs.containsAll(mine) && (theirs.size() > mine.size()
+                        || inside(real.get(i), real.get(j)) || (!inside(real.get(j), real.get(i)) && j < i))) {
                     through = inputs.get(j);
                 }
             }
@@ -113,6 +126,11 @@ final class TimeSeriesChunks {
             LOG.info("parquet inputs whose files another input reads are read once: {}", String.join(", ", left));
         }
         return keep;
+    }
+
+    /** Whether {@code p} lies strictly inside directory {@code dir} (both real paths; null: not local). */
+    private static boolean inside(Path p, Path dir) {
+        return p != null && dir != null && !p.equals(dir) && p.startsWith(dir);
     }
 
     /** Spark's input files (URIs) as real paths where they are local files, so that links compare equal. */

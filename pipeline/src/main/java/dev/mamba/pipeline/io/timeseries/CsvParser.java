@@ -17,7 +17,7 @@ import java.util.List;
 final class CsvParser implements Closeable {
     /**
      * What the reader's decoder puts for bytes that are not UTF-8 ({@link TimeSeriesCsvReader}): a noncharacter,
-     * so that the parser fails at their line. A decoder that throws instead fails a whole buffer (64 KiB) ahead,
+     * so that the parser fails at their line (a U+FFFF in the file is taken for one, and named in the message). A decoder that throws instead fails a whole buffer (64 KiB) ahead,
      * at another line, or before an earlier fault of the file.
      */
     static final char NOT_UTF8 = '\uFFFF';
@@ -55,7 +55,8 @@ final class CsvParser implements Closeable {
         }
         int c = in.read();
         if (c == NOT_UTF8) {
-            throw InputFormatException.atLine(file, line, "bytes that are not UTF-8 text (the file must be UTF-8)");
+            throw InputFormatException.atLine(file, line, "bytes that are not UTF-8 text, or the character U+FFFF "
+                    + "(the file must be UTF-8)");
         }
         return c;
     }
