@@ -292,18 +292,14 @@ class ScoreJobTest {
     void aDamagedParquetInputFailsTheJob() throws Exception {
         Path model = continuousModel("ts4", 1, 9);
         Path table = tmp.resolve("damaged.parquet");
-        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
-                .config("spark.ui.enabled", "false").getOrCreate();
-        try {
+        withSpark(spark -> {
             List<Row> rows = new ArrayList<>();
             for (int t = 0; t < 20000; t++) {
                 rows.add(org.apache.spark.sql.RowFactory.create((long) t, Math.sin(t / 9.0)));
             }
             var schema = new org.apache.spark.sql.types.StructType().add("time", "long").add("value", "double");
             spark.createDataFrame(rows, schema).coalesce(1).write().option("compression", "none").parquet(table.toString());
-        } finally {
-            spark.stop();
-        }
+        });
         Path data;
         try (var l = Files.list(table)) {
             data = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
@@ -327,6 +323,27 @@ class ScoreJobTest {
         assertTrue(!Files.exists(tmp.resolve("score-damaged")));
     }
 
+    /** The score job over Parquet {@code inputs} (value column "value", chunks of 16) into {@code out}: its exit code. */
+    private static int scoreParquet(Path model, List<String> inputs, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
+        args.addAll(inputs);
+        args.addAll(List.of("--output", out.toString(), "--master", "local[2]", "--chunk-length", "16",
+                "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
+        args.addAll(List.of(extra));
+        return Main.run(args.toArray(new String[0]));
+    }
+
+    /** Runs {@code body} with a short-lived local Spark session (to write the tests' Parquet inputs). */
+    private static void withSpark(java.util.function.Consumer<org.apache.spark.sql.SparkSession> body) {
+        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
+                .config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            body.accept(spark);
+        } finally {
+            spark.stop();
+        }
+    }
+
     /** Every row of a part as text, sorted: two outputs with the same rows compare equal. */
     private static List<String> sortedRows(Path out, String part) {
         List<String> rows = new ArrayList<>();
@@ -346,9 +363,7 @@ class ScoreJobTest {
     void parquetInputsAreSeriesOfTheirOwn() throws Exception {
         Path model = continuousModel("ts2", 1, 7);
         Path p1 = tmp.resolve("p1.parquet"), p2 = tmp.resolve("p2.parquet");
-        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
-                .config("spark.ui.enabled", "false").getOrCreate();
-        try {
+        withSpark(spark -> {
             List<Row> r1 = new ArrayList<>(), r2 = new ArrayList<>();
             for (int t = 0; t < 40; t++) {
                 r1.add(org.apache.spark.sql.RowFactory.create((long) t, (double) (t % 5)));
@@ -360,9 +375,7 @@ class ScoreJobTest {
             spark.createDataFrame(r2, s2).write().parquet(p2.toString());
             // a table inside p1's directory, but not one of its partitions: a read of p1 does not read it
             spark.createDataFrame(r1, s1).write().parquet(p1.resolve("sub").toString());
-        } finally {
-            spark.stop();
-        }
+        });
         // the second run names p1 again, and its data file on its own, and p2 through a link: each is read once;
         // p1/sub is read, for itself
         Path part;
@@ -375,11 +388,7 @@ class ScoreJobTest {
                 List.of(part.toString(), p1.toString(), p2.toString(), p1.toString(), link.toString(), sub));
         for (int run = 0; run < inputs.size(); run++) {
             Path out = tmp.resolve("score-parquet-" + run);
-            List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
-            args.addAll(inputs.get(run));
-            args.addAll(List.of("--output", out.toString(), "--master", "local[2]", "--chunk-length", "16",
-                    "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
-            assertEquals(0, Main.run(args.toArray(new String[0])));
+            assertEquals(0, scoreParquet(model, inputs.get(run), out));
             Map<String, Map<Long, Row>> steps = stepsBySeries(out);
             java.util.Set<String> series = run == 0 ? java.util.Set.of(p1.toString(), p2.toString())
                     : java.util.Set.of(p1.toString(), p2.toString(), sub);
@@ -402,9 +411,7 @@ class ScoreJobTest {
     void aTableIsReadRatherThanItsOwnFilesWhateverTheOrder() throws Exception {
         Path model = continuousModel("ts5", 1, 10);
         Path one = tmp.resolve("one.parquet"), parted = tmp.resolve("parted.parquet");
-        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().master("local[1]")
-                .config("spark.ui.enabled", "false").getOrCreate();
-        try {
+        withSpark(spark -> {
             List<Row> rows = new ArrayList<>();
             for (int t = 0; t < 30; t++) {
                 rows.add(org.apache.spark.sql.RowFactory.create((long) t, (double) t, 1));
@@ -413,9 +420,7 @@ class ScoreJobTest {
                     .add("k", "int");
             spark.createDataFrame(rows, schema).coalesce(1).write().parquet(one.toString());
             spark.createDataFrame(rows, schema).coalesce(1).write().partitionBy("k").parquet(parted.toString());
-        } finally {
-            spark.stop();
-        }
+        });
         Path part;
         try (var l = Files.list(one)) {
             part = l.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
@@ -425,14 +430,8 @@ class ScoreJobTest {
                 List.of(k1, parted.toString()), List.of(parted.toString(), k1));
         for (int run = 0; run < orders.size(); run++) {
             Path out = tmp.resolve("score-table-" + run);
-            List<String> args = new ArrayList<>(List.of("score", "--model", model.toString(), "--input"));
-            args.addAll(orders.get(run));
-            args.addAll(List.of("--output", out.toString(), "--master", "local[1]", "--chunk-length", "16",
-                    "--value-columns", "value", "--backend", "cpu", "--format", "parquet"));
-            if (run >= 2) {
-                args.addAll(List.of("--id-column", "k"));
-            }
-            assertEquals(0, Main.run(args.toArray(new String[0])), "run " + run);
+            assertEquals(0, scoreParquet(model, orders.get(run), out, run >= 2 ? new String[]{"--id-column", "k"}
+                    : new String[0]), "run " + run);
             Map<String, Map<Long, Row>> steps = stepsBySeries(out);
             assertEquals(java.util.Set.of(run < 2 ? one.toString() : "1"), steps.keySet(), "run " + run);
             assertEquals(30, steps.values().iterator().next().size(), "run " + run);
