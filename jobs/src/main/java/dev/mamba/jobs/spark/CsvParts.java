@@ -43,6 +43,16 @@ final class CsvParts {
             return new Part(id, file, 0, -1, 1, null, null);
         }
 
+        /** Range {@code r} of this whole file's part, its rows held to time kind {@code kind} (null: the range's own). */
+        Part withRange(CsvSplits.Range r, TimeKind kind) {
+            return new Part(id, file, r.start(), r.end(), r.firstLine(), kind == null ? null : kind.name(), null);
+        }
+
+        /** This whole file's part as its structural error. */
+        Part withError(String fault) {
+            return new Part(id, file, 0, -1, 1, null, fault);
+        }
+
         boolean isRange() {
             return end >= 0;
         }
@@ -110,13 +120,12 @@ final class CsvParts {
             }
             List<CsvSplits.Range> rs = CsvSplits.ranges(mine);
             Part whole = parts.get(i);
-            TimeKind kind = firstKind(cols, new Part(whole.id(), whole.file(), rs.get(0).start(), rs.get(0).end(),
-                    rs.get(0).firstLine(), null, null));
+            TimeKind kind = firstKind(cols, whole.withRange(rs.get(0), null));
             if (kind == null || rs.size() < 2) {
                 continue;  // no readable time (or a broken header) in its first range: read whole, as before
             }
             for (CsvSplits.Range r : rs) {
-                ranges.add(new Part(whole.id(), whole.file(), r.start(), r.end(), r.firstLine(), kind.name(), null));
+                ranges.add(whole.withRange(r, kind));
             }
         }
         List<String> faults = ranges.isEmpty() ? List.of() : jsc.parallelize(ranges, ranges.size()).map(p -> {
@@ -149,7 +158,7 @@ final class CsvParts {
             if (fault == null) {
                 out.addAll(mine);
             } else if (report) {
-                out.add(new Part(parts.get(i).id(), file, 0, -1, 1, null, fault));
+                out.add(parts.get(i).withError(fault));
             } else {
                 throw new IllegalArgumentException(fault);
             }

@@ -28,12 +28,8 @@ class CsvSplitsTest {
     Path dir;
 
     /** A row as the reader hands it on: series, time and values as written, the line, and the parsed time. */
-    private static String describe(TimeSeriesReaderRow r) {
-        return r.cells.seriesId() + "|" + r.cells.timeText() + "|" + Arrays.toString(r.cells.values()) + "|"
-                + r.cells.line() + "|" + r.time;
-    }
-
-    private record TimeSeriesReaderRow(TimeSeriesCells cells, String time) {
+    private static String describe(TimeSeriesCells c, String time) {
+        return c.seriesId() + "|" + c.timeText() + "|" + Arrays.toString(c.values()) + "|" + c.line() + "|" + time;
     }
 
     /** Rows of one reader until its end, or the structural error that stopped it (as the last element). */
@@ -48,7 +44,7 @@ class CsvSplitsTest {
                 } catch (InputFormatException e) {
                     time = "error " + e.getMessage();
                 }
-                out.add(describe(new TimeSeriesReaderRow(c, time)));
+                out.add(describe(c, time));
             }
         } catch (InputFormatException e) {
             out.add("stopped " + e.getMessage());
